@@ -1,0 +1,50 @@
+# bpfstor — see README.md. Main targets:
+#   make reproduce   install what is missing, build, run the default suite, report
+#   make test        install what is missing, lint, unit + end-to-end tests (boots VMs)
+GO      ?= go
+BIN     := bin/bpfstor
+SPECS   ?= experiments/baseline.toml experiments/chain.toml
+# Debian packages bpfstor needs (harness/host.Packages says the same for doctor).
+PKGS    := qemu-system-x86 linux-source-6.12 build-essential bc flex bison libelf-dev \
+           libssl-dev cpio kmod clang llvm libbpf-dev fio git procps
+export PATH := $(PATH):/usr/local/go/bin
+
+.PHONY: all deps build lint unit test reproduce doctor clean
+
+all: build
+
+# Installs only what is missing; runs apt-get update first when it installs.
+deps:
+	@missing=$$(for p in $(PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || \
+		{ echo "deps: apt-get install failed (run as root on Debian 12)"; exit 1; }; \
+	else echo "deps: all Debian packages present"; fi
+	@command -v $(GO) >/dev/null || { echo "deps: go not found: install Go >= 1.26 (https://go.dev/dl)"; exit 1; }
+	$(GO) mod download
+
+build:
+	$(GO) build -o $(BIN) ./harness/cmd/bpfstor
+
+lint:
+	@bad=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$bad" ] || { echo "not gofmt-formatted: $$bad"; exit 1; }
+	$(GO) vet ./...
+
+unit:
+	$(GO) test ./...
+
+# Unit tests, then the end-to-end tests: build the (cached) kernel, boot
+# QEMU/TCG guests, run workloads, check results.
+test: deps build lint
+	BPFSTOR_E2E=1 $(GO) test -count=1 -timeout 80m ./...
+
+doctor: build
+	$(BIN) doctor
+
+reproduce: deps build
+	$(BIN) doctor --no-probe
+	$(BIN) run $(SPECS)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,235 @@
+// Package storfn is the user-space side of BPF storage functions
+// (kernel/patches): the chain_read system call, the loader for
+// BPF_PROG_TYPE_STORAGE programs, BPF_PROG_TEST_RUN for them, and a pure-Go
+// reference of the synthetic chain in bpf/progs/chain.c.
+package storfn
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"unsafe"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+)
+
+// Kernel ABI of the kernel/patches series (include/uapi/linux/chain_read.h
+// and BPF_PROG_TYPE_STORAGE in include/uapi/linux/bpf.h).
+const (
+	// SysChainRead is the x86-64 (and asm-generic) syscall number of
+	// chain_read(fd, struct chain_read_args *, size).
+	SysChainRead = 463
+	// ProgTypeStorage is BPF_PROG_TYPE_STORAGE (after BPF_PROG_TYPE_NETFILTER).
+	ProgTypeStorage = ebpf.ProgramType(33)
+
+	// FlagSyscall dispatches every hop from the syscall (CHAIN_READ_SYSCALL).
+	FlagSyscall uint32 = 1 << 0
+	// FlagDriver resubmits hops 2..d from the NVMe completion handler
+	// (CHAIN_READ_DRIVER).
+	FlagDriver uint32 = 1 << 1
+
+	// VerdictDone and VerdictNext are the program's return values.
+	VerdictDone = 0
+	VerdictNext = 1
+
+	BlockMax   = 4096 // BPF_STORAGE_BLOCK_MAX: addressable bytes of ctx->data
+	ScratchMax = 4096 // BPF_STORAGE_SCRATCH_MAX: addressable bytes of ctx->scratch
+	Align      = 512  // offsets and sizes are multiples of this (or of the logical block size)
+
+	DefaultMaxHops = 32   // CHAIN_READ_HOPS_DEFAULT
+	HardMaxHops    = 1024 // CHAIN_READ_HOPS_MAX
+	// SysctlMaxHops holds the hop limit, 1..HardMaxHops.
+	SysctlMaxHops = "/proc/sys/kernel/bpf_storage_max_hops"
+)
+
+// Args mirrors struct chain_read_args (56 bytes).
+type Args struct {
+	Buf         uint64 // receives the final block
+	Scratch     uint64 // copied in, and back out on success
+	Offset      uint64 // byte offset of the first read
+	Count       uint32 // size of the first read, capacity of Buf
+	ScratchLen  uint32
+	ProgFD      int32
+	Flags       uint32
+	Hops        uint32 // out: blocks read and run through the program
+	DriverHops  uint32 // out: of those, resubmitted by the driver
+	FinalOffset uint64 // out: offset of the last block read
+}
+
+// ArgsSize is CHAIN_READ_ARGS_SIZE_VER0.
+const ArgsSize = 56
+
+var _ [ArgsSize - unsafe.Sizeof(Args{})]struct{}
+var _ [unsafe.Sizeof(Args{}) - ArgsSize]struct{}
+
+// RawChainRead calls chain_read(fd, a, size) as is; pointers in a are the
+// caller's business (tests use it to pass bad ones).
+func RawChainRead(fd int, a *Args, size uintptr) (int, error) {
+	r, _, errno := unix.Syscall(SysChainRead, uintptr(fd), uintptr(unsafe.Pointer(a)), size)
+	if errno != 0 {
+		return -1, errno
+	}
+	return int(r), nil
+}
+
+// Stats are the outputs of a chain besides the data.
+type Stats struct {
+	Hops        uint32 // blocks read
+	DriverHops  uint32 // blocks resubmitted by the NVMe driver
+	FinalOffset int64  // offset of the final block (the one in buf)
+}
+
+// ChainRead runs a chain on fd (a raw block device) starting with a read of
+// len(buf) bytes at off; prog chooses each next block, scratch is the
+// per-chain scratch (copied back on success). flags is FlagSyscall or
+// FlagDriver. It returns the size of the final block, copied to buf.
+func ChainRead(fd int, buf []byte, off int64, prog int, scratch []byte, flags uint32) (int, error) {
+	n, _, err := ChainReadStats(fd, buf, off, prog, scratch, flags)
+	return n, err
+}
+
+// ChainReadStats is ChainRead that also returns the hop counts, also when
+// the chain failed.
+func ChainReadStats(fd int, buf []byte, off int64, prog int, scratch []byte, flags uint32) (int, Stats, error) {
+	a := Args{
+		Offset:     uint64(off),
+		Count:      uint32(len(buf)),
+		ScratchLen: uint32(len(scratch)),
+		ProgFD:     int32(prog),
+		Flags:      flags,
+	}
+	if len(buf) > 0 {
+		a.Buf = uint64(uintptr(unsafe.Pointer(&buf[0])))
+	}
+	if len(scratch) > 0 {
+		a.Scratch = uint64(uintptr(unsafe.Pointer(&scratch[0])))
+	}
+	n, err := RawChainRead(fd, &a, ArgsSize)
+	runtime.KeepAlive(buf)
+	runtime.KeepAlive(scratch)
+	st := Stats{Hops: a.Hops, DriverHops: a.DriverHops, FinalOffset: int64(a.FinalOffset)}
+	if err != nil {
+		return 0, st, fmt.Errorf("chain_read at %d: %w", off, err)
+	}
+	return n, st, nil
+}
+
+// Load loads program progName from the ELF object objPath as a
+// BPF_PROG_TYPE_STORAGE program, together with the maps it uses. On a
+// verifier rejection the error holds the full verifier log.
+func Load(objPath, progName string) (*ebpf.Program, error) {
+	coll, err := LoadCollection(objPath, progName)
+	if err != nil {
+		return nil, err
+	}
+	defer coll.Close()
+	return coll.DetachProgram(progName), nil
+}
+
+// LoadCollection is Load that also returns the program's maps, in a
+// collection holding only progName.
+func LoadCollection(objPath, progName string) (*ebpf.Collection, error) {
+	spec, err := ebpf.LoadCollectionSpec(objPath)
+	if err != nil {
+		return nil, fmt.Errorf("storfn: %s: %w", objPath, err)
+	}
+	ps, ok := spec.Programs[progName]
+	if !ok {
+		return nil, fmt.Errorf("storfn: %s: no program %q", objPath, progName)
+	}
+	ps.Type = ProgTypeStorage
+	spec.Programs = map[string]*ebpf.ProgramSpec{progName: ps}
+	coll, err := ebpf.NewCollection(spec)
+	if err != nil {
+		var ve *ebpf.VerifierError
+		if errors.As(err, &ve) {
+			return nil, fmt.Errorf("storfn: load %s from %s: %w\nverifier log:\n%+v", progName, objPath, err, ve)
+		}
+		return nil, fmt.Errorf("storfn: load %s from %s: %w", progName, objPath, err)
+	}
+	return coll, nil
+}
+
+// Ctx mirrors struct bpf_storage_ctx (48 bytes); the pointer fields must be
+// zero when passed to TestRun.
+type Ctx struct {
+	Data       uint64
+	Scratch    uint64
+	Offset     uint64
+	Size       uint32
+	Hop        uint32
+	ScratchLen uint32
+	NextSize   uint32
+	NextOffset uint64
+}
+
+// CtxSize is sizeof(struct bpf_storage_ctx).
+const CtxSize = 48
+
+var _ [CtxSize - unsafe.Sizeof(Ctx{})]struct{}
+
+// testRunAttr is the BPF_PROG_TEST_RUN part of union bpf_attr.
+type testRunAttr struct {
+	ProgFD      uint32
+	Retval      uint32
+	DataSizeIn  uint32
+	DataSizeOut uint32
+	DataIn      uint64
+	DataOut     uint64
+	Repeat      uint32
+	Duration    uint32
+	CtxSizeIn   uint32
+	CtxSizeOut  uint32
+	CtxIn       uint64
+	CtxOut      uint64
+	Flags       uint32
+	CPU         uint32
+	BatchSize   uint32
+	_           uint32
+}
+
+const bpfProgTestRun = 10 // BPF_PROG_TEST_RUN
+
+// TestRunResult is the outcome of one BPF_PROG_TEST_RUN.
+type TestRunResult struct {
+	Retval  uint32
+	Scratch []byte // scratch after the run
+	Ctx     Ctx    // context after the run (NextOffset, NextSize)
+}
+
+// TestRun runs prog once on block with scratch and the given offset and hop,
+// without I/O (BPF_PROG_TEST_RUN). It calls bpf(2) directly: cilium/ebpf's
+// Program.Run probes with a socket filter, which needs CONFIG_NET.
+func TestRun(prog *ebpf.Program, block, scratch []byte, offset uint64, hop uint32) (TestRunResult, error) {
+	in := make([]byte, 0, len(block)+len(scratch))
+	in = append(in, block...)
+	in = append(in, scratch...)
+	ctx := Ctx{Offset: offset, Size: uint32(len(block)), Hop: hop, ScratchLen: uint32(len(scratch))}
+	var ctxOut Ctx
+	out := make([]byte, len(scratch)+1)
+	attr := testRunAttr{
+		ProgFD:      uint32(prog.FD()),
+		DataSizeIn:  uint32(len(in)),
+		DataSizeOut: uint32(len(out)),
+		DataOut:     uint64(uintptr(unsafe.Pointer(&out[0]))),
+		Repeat:      1,
+		CtxSizeIn:   CtxSize,
+		CtxSizeOut:  CtxSize,
+		CtxIn:       uint64(uintptr(unsafe.Pointer(&ctx))),
+		CtxOut:      uint64(uintptr(unsafe.Pointer(&ctxOut))),
+	}
+	if len(in) > 0 {
+		attr.DataIn = uint64(uintptr(unsafe.Pointer(&in[0])))
+	}
+	_, _, errno := unix.Syscall(unix.SYS_BPF, bpfProgTestRun, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
+	runtime.KeepAlive(in)
+	runtime.KeepAlive(out)
+	runtime.KeepAlive(&ctx)
+	runtime.KeepAlive(&ctxOut)
+	if errno != 0 {
+		return TestRunResult{}, fmt.Errorf("BPF_PROG_TEST_RUN: %w", errno)
+	}
+	n := min(int(attr.DataSizeOut), len(scratch))
+	return TestRunResult{Retval: attr.Retval, Scratch: out[:n], Ctx: ctxOut}, nil
+}

@@ -1,0 +1,410 @@
+// Command bpfstor is the experiment harness for BPF storage functions:
+// it builds the patched kernel and guest image, boots them in QEMU with an
+// emulated NVMe device, runs the experiment specs and reports the results.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/bpfstor/bpfstor/harness/guest"
+	"github.com/bpfstor/bpfstor/harness/host"
+	"github.com/bpfstor/bpfstor/harness/kbuild"
+	"github.com/bpfstor/bpfstor/harness/proto"
+	"github.com/bpfstor/bpfstor/harness/report"
+	"github.com/bpfstor/bpfstor/harness/results"
+	"github.com/bpfstor/bpfstor/harness/runner"
+	"github.com/bpfstor/bpfstor/harness/spec"
+	"github.com/bpfstor/bpfstor/harness/vm"
+	"github.com/bpfstor/bpfstor/images/guestimg"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := app().RunContext(ctx, os.Args); err != nil {
+		fmt.Fprintf(os.Stderr, "bpfstor: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func app() *cli.App {
+	return &cli.App{
+		Name:  "bpfstor",
+		Usage: "reproducible experiments with BPF storage functions (HotOS'21 / XRP) on Linux 6.12",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "repo", Usage: "bpfstor source tree (default: found from the working directory)"},
+			&cli.StringFlag{Name: "cache", Usage: "cache directory", Value: runner.DefaultCache()},
+			&cli.StringFlag{Name: "results", Usage: "results directory (default REPO/results)"},
+			&cli.StringFlag{Name: "accel", Usage: "force the accelerator: kvm or tcg (default: the spec's, auto = probe KVM)"},
+		},
+		Commands: []*cli.Command{
+			doctorCmd(), kernelCmd(), imageCmd(), vmCmd(), runCmd(), reportCmd(), compareCmd(),
+		},
+	}
+}
+
+func env(c *cli.Context) (*runner.Env, error) {
+	repo := c.String("repo")
+	if repo == "" {
+		wd, _ := os.Getwd()
+		r, err := runner.FindRepo(wd)
+		if err != nil {
+			return nil, err
+		}
+		repo = r
+	}
+	res := c.String("results")
+	if res == "" {
+		res = filepath.Join(repo, "results")
+	}
+	accel := c.String("accel")
+	if accel != "" && accel != "kvm" && accel != "tcg" {
+		return nil, fmt.Errorf("--accel %q: want kvm or tcg", accel)
+	}
+	return &runner.Env{Repo: repo, Cache: c.String("cache"), Results: res, Accel: accel, Progress: os.Stderr}, nil
+}
+
+func doctorCmd() *cli.Command {
+	return &cli.Command{
+		Name:  "doctor",
+		Usage: "check every host requirement; prints the fix for each failure",
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "no-probe", Usage: "skip the accelerator boot probe (it builds the kernel if needed)"}},
+		Action: func(c *cli.Context) error {
+			e, err := env(c)
+			if err != nil {
+				return err
+			}
+			probe := func() (string, error) {
+				if v, ok := e.CachedAccel(); ok {
+					return v + " (cached)", nil
+				}
+				if _, err := os.Stat("/dev/kvm"); err != nil {
+					return "tcg: no /dev/kvm", nil
+				}
+				return "not probed (--no-probe): /dev/kvm exists; run bpfstor doctor to boot-probe KVM", nil
+			}
+			if !c.Bool("no-probe") {
+				probe = func() (string, error) {
+					e.Progress = nil
+					k, err := e.Kernel(c.Context, "default")
+					if err != nil {
+						return "", fmt.Errorf("cannot probe without a kernel: %v", err)
+					}
+					img, err := e.Initramfs(c.Context, nil)
+					if err != nil {
+						return "", fmt.Errorf("cannot probe without a guest image: %v", err)
+					}
+					a, note := e.ResolveAccel(c.Context, "auto", k, img)
+					return a + ": " + note, nil
+				}
+			}
+			if _, ok := host.RunChecks(os.Stdout, host.Checks(kbuild.DefaultTarball, e.Cache, probe)); !ok {
+				return errors.New("doctor: required checks failed (make deps installs the packages)")
+			}
+			return nil
+		},
+	}
+}
+
+func kernelCmd() *cli.Command {
+	return &cli.Command{
+		Name:  "kernel",
+		Usage: "kernel commands",
+		Subcommands: []*cli.Command{{
+			Name:  "build",
+			Usage: "build (or find cached) the patched guest kernel",
+			Flags: []cli.Flag{
+				&cli.StringFlag{Name: "src", Usage: "kernel tree to build instead of Debian's linux-source-6.12 tarball"},
+				&cli.StringFlag{Name: "patches", Usage: "patch series directory (default REPO/kernel/patches; '' for none)"},
+				&cli.StringSliceFlag{Name: "config", Usage: "config fragment(s) merged onto tinyconfig (default: the variant's)"},
+				&cli.StringFlag{Name: "variant", Value: "default", Usage: "default or debug"},
+				&cli.BoolFlag{Name: "force", Usage: "rebuild even if cached"},
+			},
+			Action: func(c *cli.Context) error {
+				e, err := env(c)
+				if err != nil {
+					return err
+				}
+				frags := c.StringSlice("config")
+				if len(frags) == 0 {
+					if frags, err = e.Fragments(c.String("variant")); err != nil {
+						return err
+					}
+				}
+				patches := filepath.Join(e.Repo, "kernel", "patches")
+				if c.IsSet("patches") {
+					patches = c.String("patches")
+				} else if _, err := os.Stat(patches); err != nil {
+					patches = ""
+				}
+				start := time.Now()
+				k, err := kbuild.Build(c.Context, kbuild.Options{
+					Src: c.String("src"), Patches: patches, Fragments: frags,
+					CacheDir: filepath.Join(e.Cache, "kernel"), Progress: os.Stderr, Force: c.Bool("force"),
+				})
+				if err != nil {
+					return err
+				}
+				state := "built"
+				if k.Cached {
+					state = "cached"
+				}
+				fmt.Printf("kernel %s %s in %.1fs: %s\n  release %s, %d patch(es), series %s, config %s\n",
+					k.Key, state, time.Since(start).Seconds(), k.BzImage, k.Release, len(k.Patches), k.PatchHash, k.ConfigHash)
+				return nil
+			},
+		}},
+	}
+}
+
+func imageCmd() *cli.Command {
+	return &cli.Command{
+		Name:  "image",
+		Usage: "guest image commands",
+		Subcommands: []*cli.Command{{
+			Name:  "build",
+			Usage: "build the initramfs (guest agent, BPF objects, tools) and the NVMe data image",
+			Flags: []cli.Flag{
+				&cli.StringSliceFlag{Name: "tool", Usage: "host tool to include with its libraries (e.g. fio)"},
+				&cli.IntFlag{Name: "data-size-mb", Value: 64, Usage: "size of the NVMe data image"},
+				&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "data image seed"},
+				&cli.StringFlag{Name: "btree", Usage: "also build a B+-tree image: keys=N,fanout=F,seed=S"},
+			},
+			Action: func(c *cli.Context) error {
+				e, err := env(c)
+				if err != nil {
+					return err
+				}
+				img, err := e.Initramfs(c.Context, c.StringSlice("tool"))
+				if err != nil {
+					return err
+				}
+				d, err := guestimg.BuildPattern(filepath.Join(e.Cache, "images"), c.Int("data-size-mb"), c.Uint64("seed"))
+				if err != nil {
+					return err
+				}
+				fmt.Printf("initramfs %s (%d files)\nnvme image %s (%s, %d MiB)\n", img.Path, len(img.Files), d.Path, d.Kind, d.SizeBytes>>20)
+				if bt := c.String("btree"); bt != "" {
+					p, err := guestimg.ParseBTree(bt)
+					if err != nil {
+						return err
+					}
+					start := time.Now()
+					d, info, err := guestimg.BuildBTree(filepath.Join(e.Cache, "images"), p)
+					if err != nil {
+						return err
+					}
+					fmt.Printf("btree image %s (%s) in %v\n", d.Path, info, time.Since(start).Round(time.Millisecond))
+				}
+				return nil
+			},
+		}},
+	}
+}
+
+func vmCmd() *cli.Command {
+	return &cli.Command{
+		Name:  "vm",
+		Usage: "virtual machine commands",
+		Subcommands: []*cli.Command{{
+			Name:  "run",
+			Usage: "boot the guest with an emulated NVMe device, check the agent reports, and stop it",
+			Flags: []cli.Flag{
+				&cli.StringFlag{Name: "kernel", Usage: "bzImage (default: the cached default kernel, built if needed)"},
+				&cli.StringFlag{Name: "initramfs", Usage: "initramfs (default: built)"},
+				&cli.StringFlag{Name: "nvme-image", Usage: "NVMe backing image (default: the 64 MiB pattern image)"},
+				&cli.DurationFlag{Name: "timeout", Value: 60 * time.Second, Usage: "boot timeout"},
+				&cli.IntFlag{Name: "cpus", Value: 2},
+				&cli.IntFlag{Name: "memory-mb", Value: 512},
+				&cli.IntFlag{Name: "boots", Value: 1, Usage: "boot this many times and report boot-to-agent times"},
+				&cli.IntFlag{Name: "preads", Usage: "also run this many 512 B preads and print their percentiles"},
+			},
+			Action: vmRun,
+		}},
+	}
+}
+
+func vmRun(c *cli.Context) error {
+	e, err := env(c)
+	if err != nil {
+		return err
+	}
+	kernel, initrd, nvme := c.String("kernel"), c.String("initramfs"), c.String("nvme-image")
+	if kernel == "" {
+		k, err := e.Kernel(c.Context, "default")
+		if err != nil {
+			return err
+		}
+		kernel = k.BzImage
+	}
+	var img *guestimg.Initramfs
+	if initrd == "" {
+		if img, err = e.Initramfs(c.Context, nil); err != nil {
+			return err
+		}
+		initrd = img.Path
+	} else {
+		img = &guestimg.Initramfs{Path: initrd}
+	}
+	if nvme == "" {
+		d, err := guestimg.BuildPattern(filepath.Join(e.Cache, "images"), 64, 1)
+		if err != nil {
+			return err
+		}
+		nvme = d.Path
+	}
+	accel := e.Accel
+	if accel == "" {
+		accel, _ = e.ResolveAccel(c.Context, "auto", &kbuild.Kernel{BzImage: kernel}, img)
+	}
+	job := &proto.Job{Name: "vm-run", Device: runner.GuestDevice, Seed: 1}
+	if n := c.Int("preads"); n > 0 {
+		job.Points = []proto.PointSpec{{ID: "pread", Workload: proto.Workload{Kind: proto.KindPread, BlockSize: 512, Ops: n, Warmup: n / 10}}}
+	}
+	var boots []time.Duration
+	for i := 0; i < c.Int("boots"); i++ {
+		dir, err := os.MkdirTemp("", "bpfstor-vm-run-")
+		if err != nil {
+			return err
+		}
+		out, err := guest.Run(c.Context, vm.Config{
+			Kernel: kernel, Initramfs: initrd, CPUs: c.Int("cpus"), MemoryMB: c.Int("memory-mb"), Accel: accel,
+			Disks: []vm.Disk{{Path: nvme}}, Dir: dir,
+		}, job, guest.Options{BootTimeout: c.Duration("timeout"), JobTimeout: 10 * time.Minute})
+		if err != nil {
+			return err
+		}
+		if !out.Complete {
+			return fmt.Errorf("vm run: %s", out.Reason)
+		}
+		h := out.Hello
+		fmt.Printf("boot %d: agent ready in %v (kernel uptime at /init %v, clocksource %s after waiting %v), kernel %s, %d vCPU, %d MiB, accel %s, devices %v\n",
+			i+1, out.BootTime.Round(time.Millisecond), time.Duration(h.UptimeNs).Round(time.Millisecond), h.Clocksource, time.Duration(h.ClocksourceWaitNs).Round(time.Millisecond),
+			h.KernelRelease, h.CPUs, h.MemTotalKB>>10, accel, h.Devices)
+		for _, p := range out.Points {
+			fmt.Println("  " + runner.PointLine(p))
+		}
+		boots = append(boots, out.BootTime)
+		os.RemoveAll(dir)
+	}
+	if len(boots) > 1 {
+		sort.Slice(boots, func(i, j int) bool { return boots[i] < boots[j] })
+		fmt.Printf("boot to agent over %d boots: median %v, min %v, max %v\n", len(boots),
+			boots[len(boots)/2].Round(time.Millisecond), boots[0].Round(time.Millisecond), boots[len(boots)-1].Round(time.Millisecond))
+	}
+	return nil
+}
+
+func runCmd() *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "run experiment specs (TOML) and write results/<time>-<name>/",
+		ArgsUsage: "SPEC.toml...",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "src", Usage: "kernel tree to build instead of Debian's tarball"},
+			&cli.BoolFlag{Name: "force", Usage: "measure every point again, even those measured before with the same inputs"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return errors.New("run: no spec given (e.g. bpfstor run experiments/baseline.toml)")
+			}
+			e, err := env(c)
+			if err != nil {
+				return err
+			}
+			e.KernelSrc = c.String("src")
+			var specs []*spec.Spec
+			for _, f := range c.Args().Slice() {
+				s, err := spec.Load(f)
+				if err != nil {
+					return err // every spec is checked before anything runs
+				}
+				specs = append(specs, s)
+			}
+			var failed []string
+			for _, s := range specs {
+				res, dir, err := runner.Run(c.Context, e, s, runner.Options{Force: c.Bool("force")})
+				if err != nil {
+					return fmt.Errorf("run %s: %w", s.Name, err)
+				}
+				report.Text(os.Stdout, res)
+				if err := report.Write(dir, res); err != nil {
+					fmt.Fprintf(os.Stderr, "report: %v\n", err)
+				}
+				fmt.Printf("\nresults: %s (report.md, results.csv, figures)\n", dir)
+				if res.Status != results.StatusOK {
+					failed = append(failed, fmt.Sprintf("%s: %s (%s)", s.Name, res.Status, res.Reason))
+				}
+				if c.Context.Err() != nil {
+					break
+				}
+			}
+			if len(failed) > 0 {
+				return fmt.Errorf("run: %v", failed)
+			}
+			return nil
+		},
+	}
+}
+
+func reportCmd() *cli.Command {
+	return &cli.Command{
+		Name:      "report",
+		Usage:     "write report.md, PNG figures and results.csv into a run directory and print the summary",
+		ArgsUsage: "RUNDIR",
+		Flags:     []cli.Flag{&cli.BoolFlag{Name: "text", Usage: "only print the text summary, write no files"}},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return errors.New("report: give one run directory (e.g. results/20261125-120000-baseline)")
+			}
+			dir := c.Args().First()
+			r, err := results.Read(dir)
+			if err != nil {
+				return err
+			}
+			if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+				dir = filepath.Dir(dir) // given result.json itself
+			}
+			report.Text(os.Stdout, r)
+			if c.Bool("text") {
+				return nil
+			}
+			start := time.Now()
+			err = report.Write(dir, r) // writes what it can even when a figure fails
+			fmt.Printf("\nreport: %s (%v)\n", filepath.Join(dir, report.MarkdownFile), time.Since(start).Round(time.Millisecond))
+			return err
+		},
+	}
+}
+
+func compareCmd() *cli.Command {
+	return &cli.Command{
+		Name:      "compare",
+		Usage:     "point-by-point change from run A to run B, with a Mann-Whitney U test over the repetitions",
+		ArgsUsage: "RUNDIR_A RUNDIR_B",
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 2 {
+				return errors.New("compare: give two run directories, the reference first (e.g. bpfstor compare results/A results/B)")
+			}
+			a, err := results.Read(c.Args().Get(0))
+			if err != nil {
+				return err
+			}
+			b, err := results.Read(c.Args().Get(1))
+			if err != nil {
+				return err
+			}
+			return report.Compare(os.Stdout, a, b)
+		},
+	}
+}

@@ -1,0 +1,377 @@
+// Package e2e holds the end-to-end tests: they build the (cached) kernel and
+// guest image, boot real QEMU machines under TCG and run real workloads.
+// They run when BPFSTOR_E2E=1 (make test sets it) and are skipped otherwise.
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bpfstor/bpfstor/harness/guest"
+	"github.com/bpfstor/bpfstor/harness/kbuild"
+	"github.com/bpfstor/bpfstor/harness/proto"
+	"github.com/bpfstor/bpfstor/harness/report"
+	"github.com/bpfstor/bpfstor/harness/results"
+	"github.com/bpfstor/bpfstor/harness/runner"
+	"github.com/bpfstor/bpfstor/harness/spec"
+	"github.com/bpfstor/bpfstor/harness/vm"
+	"github.com/bpfstor/bpfstor/images/guestimg"
+)
+
+type fixture struct {
+	env    *runner.Env
+	kernel *kbuild.Kernel
+	img    *guestimg.Initramfs
+	data   *guestimg.Data
+}
+
+var fx *fixture
+
+func setup(t *testing.T) *fixture {
+	t.Helper()
+	if os.Getenv("BPFSTOR_E2E") != "1" {
+		t.Skip("end-to-end test: set BPFSTOR_E2E=1 (make test does)")
+	}
+	if fx != nil {
+		return fx
+	}
+	wd, _ := os.Getwd()
+	repo, err := runner.FindRepo(wd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &runner.Env{Repo: repo, Cache: runner.DefaultCache(), Results: t.TempDir(), Progress: testWriter{t}}
+	ctx := context.Background()
+	k, err := e.Kernel(ctx, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := e.Initramfs(ctx, []string{"fio"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := guestimg.BuildPattern(filepath.Join(e.Cache, "images"), 64, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx = &fixture{env: e, kernel: k, img: img, data: d}
+	return fx
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func qemuCount(t *testing.T) int {
+	out, _ := exec.Command("pgrep", "-c", "-f", "qemu-system-x86_64 -name bpfstor").Output()
+	n := 0
+	for _, c := range strings.TrimSpace(string(out)) {
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+func writeSpec(t *testing.T, text string) *spec.Spec {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "spec.toml")
+	os.WriteFile(p, []byte(text), 0o644)
+	s, err := spec.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func runSpec(t *testing.T, text string) (*results.Result, string) {
+	t.Helper()
+	f := setup(t)
+	before := qemuCount(t)
+	res, dir, err := runner.Run(context.Background(), f.env, writeSpec(t, text), runner.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := qemuCount(t); n > before {
+		t.Errorf("%d qemu process(es) left behind", n-before)
+	}
+	// What was written is what was returned.
+	onDisk, err := results.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if onDisk.Status != res.Status || len(onDisk.Points) != len(res.Points) {
+		t.Errorf("result.json (%s, %d points) differs from the returned result (%s, %d)", onDisk.Status, len(onDisk.Points), res.Status, len(res.Points))
+	}
+	return res, dir
+}
+
+func TestBaseline(t *testing.T) {
+	res, dir := runSpec(t, `name = "e2e-baseline"
+[vm]
+accel = "tcg"
+[[workload]]
+kind = "pread"
+ops = 2000
+warmup = 200
+[[workload]]
+kind = "fio"
+ops = 1000
+`)
+	if res.Status != results.StatusOK {
+		t.Fatalf("status %s: %s", res.Status, res.Reason)
+	}
+	if len(res.Points) != 2 {
+		t.Fatalf("%d points, want 2", len(res.Points))
+	}
+	p := res.Points[0]
+	if p.Ops != 2000 || p.Checked != 2000 || p.Wrong != 0 {
+		t.Errorf("pread ops %d checked %d wrong %d, want 2000/2000/0", p.Ops, p.Checked, p.Wrong)
+	}
+	if p.Latency == nil || p.Latency.Count() != 2000 {
+		t.Errorf("pread histogram missing or wrong count")
+	}
+	if s := p.Summary; s == nil || s.P50Ns <= 0 || s.P99Ns < s.P50Ns || s.MaxNs < s.P99Ns {
+		t.Errorf("implausible summary %+v", s)
+	}
+	for _, q := range res.Points {
+		if q.ClocksourceBefore != "tsc" || q.ClocksourceAfter != "tsc" {
+			t.Errorf("%s: clocksource %s -> %s, want tsc", q.ID, q.ClocksourceBefore, q.ClocksourceAfter)
+		}
+	}
+	if f := res.Points[1]; f.Ops != 1000 || f.Summary == nil || f.Summary.P50Ns <= 0 {
+		t.Errorf("fio point %+v", f)
+	}
+	m := res.Meta
+	if m.Accel != "tcg" || m.QEMUVersion == "" || m.KernelRelease == "" || m.ConfigHash == "" || m.GuestClocksource != "tsc" || len(m.QEMUCmdline) == 0 {
+		t.Errorf("metadata incomplete: %+v", m)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "console.log")); err != nil {
+		t.Error(err)
+	}
+	// The report of a real run: Markdown, CSV and figures.
+	if err := report.Write(dir, res); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{report.MarkdownFile, report.CSVFile, "latency.png", "cdf.png"} {
+		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Size() == 0 {
+			t.Errorf("report file %s missing or empty", f)
+		}
+	}
+}
+
+func TestCrashKeepsPoints(t *testing.T) {
+	res, dir := runSpec(t, `name = "e2e-crash"
+[vm]
+accel = "tcg"
+[[workload]]
+kind = "sleep"
+ops = 10
+[[workload]]
+kind = "crash"
+`)
+	if res.Status != results.StatusPartial {
+		t.Fatalf("status %s, want partial", res.Status)
+	}
+	if !strings.Contains(res.Reason, "kernel crash") || !strings.Contains(res.Reason, "Kernel panic") || !strings.Contains(res.Reason, "console.log") {
+		t.Errorf("reason %q does not name the panic and the console", res.Reason)
+	}
+	if len(res.Points) != 1 || res.Points[0].Status != proto.StatusOK {
+		t.Errorf("the point measured before the crash was not kept: %+v", res.Points)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "console.log"))
+	if !strings.Contains(string(b), "Kernel panic") {
+		t.Error("console.log lacks the panic")
+	}
+}
+
+func TestFailedPointKeepsRun(t *testing.T) {
+	res, _ := runSpec(t, `name = "e2e-failio"
+[vm]
+accel = "tcg"
+[[workload]]
+kind = "failio"
+[[workload]]
+kind = "sleep"
+ops = 1
+`)
+	if res.Status != results.StatusPartial || len(res.Points) != 2 {
+		t.Fatalf("status %s with %d points, want partial with 2", res.Status, len(res.Points))
+	}
+	if p := res.Points[0]; p.Status != proto.StatusFailed || !strings.Contains(p.Error, "no such file") {
+		t.Errorf("failio point: %s %q", p.Status, p.Error)
+	}
+}
+
+func TestBootTimeout(t *testing.T) {
+	f := setup(t)
+	dir := t.TempDir()
+	before := qemuCount(t)
+	start := time.Now()
+	out, err := guest.Run(context.Background(), vm.Config{
+		Kernel: f.kernel.BzImage, Initramfs: f.img.Path, Accel: "tcg", Dir: dir,
+		Disks: []vm.Disk{{Path: f.data.Path}},
+	}, &proto.Job{Name: "t"}, guest.Options{BootTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Complete || !strings.Contains(out.Reason, "boot timeout") || !strings.Contains(out.Reason, "console") {
+		t.Errorf("outcome %+v, want a boot timeout naming the console", out)
+	}
+	if time.Since(start) > 15*time.Second {
+		t.Errorf("stopping a timed-out machine took %v", time.Since(start))
+	}
+	if n := qemuCount(t); n > before {
+		t.Errorf("qemu left behind after a boot timeout")
+	}
+}
+
+func TestQEMUStartFailure(t *testing.T) {
+	f := setup(t)
+	_, err := guest.Run(context.Background(), vm.Config{
+		Kernel: f.kernel.BzImage, Initramfs: f.img.Path, Accel: "tcg", Dir: t.TempDir(),
+		Extra: []string{"-device", "no-such-device"},
+	}, &proto.Job{Name: "t"}, guest.Options{})
+	if err == nil || !strings.Contains(err.Error(), "no-such-device") {
+		t.Errorf("err = %v, want QEMU's stderr naming the bad device", err)
+	}
+}
+
+// needSeries skips a test of the kernel feature when the tree has no patch
+// series yet (the feature does not exist without it).
+func needSeries(t *testing.T) {
+	t.Helper()
+	f := setup(t)
+	if len(f.kernel.Patches) == 0 {
+		t.Skip("kernel/patches holds no series: the storage-function feature is not in this kernel")
+	}
+}
+
+func TestKernelFeatureSelftests(t *testing.T) {
+	needSeries(t)
+	res, _ := runSpec(t, `name = "e2e-ktest"
+[vm]
+accel = "tcg"
+job_timeout = "15m"
+[[workload]]
+kind = "ktest"
+`)
+	for _, p := range res.Points {
+		for _, tr := range p.Tests {
+			t.Logf("%-40s pass=%v skip=%v %s", tr.Name, tr.Pass, tr.Skip, tr.Message)
+		}
+	}
+	if res.Status != results.StatusOK {
+		t.Fatalf("status %s: %s", res.Status, res.Reason)
+	}
+	if len(res.Points) != 1 || len(res.Points[0].Tests) == 0 {
+		t.Fatal("no test results")
+	}
+}
+
+func TestChainModesAgree(t *testing.T) {
+	needSeries(t)
+	res, _ := runSpec(t, `name = "e2e-chain"
+[vm]
+accel = "tcg"
+[[workload]]
+kind = "chain"
+ops = 50
+depth = [1, 4]
+mode = ["pread", "syscall", "driver"]
+`)
+	if res.Status != results.StatusOK {
+		for _, p := range res.Points {
+			t.Logf("%s %s %s", p.ID, p.Status, p.Error)
+		}
+		t.Fatalf("status %s: %s", res.Status, res.Reason)
+	}
+	if len(res.Points) != 6 {
+		t.Fatalf("%d points, want 6", len(res.Points))
+	}
+	for _, p := range res.Points {
+		if p.Ops != 50 || p.Checked != 50 || p.Wrong != 0 {
+			t.Errorf("%s: ops %d checked %d wrong %d", p.ID, p.Ops, p.Checked, p.Wrong)
+		}
+	}
+}
+
+func TestResume(t *testing.T) {
+	text := `name = "e2e-resume"
+[vm]
+accel = "tcg"
+[run]
+repetitions = 2
+[[workload]]
+kind = "sleep"
+ops = 5
+`
+	first, dir1 := runSpec(t, text)
+	if first.Status != results.StatusOK || len(first.Points) != 2 {
+		t.Fatalf("first run: %s, %d points", first.Status, len(first.Points))
+	}
+	second, dir2 := runSpec(t, text)
+	if second.Status != results.StatusOK || len(second.Points) != 2 {
+		t.Fatalf("second run: %s, %d points", second.Status, len(second.Points))
+	}
+	for _, p := range second.Points {
+		if p.ReusedFrom != dir1 || p.InputHash == "" {
+			t.Errorf("%s: reused from %q (hash %q), want %q", p.ID, p.ReusedFrom, p.InputHash, dir1)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir2, "console.log")); err == nil {
+		t.Error("a fully resumed run booted a VM")
+	}
+	f := setup(t)
+	forced, _, err := runner.Run(context.Background(), f.env, writeSpec(t, text), runner.Options{Force: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range forced.Points {
+		if p.ReusedFrom != "" {
+			t.Errorf("--force reused %s", p.ID)
+		}
+	}
+}
+
+// TestKernelFeatureSelftestsDebug runs the same in-guest tests on the debug
+// kernel (KASAN, lockdep, DEBUG_ATOMIC_SLEEP, fault injection): the console
+// scanner fails the run on any splat.
+func TestKernelFeatureSelftestsDebug(t *testing.T) {
+	needSeries(t)
+	if testing.Short() {
+		t.Skip("builds the debug kernel")
+	}
+	res, dir := runSpec(t, `name = "e2e-ktest-debug"
+[kernel]
+variant = "debug"
+[vm]
+accel = "tcg"
+memory_mb = 1024
+job_timeout = "30m"
+[[workload]]
+kind = "ktest"
+`)
+	var skipped []string
+	for _, p := range res.Points {
+		for _, tr := range p.Tests {
+			t.Logf("%-40s pass=%v skip=%v %s", tr.Name, tr.Pass, tr.Skip, tr.Message)
+			if tr.Skip {
+				skipped = append(skipped, tr.Name)
+			}
+		}
+	}
+	if res.Status != results.StatusOK {
+		t.Fatalf("status %s: %s (console: %s)", res.Status, res.Reason, filepath.Join(dir, "console.log"))
+	}
+	if res.Meta.KernelVariant != "debug" {
+		t.Errorf("variant %q", res.Meta.KernelVariant)
+	}
+	t.Logf("skipped on the debug kernel: %v", skipped)
+}

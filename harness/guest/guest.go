@@ -1,0 +1,192 @@
+// Package guest runs one job in one machine: boot, wait for the agent's
+// hello, send the job, collect the points it streams back, and end the
+// machine, whatever happens. It never loses a point the guest sent: a crash
+// or timeout returns the points received so far with the reason.
+package guest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/bpfstor/bpfstor/harness/proto"
+	"github.com/bpfstor/bpfstor/harness/vm"
+)
+
+// Options bound the phases of a job.
+type Options struct {
+	// BootTimeout bounds start to hello.
+	BootTimeout time.Duration
+	// JobTimeout bounds hello to done.
+	JobTimeout time.Duration
+	// OnPoint, if set, is called with every point as it arrives.
+	OnPoint func(*proto.Point)
+	// OnLog, if set, receives the agent's log lines.
+	OnLog func(string)
+}
+
+// Outcome is what a job produced.
+type Outcome struct {
+	Hello  *proto.Hello
+	Points []*proto.Point
+	// Complete is true when the agent reported done and the machine ended
+	// without a crash.
+	Complete bool
+	// Reason says why the job is not complete.
+	Reason string
+	Crash  *vm.Crash
+	// BootTime is machine start to the agent's hello.
+	BootTime time.Duration
+	Cmdline  []string
+	Console  string
+}
+
+// ErrNoHello is returned when the guest never said hello.
+var ErrNoHello = errors.New("guest never reported")
+
+type recvResult struct {
+	m   *proto.Message
+	err error
+}
+
+// Run boots cfg, runs job and always stops the machine. The returned error
+// is set only when the machine could not be started at all; every other
+// failure is in the outcome (Complete false, Reason, Crash).
+func Run(ctx context.Context, cfg vm.Config, job *proto.Job, opt Options) (*Outcome, error) {
+	if opt.BootTimeout == 0 {
+		opt.BootTimeout = 30 * time.Second
+	}
+	if opt.JobTimeout == 0 {
+		opt.JobTimeout = 10 * time.Minute
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = opt.BootTimeout + opt.JobTimeout + 30*time.Second
+	}
+	start := time.Now()
+	inst, err := vm.Start(cfg)
+	if err != nil {
+		return nil, err
+	}
+	out := &Outcome{Cmdline: inst.Cmdline(), Console: inst.ConsolePath()}
+	defer func() {
+		inst.Stop()
+		// A crash printed while the machine went down still counts.
+		if out.Crash == nil {
+			if b, err := os.ReadFile(inst.ConsolePath()); err == nil {
+				out.Crash = vm.ScanConsole(string(b), 40)
+			}
+		}
+		if out.Crash != nil {
+			out.Complete = false
+			out.Reason = fmt.Sprintf("kernel crash: %s (console: %s)", out.Crash, inst.ConsolePath())
+		}
+	}()
+
+	conn := proto.NewConn(inst.Control(), inst.Control())
+	msgs := make(chan recvResult, 16)
+	go func() {
+		for {
+			m, err := conn.Recv()
+			msgs <- recvResult{m, err}
+			if err != nil {
+				return
+			}
+		}
+	}()
+
+	fail := func(format string, args ...any) (*Outcome, error) {
+		out.Reason = fmt.Sprintf(format, args...)
+		return out, nil
+	}
+	consoleTail := func() string {
+		b, _ := os.ReadFile(inst.ConsolePath())
+		return tail(string(b), 8)
+	}
+	// Phase 1: hello.
+	boot := time.NewTimer(opt.BootTimeout)
+	defer boot.Stop()
+	for out.Hello == nil {
+		select {
+		case <-ctx.Done():
+			return fail("interrupted while booting: %v", ctx.Err())
+		case c := <-inst.Crashed():
+			out.Crash = c
+			return fail("kernel crash while booting")
+		case <-inst.Exited():
+			return fail("machine ended before the agent reported (%v); console tail: %s", inst.ExitErr(), consoleTail())
+		case <-boot.C:
+			return fail("%v after %v (boot timeout); console %s tail: %s", ErrNoHello, opt.BootTimeout, inst.ConsolePath(), consoleTail())
+		case r := <-msgs:
+			if r.err != nil {
+				return fail("control channel closed before hello: %v; console tail: %s", r.err, consoleTail())
+			}
+			if r.m.Type == proto.TypeHello && r.m.Hello != nil {
+				out.Hello = r.m.Hello
+				out.BootTime = time.Since(start)
+			}
+		}
+	}
+	if err := conn.Send(&proto.Message{Type: proto.TypeJob, Job: job}); err != nil {
+		return fail("send job: %v", err)
+	}
+	// Phase 2: points until done.
+	jt := time.NewTimer(opt.JobTimeout)
+	defer jt.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return fail("interrupted: %v", ctx.Err())
+		case c := <-inst.Crashed():
+			out.Crash = c
+			// Give the kernel a moment to print the rest of its report.
+			time.Sleep(2 * time.Second)
+			return fail("kernel crash")
+		case <-inst.Exited():
+			return fail("machine ended before the job was done (%v); console tail: %s", inst.ExitErr(), consoleTail())
+		case <-jt.C:
+			return fail("job not done after %v (job timeout); console %s tail: %s", opt.JobTimeout, inst.ConsolePath(), consoleTail())
+		case r := <-msgs:
+			if r.err != nil {
+				if r.err == io.EOF {
+					return fail("control channel closed before done; console tail: %s", consoleTail())
+				}
+				return fail("control channel: %v", r.err)
+			}
+			switch r.m.Type {
+			case proto.TypePoint:
+				if r.m.Point != nil {
+					out.Points = append(out.Points, r.m.Point)
+					if opt.OnPoint != nil {
+						opt.OnPoint(r.m.Point)
+					}
+				}
+			case proto.TypeLog:
+				if opt.OnLog != nil {
+					opt.OnLog(r.m.Text)
+				}
+			case proto.TypeError:
+				return fail("agent: %s", r.m.Text)
+			case proto.TypeDone:
+				out.Complete = true
+				// The agent reboots the machine now; wait briefly for it.
+				select {
+				case <-inst.Exited():
+				case <-time.After(10 * time.Second):
+				}
+				return out, nil
+			}
+		}
+	}
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}

@@ -1,0 +1,470 @@
+// Package kbuild builds the patched guest kernel: Debian's linux-source
+// tarball (or a tree the user names), the patch series, config fragments
+// merged onto tinyconfig with the kernel's own merge_config.sh, and
+// `make bzImage`. Results are cached by a content hash of everything that
+// goes in, so an unchanged second build returns at once.
+package kbuild
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// DefaultTarball is Debian's kernel source package's tarball.
+const DefaultTarball = "/usr/src/linux-source-6.12.tar.xz"
+
+// LockPath serialises kernel builds on this machine (2 cores: one at a time).
+const LockPath = "/tmp/bpfstor-kbuild.lock"
+
+// keyVersion changes when the way kernels are built changes.
+const keyVersion = "bpfstor-kbuild-v1"
+
+// Options says what to build.
+type Options struct {
+	// Src is a kernel tree to build instead of the Debian tarball.
+	Src string
+	// Tarball is the source tarball (default DefaultTarball).
+	Tarball string
+	// Patches is a directory with a git format-patch series ("" for none).
+	Patches string
+	// Fragments are config fragments merged onto tinyconfig, in order.
+	Fragments []string
+	// CacheDir holds built kernels (…/bpfstor/kernel).
+	CacheDir string
+	// Jobs is make's -j (default: number of CPUs).
+	Jobs int
+	// Progress receives human-readable progress lines (may be nil).
+	Progress io.Writer
+	// Force rebuilds even when a cached kernel exists.
+	Force bool
+}
+
+// Kernel is a built kernel and what it was built from.
+type Kernel struct {
+	BzImage   string   `json:"bzimage"`
+	Key       string   `json:"key"`
+	Release   string   `json:"release"`
+	Source    string   `json:"source"`
+	PatchHash string   `json:"patch_series_hash"`
+	Patches   []string `json:"patches"`
+	// FragmentHash hashes the requested fragments; ConfigHash the final .config.
+	FragmentHash string  `json:"fragment_hash"`
+	ConfigHash   string  `json:"config_hash"`
+	Config       string  `json:"config"`
+	Log          string  `json:"log"`
+	BuildSeconds float64 `json:"build_seconds"`
+	Toolchain    string  `json:"toolchain"`
+	// Cached is true when this call built nothing.
+	Cached bool `json:"-"`
+}
+
+// PatchFiles lists the series in dir in apply order (the cover letter,
+// which has no diff, is skipped).
+func PatchFiles(dir string) ([]string, error) {
+	if dir == "" {
+		return nil, nil
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("kernel build: patches: %w", err)
+	}
+	var out []string
+	for _, e := range ents {
+		n := e.Name()
+		if e.IsDir() || !strings.HasSuffix(n, ".patch") || strings.HasPrefix(n, "0000-") {
+			continue
+		}
+		out = append(out, filepath.Join(dir, n))
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// hashFiles hashes the files' contents in order (names do not change a
+// build, so they do not change the hash).
+func hashFiles(h io.Writer, files []string) error {
+	for i, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%d %d\n", i, len(b))
+		h.Write(b)
+	}
+	return nil
+}
+
+func hexsum(files []string) (string, error) {
+	h := sha256.New()
+	if err := hashFiles(h, files); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+func toolchain() string {
+	out, err := exec.Command("gcc", "--version").Output()
+	if err != nil {
+		return "gcc: not found"
+	}
+	l, _, _ := strings.Cut(string(out), "\n")
+	return l
+}
+
+// sourceID identifies the source: for the tarball its name, size and
+// mtime; for a git tree its HEAD and a hash of uncommitted changes.
+func sourceID(o *Options) (string, bool, error) {
+	if o.Src == "" {
+		fi, err := os.Stat(o.Tarball)
+		if err != nil {
+			return "", false, fmt.Errorf("kernel build: %s not found (apt-get install linux-source-6.12, or pass --src DIR)", o.Tarball)
+		}
+		return fmt.Sprintf("tarball:%s:%d:%d", filepath.Base(o.Tarball), fi.Size(), fi.ModTime().Unix()), true, nil
+	}
+	if _, err := os.Stat(filepath.Join(o.Src, "arch/x86/boot")); err != nil {
+		return "", false, fmt.Errorf("kernel build: --src %s is not a Linux kernel tree (no arch/x86/boot); pass the top directory of a kernel source tree", o.Src)
+	}
+	if b, err := os.ReadFile(filepath.Join(o.Src, "Makefile")); err != nil || !strings.Contains(string(b), "VERSION =") {
+		return "", false, fmt.Errorf("kernel build: --src %s has no kernel Makefile; pass the top directory of a kernel source tree", o.Src)
+	}
+	head, err := exec.Command("git", "-C", o.Src, "rev-parse", "HEAD").Output()
+	if err != nil {
+		// Not a git tree: nothing identifies its content cheaply; build
+		// every time (make is incremental in the cached output tree).
+		abs, _ := filepath.Abs(o.Src)
+		return "dir:" + abs, false, nil
+	}
+	diff, _ := exec.Command("git", "-C", o.Src, "diff", "HEAD").Output()
+	sum := sha256.Sum256(diff)
+	return fmt.Sprintf("git:%s:%x", strings.TrimSpace(string(head)), sum[:8]), true, nil
+}
+
+// Build builds (or returns the cached) kernel.
+func Build(ctx context.Context, o Options) (*Kernel, error) {
+	if o.Tarball == "" {
+		o.Tarball = DefaultTarball
+	}
+	if o.Jobs == 0 {
+		o.Jobs = runtime.NumCPU()
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	if len(o.Fragments) == 0 {
+		return nil, errors.New("kernel build: no config fragment (pass --config FILE, e.g. kernel/config/base.config)")
+	}
+	src, cacheable, err := sourceID(&o)
+	if err != nil {
+		return nil, err
+	}
+	patches, err := PatchFiles(o.Patches)
+	if err != nil {
+		return nil, err
+	}
+	var requested []Option
+	for _, f := range o.Fragments {
+		opts, err := ParseConfigFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("kernel build: config fragment: %w", err)
+		}
+		requested = append(requested, opts...)
+	}
+	k := &Kernel{Source: src, Toolchain: toolchain()}
+	if k.PatchHash, err = hexsum(patches); err != nil {
+		return nil, fmt.Errorf("kernel build: %w", err)
+	}
+	if k.FragmentHash, err = hexsum(o.Fragments); err != nil {
+		return nil, fmt.Errorf("kernel build: %w", err)
+	}
+	for _, p := range patches {
+		k.Patches = append(k.Patches, filepath.Base(p))
+	}
+	kh := sha256.New()
+	fmt.Fprintf(kh, "%s\n%s\n%s\n%s\n%s\n", keyVersion, src, k.PatchHash, k.FragmentHash, k.Toolchain)
+	k.Key = hex.EncodeToString(kh.Sum(nil))[:20]
+	dir := filepath.Join(o.CacheDir, k.Key)
+	metaPath := filepath.Join(dir, "kernel.json")
+
+	if cacheable && !o.Force {
+		if cached, err := readMeta(metaPath); err == nil {
+			cached.Cached = true
+			return cached, nil
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("kernel build: %w", err)
+	}
+	unlock, err := lock(ctx, o.Progress)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	// Another process may have built it while we waited for the lock.
+	if cacheable && !o.Force {
+		if cached, err := readMeta(metaPath); err == nil {
+			cached.Cached = true
+			return cached, nil
+		}
+	}
+	start := time.Now()
+	k.Log = filepath.Join(dir, "build.log")
+	logf, err := os.Create(k.Log)
+	if err != nil {
+		return nil, fmt.Errorf("kernel build: %w", err)
+	}
+	defer logf.Close()
+	b := &builder{ctx: ctx, o: &o, log: logf, dir: dir}
+
+	tree, out, err := b.prepare(patches)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.configure(tree, out, requested); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(o.Progress, "kernel build: make -j%d bzImage (log: %s)\n", o.Jobs, k.Log)
+	if err := b.make(tree, out, fmt.Sprintf("-j%d", o.Jobs), "bzImage"); err != nil {
+		return nil, fmt.Errorf("kernel build: make failed: %s (full log: %s)", errorLines(k.Log, 6), k.Log)
+	}
+	rel, _ := os.ReadFile(filepath.Join(out, "include/config/kernel.release"))
+	k.Release = strings.TrimSpace(string(rel))
+	k.BzImage = filepath.Join(dir, "bzImage")
+	k.Config = filepath.Join(dir, "config")
+	if err := copyFile(filepath.Join(out, "arch/x86/boot/bzImage"), k.BzImage); err != nil {
+		return nil, fmt.Errorf("kernel build: %w", err)
+	}
+	if err := copyFile(filepath.Join(out, ".config"), k.Config); err != nil {
+		return nil, fmt.Errorf("kernel build: %w", err)
+	}
+	if k.ConfigHash, err = hexsum([]string{k.Config}); err != nil {
+		return nil, err
+	}
+	k.BuildSeconds = time.Since(start).Seconds()
+	if err := writeMeta(metaPath, k); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+type builder struct {
+	ctx context.Context
+	o   *Options
+	log io.Writer
+	dir string
+}
+
+func (b *builder) run(dir string, env []string, name string, args ...string) error {
+	cmd := exec.CommandContext(b.ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = b.log, b.log
+	cmd.Env = append(os.Environ(), env...)
+	fmt.Fprintf(b.log, "\n$ %s %s\n", name, strings.Join(args, " "))
+	return cmd.Run()
+}
+
+// prepare returns the source tree and the output tree (the same for the
+// tarball, whose tree is private to this build).
+func (b *builder) prepare(patches []string) (tree, out string, err error) {
+	if b.o.Src != "" {
+		if len(patches) > 0 {
+			return "", "", fmt.Errorf("kernel build: --src with a patch series is not supported: apply the series in your tree (git am %s/*.patch), or pass --patches ''", b.o.Patches)
+		}
+		out = filepath.Join(b.dir, "build")
+		return b.o.Src, out, os.MkdirAll(out, 0o755)
+	}
+	srcDir := filepath.Join(b.dir, "src")
+	marker := filepath.Join(b.dir, "prepared")
+	name := strings.TrimSuffix(filepath.Base(b.o.Tarball), ".tar.xz")
+	tree = filepath.Join(srcDir, name)
+	if _, err := os.Stat(marker); err == nil {
+		return tree, tree, nil // interrupted earlier: make continues
+	}
+	os.RemoveAll(srcDir)
+	if err := os.MkdirAll(srcDir, 0o755); err != nil {
+		return "", "", err
+	}
+	fmt.Fprintf(b.o.Progress, "kernel build: unpacking %s\n", b.o.Tarball)
+	if err := b.run(srcDir, nil, "tar", "xf", b.o.Tarball); err != nil {
+		return "", "", fmt.Errorf("kernel build: unpack %s: %w", b.o.Tarball, err)
+	}
+	if _, err := os.Stat(filepath.Join(tree, "Makefile")); err != nil {
+		return "", "", fmt.Errorf("kernel build: %s did not unpack to %s", b.o.Tarball, tree)
+	}
+	for _, p := range patches {
+		fmt.Fprintf(b.o.Progress, "kernel build: applying %s\n", filepath.Base(p))
+		if err := applyPatch(b.ctx, tree, p, b.log); err != nil {
+			return "", "", err
+		}
+	}
+	return tree, tree, nil
+}
+
+var hunkRE = regexp.MustCompile(`(?m)^error: .*$`)
+
+// applyPatch applies one patch with git apply, naming the failing hunk.
+func applyPatch(ctx context.Context, tree, patch string, log io.Writer) error {
+	cmd := exec.CommandContext(ctx, "git", "apply", "-p1", "--whitespace=nowarn", patch)
+	cmd.Dir = tree
+	// Never let git find an enclosing repository and apply there.
+	cmd.Env = append(os.Environ(), "GIT_CEILING_DIRECTORIES="+filepath.Dir(tree))
+	outb, err := cmd.CombinedOutput()
+	log.Write(outb)
+	if err != nil {
+		why := strings.Join(hunkRE.FindAllString(string(outb), 3), "; ")
+		if why == "" {
+			why = strings.TrimSpace(string(outb))
+		}
+		return fmt.Errorf("kernel build: patch %s does not apply: %s (rebase the series onto %s)", filepath.Base(patch), why, filepath.Base(tree))
+	}
+	return nil
+}
+
+func (b *builder) configure(tree, out string, requested []Option) error {
+	fmt.Fprintf(b.o.Progress, "kernel build: config = tinyconfig + %s\n", strings.Join(b.o.Fragments, " + "))
+	if err := b.make(tree, out, "tinyconfig"); err != nil {
+		return fmt.Errorf("kernel build: make tinyconfig failed (log: %s)", filepath.Join(b.dir, "build.log"))
+	}
+	args := []string{"-m", "-O", out, filepath.Join(out, ".config")}
+	for _, f := range b.o.Fragments {
+		abs, _ := filepath.Abs(f)
+		args = append(args, abs)
+	}
+	if err := b.run(tree, nil, "scripts/kconfig/merge_config.sh", args...); err != nil {
+		return fmt.Errorf("kernel build: merge_config.sh failed (log: %s)", filepath.Join(b.dir, "build.log"))
+	}
+	if err := b.make(tree, out, "olddefconfig"); err != nil {
+		return fmt.Errorf("kernel build: make olddefconfig failed (log: %s)", filepath.Join(b.dir, "build.log"))
+	}
+	final, err := ParseConfigFile(filepath.Join(out, ".config"))
+	if err != nil {
+		return fmt.Errorf("kernel build: %w", err)
+	}
+	if err := CheckConfig(requested, final); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(b.dir, "prepared"), nil, 0o644)
+}
+
+func (b *builder) make(tree, out string, args ...string) error {
+	if out != tree {
+		args = append([]string{"O=" + out}, args...)
+	}
+	done := make(chan struct{})
+	defer close(done)
+	start := time.Now()
+	go func() { // progress every 20 s for long steps
+		t := time.NewTicker(20 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				fmt.Fprintf(b.o.Progress, "kernel build: make %s: %s elapsed\n", args[len(args)-1], time.Since(start).Round(time.Second))
+			}
+		}
+	}()
+	return b.run(tree, nil, "make", args...)
+}
+
+// errorLines returns the last compiler/linker error lines of a build log.
+func errorLines(log string, n int) string {
+	f, err := os.Open(log)
+	if err != nil {
+		return "(no log)"
+	}
+	defer f.Close()
+	var errs, last []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		l := sc.Text()
+		if strings.Contains(l, "error:") || strings.Contains(l, "Error ") || strings.Contains(l, "undefined reference") {
+			errs = append(errs, strings.TrimSpace(l))
+		}
+		last = append(last, l)
+		if len(last) > n {
+			last = last[1:]
+		}
+	}
+	if len(errs) == 0 {
+		errs = last
+	}
+	if len(errs) > n {
+		errs = errs[len(errs)-n:]
+	}
+	return strings.Join(errs, " | ")
+}
+
+// lock takes the machine-wide kernel build lock, reporting if it waits.
+func lock(ctx context.Context, progress io.Writer) (func(), error) {
+	f, err := os.OpenFile(LockPath, os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		return nil, fmt.Errorf("kernel build: lock %s: %w", LockPath, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		fmt.Fprintf(progress, "kernel build: waiting for another kernel build (lock %s)\n", LockPath)
+		for {
+			if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				f.Close()
+				return nil, ctx.Err()
+			case <-time.After(time.Second):
+			}
+		}
+	}
+	return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+}
+
+func readMeta(path string) (*Kernel, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var k Kernel
+	if err := json.Unmarshal(b, &k); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(k.BzImage); err != nil {
+		return nil, err
+	}
+	return &k, nil
+}
+
+func writeMeta(path string, k *Kernel) error {
+	b, err := json.MarshalIndent(k, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func copyFile(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b, 0o644)
+}

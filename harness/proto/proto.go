@@ -1,0 +1,201 @@
+// Package proto is the wire protocol between the host harness and the guest
+// agent: one JSON object per line on the virtio-serial control port.
+//
+// The guest speaks first (Hello), the host answers with one Job, the guest
+// streams one Point per finished measurement and ends with Done. Points are
+// sent as soon as they are measured, so a crash later in the job loses
+// nothing already measured.
+package proto
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/bpfstor/bpfstor/harness/hist"
+)
+
+// PortName is the virtio-serial port name the agent looks for.
+const PortName = "org.bpfstor.ctl"
+
+// Message types.
+const (
+	TypeHello = "hello"
+	TypeJob   = "job"
+	TypePoint = "point"
+	TypeLog   = "log"
+	TypeDone  = "done"
+	TypeError = "error"
+)
+
+// Message is one line on the control channel.
+type Message struct {
+	Type  string `json:"type"`
+	Hello *Hello `json:"hello,omitempty"`
+	Job   *Job   `json:"job,omitempty"`
+	Point *Point `json:"point,omitempty"`
+	// Text is the log line or error message.
+	Text string `json:"text,omitempty"`
+}
+
+// Hello is what the guest reports once it is up.
+type Hello struct {
+	KernelRelease string `json:"kernel_release"`
+	KernelVersion string `json:"kernel_version"`
+	Cmdline       string `json:"cmdline"`
+	Clocksource   string `json:"clocksource"`
+	CPUs          int    `json:"cpus"`
+	MemTotalKB    int64  `json:"mem_total_kb"`
+	// UptimeNs is CLOCK_BOOTTIME when the agent started.
+	UptimeNs int64 `json:"uptime_ns"`
+	// ClocksourceWaitNs is how long the agent then waited for the pinned
+	// clocksource (tsc-early -> tsc) before saying hello.
+	ClocksourceWaitNs int64 `json:"clocksource_wait_ns"`
+	// Devices lists block devices seen in /sys/block.
+	Devices []string `json:"devices"`
+}
+
+// Job is the work the host gives the guest.
+type Job struct {
+	Name   string      `json:"name"`
+	Device string      `json:"device"`
+	Seed   int64       `json:"seed"`
+	Points []PointSpec `json:"points"`
+	// Files are extra paths in the initramfs the workloads may use, by role.
+	Files map[string]string `json:"files,omitempty"`
+}
+
+// Workload kinds.
+const (
+	KindPread  = "pread"  // random O_DIRECT preads of the raw NVMe device
+	KindFio    = "fio"    // Debian's fio, psync randread, as a fidelity check
+	KindKTest  = "ktest"  // in-guest tests of the kernel feature
+	KindSleep  = "sleep"  // does nothing for Ops milliseconds (harness tests)
+	KindCrash  = "crash"  // provokes a kernel crash (harness tests)
+	KindFailIO = "failio" // opens a device that does not exist (harness tests)
+	KindChain  = "chain"  // synthetic dependent-read chains (mode pread, syscall or driver)
+	KindBTree  = "btree"  // B+-tree point lookups on a btree data image (mode pread, syscall or driver)
+)
+
+// Workload describes one measurement. Fields a kind does not use stay zero.
+type Workload struct {
+	Kind      string `json:"kind"`
+	BlockSize int    `json:"block_size,omitempty"`
+	Ops       int    `json:"ops,omitempty"`
+	Warmup    int    `json:"warmup,omitempty"`
+	Threads   int    `json:"threads,omitempty"`
+	Depth     int    `json:"depth,omitempty"`
+	Mode      string `json:"mode,omitempty"`
+	Batch     int    `json:"batch,omitempty"`
+	// Dist is the key distribution: "uniform" (default) or "zipf".
+	Dist string `json:"dist,omitempty"`
+}
+
+// PointSpec is one point of a job: a workload and its repetition index.
+type PointSpec struct {
+	ID       string   `json:"id"`
+	Rep      int      `json:"rep"`
+	Workload Workload `json:"workload"`
+}
+
+// Point statuses.
+const (
+	StatusOK     = "ok"
+	StatusFailed = "failed"
+)
+
+// TestResult is the outcome of one in-guest test.
+type TestResult struct {
+	Name      string `json:"name"`
+	Pass      bool   `json:"pass"`
+	Skip      bool   `json:"skip,omitempty"`
+	Message   string `json:"message,omitempty"`
+	ElapsedNs int64  `json:"elapsed_ns"`
+}
+
+// Point is one measured point.
+type Point struct {
+	ID       string   `json:"id"`
+	Rep      int      `json:"rep"`
+	Workload Workload `json:"workload"`
+	Status   string   `json:"status"`
+	Error    string   `json:"error,omitempty"`
+
+	Ops       int64   `json:"ops"`
+	Checked   int64   `json:"checked"`
+	Wrong     int64   `json:"wrong"`
+	ElapsedNs int64   `json:"elapsed_ns"`
+	IOPS      float64 `json:"iops"`
+
+	Latency *hist.Histogram `json:"latency,omitempty"`
+	Summary *hist.Summary   `json:"summary,omitempty"`
+
+	ClocksourceBefore string `json:"clocksource_before"`
+	ClocksourceAfter  string `json:"clocksource_after"`
+
+	Tests []TestResult `json:"tests,omitempty"`
+	// InputHash is set by the host: a hash of everything the point was
+	// measured with (kernel, image, data, VM shape, workload, rep, seed).
+	InputHash string `json:"input_hash,omitempty"`
+	// ReusedFrom names the run directory a resumed run took the point from.
+	ReusedFrom string         `json:"reused_from,omitempty"`
+	Extra      map[string]any `json:"extra,omitempty"`
+}
+
+// Conn reads and writes messages on a stream. Send is safe for concurrent
+// use; Recv is not.
+type Conn struct {
+	mu  sync.Mutex
+	w   io.Writer
+	dec *bufio.Scanner
+}
+
+// maxLine bounds one message (a histogram of a long run is a few hundred KiB).
+const maxLine = 64 << 20
+
+// NewConn wraps rw.
+func NewConn(r io.Reader, w io.Writer) *Conn {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), maxLine)
+	return &Conn{w: w, dec: sc}
+}
+
+// Send writes one message.
+func (c *Conn) Send(m *Message) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("proto: encode %s: %w", m.Type, err)
+	}
+	b = append(b, '\n')
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, err := c.w.Write(b); err != nil {
+		return fmt.Errorf("proto: send %s: %w", m.Type, err)
+	}
+	return nil
+}
+
+// Recv reads the next message. Blank lines and lines that are not JSON
+// objects (noise before the peer connects) are skipped.
+func (c *Conn) Recv() (*Message, error) {
+	for c.dec.Scan() {
+		line := c.dec.Bytes()
+		if len(line) == 0 || line[0] != '{' {
+			continue
+		}
+		var m Message
+		if err := json.Unmarshal(line, &m); err != nil {
+			return nil, fmt.Errorf("proto: decode %.80q: %w", line, err)
+		}
+		if m.Type == "" {
+			return nil, fmt.Errorf("proto: message without type: %.80q", line)
+		}
+		return &m, nil
+	}
+	if err := c.dec.Err(); err != nil {
+		return nil, fmt.Errorf("proto: recv: %w", err)
+	}
+	return nil, io.EOF
+}

@@ -1,0 +1,97 @@
+package report
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bpfstor/bpfstor/harness/results"
+)
+
+func TestAnalyze(t *testing.T) {
+	tests := []struct {
+		name   string
+		r      *results.Result
+		single []string
+		sweeps []string // kind/axis: line labels
+	}{
+		{"chain", fixture(t, "chain"), []string{"pread bs=512", "fio bs=512"},
+			[]string{"chain/depth: pread syscall driver"}},
+		{"uring and threads", uringRun(), nil,
+			[]string{"uring/batch: pread syscall driver", "threads/threads: threads"}},
+		{"partial", fixture(t, "partial"), []string{"pread bs=4096", "fio bs=4096"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := Analyze(tt.r)
+			var single []string
+			for _, g := range a.Single {
+				single = append(single, g.Key)
+			}
+			if strings.Join(single, ",") != strings.Join(tt.single, ",") {
+				t.Errorf("single %q, want %q", single, tt.single)
+			}
+			var sweeps []string
+			for _, s := range a.Sweeps {
+				var ls []string
+				for _, l := range s.Lines {
+					ls = append(ls, l.Label)
+					for i := 1; i < len(l.Points); i++ {
+						if l.Points[i].X <= l.Points[i-1].X {
+							t.Errorf("%s: points not by increasing x", l.Label)
+						}
+					}
+				}
+				sweeps = append(sweeps, s.Kind+"/"+s.Axis.Name+": "+strings.Join(ls, " "))
+			}
+			if strings.Join(sweeps, ",") != strings.Join(tt.sweeps, ",") {
+				t.Errorf("sweeps %q, want %q", sweeps, tt.sweeps)
+			}
+		})
+	}
+}
+
+func TestSpeedupPairsRepetitions(t *testing.T) {
+	a := Analyze(fixture(t, "chain"))
+	s := a.Sweeps[0]
+	var driver *Line
+	for _, l := range s.Lines {
+		if l.Mode == "driver" {
+			driver = l
+		}
+	}
+	base := s.Baseline(driver)
+	if base == nil || base.Mode != BaselineMode || s.Baseline(base) != nil {
+		t.Fatalf("baseline of driver: %+v", base)
+	}
+	g3, _ := driver.At(3)
+	b3, _ := base.At(3)
+	r := Speedup(g3, b3)
+	if !r.Paired || r.N != 3 || r.Median < 1.4 || r.Median > 1.7 || r.Min > r.Median || r.Max < r.Median {
+		t.Errorf("speedup at depth 3: %+v", r)
+	}
+}
+
+// A run in which nothing was measured still gets a report that says so.
+func TestWriteFailedRun(t *testing.T) {
+	r := &results.Result{Schema: results.Schema, Name: "broken", Expected: 4, Meta: meta("kvm")}
+	r.Finish("guest did not boot: no agent hello within 60s")
+	dir := t.TempDir()
+	if err := Write(dir, r); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, MarkdownFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"Status **failed** (guest did not boot", "No figure", "4 of 4 expected point(s) were never measured", "No fidelity check"} {
+		if !strings.Contains(string(b), s) {
+			t.Errorf("report.md lacks %q:\n%s", s, b)
+		}
+	}
+	csv, err := os.ReadFile(filepath.Join(dir, CSVFile))
+	if err != nil || strings.Count(string(csv), "\n") != 1 {
+		t.Errorf("results.csv of an empty run: %q, %v", csv, err)
+	}
+}

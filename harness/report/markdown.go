@@ -1,0 +1,412 @@
+package report
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/bpfstor/bpfstor/harness/plot"
+	"github.com/bpfstor/bpfstor/harness/proto"
+	"github.com/bpfstor/bpfstor/harness/results"
+)
+
+// MarkdownFile is the report in a run directory.
+const MarkdownFile = "report.md"
+
+// Write writes the report of r into the run directory dir: results.csv,
+// one PNG per figure and report.md linking them. It replaces earlier
+// report files and touches nothing else in dir. A figure that cannot be
+// drawn is named in report.md and in the returned error; the rest of the
+// report is still written.
+func Write(dir string, r *results.Result) error {
+	if err := WriteCSVFile(dir, r); err != nil {
+		return err
+	}
+	a := Analyze(r)
+	figs := Figures(a)
+	var errs []error
+	for i, f := range figs {
+		if err := plot.Save(filepath.Join(dir, f.File), f.Charts...); err != nil {
+			figs[i].Err = err
+			errs = append(errs, fmt.Errorf("report: figure %s: %w", f.File, err))
+		}
+	}
+	path := filepath.Join(dir, MarkdownFile)
+	out, err := os.Create(path + ".tmp")
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	Markdown(out, r, a, figs)
+	if err := out.Close(); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := os.Rename(path+".tmp", path); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	// A figure that could not be drawn is named in report.md and here.
+	return errors.Join(errs...)
+}
+
+// md escapes text for a Markdown table cell.
+func md(s string) string {
+	s = strings.ReplaceAll(s, "|", `\|`)
+	s = strings.ReplaceAll(s, "\n", " ")
+	return s
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+func short(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return orDash(h)
+}
+
+// spreadUs formats a latency spread in ns as µs.
+func spreadUs(s Spread) string {
+	return fmt.Sprintf("%.1f [%.1f–%.1f]", s.Median/1e3, s.Min/1e3, s.Max/1e3)
+}
+
+func spreadIOPS(s Spread) string {
+	return fmt.Sprintf("%.0f [%.0f–%.0f]", s.Median, s.Min, s.Max)
+}
+
+func ratioText(r Ratio) string {
+	if r.N == 0 {
+		return "—"
+	}
+	t := fmt.Sprintf("%.2fx [%.2f–%.2f]", r.Median, r.Min, r.Max)
+	if !r.Paired {
+		t = fmt.Sprintf("%.2fx (ratio of medians)", r.Median)
+	}
+	return t
+}
+
+// Markdown writes report.md: conditions, figures, the measured table, the
+// papers' numbers beside ours, failed points and the fidelity check.
+func Markdown(w io.Writer, r *results.Result, a *Analysis, figs []Figure) {
+	m := r.Meta
+	fmt.Fprintf(w, "# bpfstor report: %s\n\n", r.Name)
+	fmt.Fprintf(w, "Status **%s**", r.Status)
+	if r.Reason != "" {
+		fmt.Fprintf(w, " (%s)", r.Reason)
+	}
+	ok, failed := 0, 0
+	for _, p := range r.Points {
+		if p.Status == proto.StatusOK {
+			ok++
+		} else {
+			failed++
+		}
+	}
+	fmt.Fprintf(w, ": %d points ok, %d failed", ok, failed)
+	if r.Expected > 0 {
+		fmt.Fprintf(w, ", %d expected", r.Expected)
+	}
+	fmt.Fprintf(w, ". Spec `%s`", orDash(m.Spec))
+	if !m.Started.IsZero() {
+		fmt.Fprintf(w, ", started %s", m.Started.UTC().Format(time.RFC3339))
+		if !m.Finished.IsZero() {
+			fmt.Fprintf(w, ", took %v", m.Finished.Sub(m.Started).Round(time.Second))
+		}
+	}
+	fmt.Fprintln(w, ".")
+
+	conditions(w, r)
+	fidelityMD(w, a.Groups)
+	measured(w, r, a)
+	paperSection(w, a)
+
+	fmt.Fprintln(w, "\n## Figures")
+	if len(figs) == 0 {
+		fmt.Fprintln(w, "\nNo figure: no point was measured with a latency summary.")
+	}
+	for _, f := range figs {
+		if f.Err != nil {
+			fmt.Fprintf(w, "\n### %s\n\n**Could not be drawn:** %s\n", f.Title, md(f.Err.Error()))
+			continue
+		}
+		fmt.Fprintf(w, "\n### %s\n\n![%s](%s)\n\n%s\n", f.Title, f.Title, f.File, f.Caption)
+	}
+
+	problems(w, r)
+	fmt.Fprintf(w, "\nThe per-point data are in `%s` (one row per point and repetition) and `%s` (full histograms).\n", CSVFile, results.FileName)
+}
+
+func conditions(w io.Writer, r *results.Result) {
+	m := r.Meta
+	fmt.Fprintln(w, "\n## Conditions")
+	fmt.Fprintln(w)
+	switch m.Accel {
+	case "tcg":
+		fmt.Fprintln(w, "> **TCG (software CPU emulation): these latencies are not hardware numbers.** "+
+			"Only ratios between variants measured in this run (same VM, interleaved repetitions) are meaningful.")
+	case "kvm":
+		fmt.Fprintln(w, "> KVM with an emulated QEMU NVMe device: absolute latencies are the emulated device's, "+
+			"not a real NVMe drive's. Compare the ratios, not the microseconds, with the papers.")
+	default:
+		fmt.Fprintf(w, "> Accelerator %q: unknown; treat absolute latencies as not hardware numbers.\n", m.Accel)
+	}
+	if m.AccelNote != "" {
+		fmt.Fprintf(w, ">\n> %s\n", m.AccelNote)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| | |")
+	fmt.Fprintln(w, "|---|---|")
+	row := func(k, v string) { fmt.Fprintf(w, "| %s | %s |\n", k, md(v)) }
+	row("accelerator", orDash(m.Accel))
+	row("guest clocksource", clocksources(r))
+	row("kernel", fmt.Sprintf("%s (%s)", orDash(m.KernelRelease), orDash(m.KernelVariant)))
+	row("kernel version", orDash(m.KernelVersion))
+	row("patch series", fmt.Sprintf("%s (%d patches)", short(m.PatchSeriesHash), len(m.Patches)))
+	row("config hash", short(m.ConfigHash))
+	row("config fragment hash", short(m.FragmentHash))
+	row("kernel key", short(m.KernelKey))
+	row("QEMU", orDash(m.QEMUVersion))
+	row("guest", fmt.Sprintf("%d vCPU, %d MiB", m.GuestCPUs, m.GuestMemKB/1024))
+	row("host CPU", fmt.Sprintf("%s (%d CPUs)", orDash(m.HostCPU), m.HostCPUs))
+	row("host kernel", orDash(m.HostKernel))
+	row("host load (1 min)", fmt.Sprintf("%.2f at start, %.2f at end", m.HostLoadStart[0], m.HostLoadEnd[0]))
+	row("data", fmt.Sprintf("%s %s (seed %d)", orDash(m.DataKind), orDash(filepath.Base(m.DataImage)), m.DataSeed))
+	row("repetitions, seed", fmt.Sprintf("%d, %d", m.Repetitions, m.Seed))
+	row("bpfstor", orDash(m.BpfstorRev))
+	if m.HostLoadStart[0] > float64(max(m.HostCPUs, 1))*0.5 || m.HostLoadEnd[0] > float64(max(m.HostCPUs, 1))*0.5 {
+		fmt.Fprintf(w, "\nWarning: the host was loaded (load %.2f/%.2f on %d CPUs); latencies may include interference.\n",
+			m.HostLoadStart[0], m.HostLoadEnd[0], m.HostCPUs)
+	}
+}
+
+// clocksources is the boot clocksource and any change seen during points.
+func clocksources(r *results.Result) string {
+	s := orDash(r.Meta.GuestClocksource) + " at boot"
+	var changed []string
+	for _, p := range r.Points {
+		if p.ClocksourceBefore != p.ClocksourceAfter {
+			changed = append(changed, fmt.Sprintf("%s: %s→%s", p.ID, p.ClocksourceBefore, p.ClocksourceAfter))
+		}
+	}
+	if len(changed) > 0 {
+		s += "; **changed during** " + strings.Join(changed, ", ")
+	} else if len(r.Points) > 0 {
+		s += "; unchanged during every point"
+	}
+	return s
+}
+
+func measured(w io.Writer, r *results.Result, a *Analysis) {
+	fmt.Fprintln(w, "\n## Measured")
+	if len(a.Groups) == 0 {
+		fmt.Fprintln(w, "\nNo workload has an ok point with a latency summary.")
+		return
+	}
+	fmt.Fprintln(w, "\nMedian [min–max] over repetitions; latencies in µs.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| workload | reps | p50 | p99 | p99.9 | mean | IOPS |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|")
+	failed := map[string]int{}
+	for _, p := range r.Points {
+		if p.Status != proto.StatusOK {
+			failed[WorkloadKey(p.Workload)]++
+		}
+	}
+	for _, g := range a.Groups {
+		p999 := g.spread(func(p *proto.Point) float64 { return float64(p.Summary.P999Ns) })
+		n := fmt.Sprint(len(g.Points))
+		if f := failed[g.Key]; f > 0 {
+			n += fmt.Sprintf(" (+%d failed)", f)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", md(g.Key), n,
+			spreadUs(g.P50()), spreadUs(g.P99()), spreadUs(p999), spreadUs(g.Mean()), spreadIOPS(g.IOPS()))
+	}
+	for _, p := range r.Points {
+		if p.Status == proto.StatusOK && p.ClocksourceBefore != p.ClocksourceAfter {
+			fmt.Fprintf(w, "\nWarning: %s ran while the clocksource changed (%s→%s); its timings are included above but may be off.\n",
+				p.ID, p.ClocksourceBefore, p.ClocksourceAfter)
+		}
+	}
+}
+
+func paperSection(w io.Writer, a *Analysis) {
+	fmt.Fprintln(w, "\n## Beside the papers")
+	fmt.Fprintln(w, "\nAbsolute microseconds do not carry over from the papers' Optane drive to this VM; ratios against the "+
+		"user-space pread chain do. Ours: median [min–max] of per-repetition ratios (repetitions paired by index).")
+	any := false
+	for _, s := range a.Sweeps {
+		exp, ok := Experiments[s.Kind]
+		if !ok {
+			continue
+		}
+		var rows []string
+		for _, l := range s.Lines {
+			b := s.Baseline(l)
+			if b == nil {
+				continue
+			}
+			for _, p := range l.Points {
+				bg, ok := b.At(p.X)
+				if !ok {
+					continue
+				}
+				sp, lr := Speedup(p.G, bg), LatencyRatio(p.G, bg)
+				depth := p.G.Points[0].Workload.Depth
+				var paper, vs []string
+				for _, an := range anchorsFor(exp, l.Mode, depth, true) {
+					ours := sp
+					if an.Metric == MetricLatency {
+						ours = lr
+					}
+					metric := "IOPS"
+					if an.Metric == MetricLatency {
+						metric = "latency"
+					}
+					paper = append(paper, fmt.Sprintf("%s %s %s", an.Paper, metric, an.Text()))
+					switch {
+					case ours.N == 0:
+						vs = append(vs, "—")
+					case an.Bound && ours.Median <= an.R():
+						vs = append(vs, fmt.Sprintf("within: %.2f of the max", ours.Median/an.R()))
+					case an.Bound:
+						vs = append(vs, fmt.Sprintf("**above the stated max**: %.2f of it", ours.Median/an.R()))
+					default:
+						vs = append(vs, fmt.Sprintf("%.2f", ours.Median/an.R()))
+					}
+				}
+				rows = append(rows, fmt.Sprintf("| %d | %s | %s | %s | %s | %s |", p.X, md(l.Label), ratioText(sp), ratioText(lr),
+					orDash(strings.Join(paper, "<br>")), orDash(strings.Join(vs, "<br>"))))
+			}
+		}
+		if len(rows) == 0 {
+			continue
+		}
+		any = true
+		fmt.Fprintf(w, "\n### %s (%s experiment)\n\n", kindTitle(s.Kind), exp)
+		fmt.Fprintf(w, "| %s | mode | speedup IOPS(mode)/IOPS(pread) | latency ratio mean(pread)/mean(mode) | paper | ours ÷ paper |\n", s.Axis.Name)
+		fmt.Fprintln(w, "|---:|---|---:|---:|---|---|")
+		for _, r := range rows {
+			fmt.Fprintln(w, r)
+		}
+	}
+	if !any {
+		fmt.Fprintln(w, "\nThis run has no workload with a paper anchor (chain or B+-tree lookups in modes pread and syscall/driver).")
+	}
+	fmt.Fprintln(w, "\nThe papers' numbers used (`report.Paper`):")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| experiment | mode | depth | metric | paper's ratio | source |")
+	fmt.Fprintln(w, "|---|---|---:|---|---:|---|")
+	for _, an := range Paper {
+		d := "any"
+		if an.Depth > 0 {
+			d = fmt.Sprint(an.Depth)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", an.Experiment, an.Mode, d, an.Metric, md(an.Text()), md(an.Source))
+	}
+	fmt.Fprintln(w, "\nXRP Table 3 rows for depths 2–5 are not in the project's reference notes (shared/README.md) and are left out rather than guessed.")
+}
+
+// problems lists every point that did not produce a measurement, the
+// points that never ran, and in-guest test outcomes: nothing is dropped
+// silently.
+func problems(w io.Writer, r *results.Result) {
+	fmt.Fprintln(w, "\n## Failed, missing and unmeasured points")
+	var bad, other []*proto.Point
+	for _, p := range r.Points {
+		switch {
+		case p.Status != proto.StatusOK:
+			bad = append(bad, p)
+		case p.Summary == nil:
+			other = append(other, p)
+		}
+	}
+	missing := r.Expected - len(r.Points)
+	if len(bad) == 0 && missing <= 0 && len(other) == 0 {
+		fmt.Fprintln(w, "\nNone: every expected point was measured and is ok.")
+		return
+	}
+	if len(bad) > 0 {
+		fmt.Fprintf(w, "\n%d point(s) failed; they are excluded from the tables and figures above:\n\n", len(bad))
+		fmt.Fprintln(w, "| point | workload | rep | status | error |")
+		fmt.Fprintln(w, "|---|---|---:|---|---|")
+		for _, p := range bad {
+			fmt.Fprintf(w, "| %s | %s | %d | %s | %s |\n", md(p.ID), md(WorkloadKey(p.Workload)), p.Rep, p.Status, md(orDash(p.Error)))
+		}
+	}
+	if missing > 0 {
+		fmt.Fprintf(w, "\n%d of %d expected point(s) were never measured", missing, r.Expected)
+		if r.Reason != "" {
+			fmt.Fprintf(w, " (run stopped: %s)", r.Reason)
+		}
+		fmt.Fprintln(w, ".")
+	}
+	if len(other) > 0 {
+		fmt.Fprintf(w, "\n%d ok point(s) carry no latency (tests or harness checks):\n\n", len(other))
+		for _, p := range other {
+			pass, fail, skip := 0, 0, 0
+			var failures []string
+			for _, t := range p.Tests {
+				switch {
+				case t.Skip:
+					skip++
+				case t.Pass:
+					pass++
+				default:
+					fail++
+					failures = append(failures, fmt.Sprintf("%s: %s", t.Name, t.Message))
+				}
+			}
+			fmt.Fprintf(w, "- %s (%s)", p.ID, WorkloadKey(p.Workload))
+			if len(p.Tests) > 0 {
+				fmt.Fprintf(w, ": tests %d passed, %d failed, %d skipped", pass, fail, skip)
+				sort.Strings(failures)
+				for _, f := range failures {
+					fmt.Fprintf(w, "; FAIL %s", f)
+				}
+			}
+			fmt.Fprintln(w)
+		}
+	}
+}
+
+// fidelityMD is the fidelity line: bpfstor's pread p50 against fio's on the
+// same device in the same guest.
+func fidelityMD(w io.Writer, gs []Group) {
+	fmt.Fprintln(w, "\n## Fidelity")
+	var pread, fio []Group
+	for _, g := range gs {
+		switch g.Points[0].Workload.Kind {
+		case proto.KindPread:
+			pread = append(pread, g)
+		case proto.KindFio:
+			fio = append(fio, g)
+		}
+	}
+	n := 0
+	for _, p := range pread {
+		for _, f := range fio {
+			pw, fw := p.Points[0].Workload, f.Points[0].Workload
+			if pw.BlockSize != fw.BlockSize || pw.Threads != fw.Threads {
+				continue
+			}
+			a, b := p.P50().Median, f.P50().Median
+			if b == 0 {
+				continue
+			}
+			n++
+			fmt.Fprintf(w, "\nbpfstor %s p50 %.1f µs vs fio p50 %.1f µs: %+.1f%% (same guest, same device).\n",
+				p.Key, a/1e3, b/1e3, (a/b-1)*100)
+		}
+	}
+	if n == 0 {
+		fmt.Fprintln(w, "\nNo fidelity check: the run has no pread and fio points with the same block size.")
+	}
+}

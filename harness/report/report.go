@@ -1,0 +1,174 @@
+// Package report turns a run's result into tables people read: per point,
+// and per workload the median over repetitions with its min–max spread.
+package report
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/bpfstor/bpfstor/harness/proto"
+	"github.com/bpfstor/bpfstor/harness/results"
+)
+
+// Group is one workload's repetitions.
+type Group struct {
+	Key    string
+	Points []*proto.Point
+}
+
+// WorkloadKey names a workload independent of its repetition.
+func WorkloadKey(w proto.Workload) string {
+	parts := []string{w.Kind}
+	if w.BlockSize > 0 {
+		parts = append(parts, fmt.Sprintf("bs=%d", w.BlockSize))
+	}
+	if w.Threads > 1 {
+		parts = append(parts, fmt.Sprintf("threads=%d", w.Threads))
+	}
+	if w.Depth > 0 {
+		parts = append(parts, fmt.Sprintf("depth=%d", w.Depth))
+	}
+	if w.Mode != "" {
+		parts = append(parts, "mode="+w.Mode)
+	}
+	if w.Batch > 0 {
+		parts = append(parts, fmt.Sprintf("batch=%d", w.Batch))
+	}
+	if w.Dist != "" {
+		parts = append(parts, "dist="+w.Dist)
+	}
+	return strings.Join(parts, " ")
+}
+
+// Groups collects ok points with a summary by workload, in first-seen order.
+func Groups(r *results.Result) []Group {
+	var gs []Group
+	idx := map[string]int{}
+	for _, p := range r.Points {
+		if p.Status != proto.StatusOK || p.Summary == nil {
+			continue
+		}
+		k := WorkloadKey(p.Workload)
+		i, ok := idx[k]
+		if !ok {
+			i = len(gs)
+			idx[k] = i
+			gs = append(gs, Group{Key: k})
+		}
+		gs[i].Points = append(gs[i].Points, p)
+	}
+	return gs
+}
+
+// Spread is the median and range of a statistic over repetitions.
+type Spread struct{ Median, Min, Max float64 }
+
+// SpreadOf computes the spread of vs (which it sorts).
+func SpreadOf(vs []float64) Spread {
+	if len(vs) == 0 {
+		return Spread{}
+	}
+	sort.Float64s(vs)
+	n := len(vs)
+	med := vs[n/2]
+	if n%2 == 0 {
+		med = (vs[n/2-1] + vs[n/2]) / 2
+	}
+	return Spread{Median: med, Min: vs[0], Max: vs[n-1]}
+}
+
+func (g Group) spread(f func(p *proto.Point) float64) Spread {
+	var vs []float64
+	for _, p := range g.Points {
+		vs = append(vs, f(p))
+	}
+	return SpreadOf(vs)
+}
+
+// P50, P99 and IOPS spreads of a group (latencies in ns).
+func (g Group) P50() Spread {
+	return g.spread(func(p *proto.Point) float64 { return float64(p.Summary.P50Ns) })
+}
+func (g Group) P99() Spread {
+	return g.spread(func(p *proto.Point) float64 { return float64(p.Summary.P99Ns) })
+}
+func (g Group) Mean() Spread {
+	return g.spread(func(p *proto.Point) float64 { return p.Summary.MeanNs })
+}
+func (g Group) IOPS() Spread { return g.spread(func(p *proto.Point) float64 { return p.IOPS }) }
+
+func us(ns float64) string { return fmt.Sprintf("%.1f", ns/1e3) }
+
+func (s Spread) us() string {
+	return fmt.Sprintf("%s [%s–%s]", us(s.Median), us(s.Min), us(s.Max))
+}
+
+// Text writes the report.
+func Text(w io.Writer, r *results.Result) {
+	m := r.Meta
+	fmt.Fprintf(w, "bpfstor report: %s — status %s", r.Name, r.Status)
+	if r.Reason != "" {
+		fmt.Fprintf(w, " (%s)", r.Reason)
+	}
+	fmt.Fprintf(w, "\n  kernel %s (key %s, patches %d, series %s, config %s)\n", m.KernelRelease, m.KernelKey, len(m.Patches), m.PatchSeriesHash, m.ConfigHash)
+	fmt.Fprintf(w, "  qemu %s, accel %s (%s), guest clocksource %s, %d vCPU\n", m.QEMUVersion, m.Accel, m.AccelNote, m.GuestClocksource, m.GuestCPUs)
+	fmt.Fprintf(w, "  host %s, load %.2f→%.2f, boot to agent %v, seed %d, bpfstor %s\n", m.HostCPU, m.HostLoadStart[0], m.HostLoadEnd[0],
+		time.Duration(m.BootNs).Round(time.Millisecond), m.Seed, m.BpfstorRev)
+	if m.Accel == "tcg" {
+		fmt.Fprintln(w, "  note: TCG emulation; absolute latencies are not hardware numbers, compare ratios within one run")
+	}
+
+	fmt.Fprintln(w, "\nPoints (latency µs):")
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "point\tstatus\tn\tp50\tp90\tp99\tp99.9\tmax\tmean\tIOPS\tchecked\t")
+	for _, p := range r.Points {
+		if p.Summary == nil {
+			fmt.Fprintf(tw, "%s\t%s\t\t\t\t\t\t\t\t\t\t%s\n", p.ID, p.Status, p.Error)
+			continue
+		}
+		s := p.Summary
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f\t%d\t\n", p.ID, p.Status, s.Count,
+			us(float64(s.P50Ns)), us(float64(s.P90Ns)), us(float64(s.P99Ns)), us(float64(s.P999Ns)),
+			us(float64(s.MaxNs)), us(s.MeanNs), p.IOPS, p.Checked)
+	}
+	tw.Flush()
+
+	gs := Groups(r)
+	if len(gs) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nBy workload: median [min–max] over repetitions (latency µs):")
+	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "workload\treps\tp50\tp99\tmean\tIOPS")
+	for _, g := range gs {
+		io := g.IOPS()
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%.0f [%.0f–%.0f]\n", g.Key, len(g.Points), g.P50().us(), g.P99().us(), g.Mean().us(), io.Median, io.Min, io.Max)
+	}
+	tw.Flush()
+	fidelity(w, gs)
+}
+
+// fidelity compares bpfstor's pread p50 with fio's on the same I/O pattern.
+func fidelity(w io.Writer, gs []Group) {
+	var pread, fio *Group
+	for i := range gs {
+		switch {
+		case strings.HasPrefix(gs[i].Key, proto.KindPread+" ") && pread == nil:
+			pread = &gs[i]
+		case strings.HasPrefix(gs[i].Key, proto.KindFio+" ") && fio == nil:
+			fio = &gs[i]
+		}
+	}
+	if pread == nil || fio == nil {
+		return
+	}
+	a, b := pread.P50().Median, fio.P50().Median
+	if b == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nFidelity: bpfstor pread p50 %sµs vs fio p50 %sµs: %+.1f%% (same guest, same device)\n", us(a), us(b), (a/b-1)*100)
+}

@@ -1,0 +1,62 @@
+package report
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bpfstor/bpfstor/harness/hist"
+	"github.com/bpfstor/bpfstor/harness/proto"
+	"github.com/bpfstor/bpfstor/harness/results"
+)
+
+func point(kind string, rep int, p50 time.Duration) *proto.Point {
+	h := hist.New()
+	for i := 0; i < 100; i++ {
+		h.Record(p50)
+	}
+	s := h.Summarize()
+	return &proto.Point{ID: kind, Rep: rep, Status: "ok", Workload: proto.Workload{Kind: kind, BlockSize: 512}, Summary: &s, Latency: h, IOPS: 1e9 / float64(p50)}
+}
+
+func TestSpreadOf(t *testing.T) {
+	tests := []struct {
+		in   []float64
+		want Spread
+	}{
+		{nil, Spread{}},
+		{[]float64{3}, Spread{3, 3, 3}},
+		{[]float64{5, 1, 3}, Spread{3, 1, 5}},
+		{[]float64{4, 1, 2, 3}, Spread{2.5, 1, 4}},
+	}
+	for _, tt := range tests {
+		if got := SpreadOf(tt.in); got != tt.want {
+			t.Errorf("SpreadOf(%v) = %+v, want %+v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestText(t *testing.T) {
+	r := &results.Result{Name: "baseline", Status: "partial", Reason: "kernel crash",
+		Points: []*proto.Point{
+			point("pread", 0, 100*time.Microsecond), point("fio", 0, 110*time.Microsecond),
+			point("pread", 1, 120*time.Microsecond), point("fio", 1, 90*time.Microsecond),
+			{ID: "pread/rep2", Status: "failed", Error: "clocksource changed"},
+		}}
+	r.Meta.Accel = "tcg"
+	var b bytes.Buffer
+	Text(&b, r)
+	out := b.String()
+	for _, want := range []string{
+		"status partial (kernel crash)",
+		"not hardware numbers",
+		"pread/rep2", "clocksource changed",
+		"pread bs=512  2     110.0 [100.0–120.1]",
+		"Fidelity: bpfstor pread p50 110.0µs vs fio p50 100.0µs: +10.0%",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+}

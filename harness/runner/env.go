@@ -1,0 +1,277 @@
+// Package runner carries a spec through the pipeline, one direction:
+// spec → kernel build → guest image → boot → run → results.
+package runner
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/bpfstor/bpfstor/harness/guest"
+	"github.com/bpfstor/bpfstor/harness/host"
+	"github.com/bpfstor/bpfstor/harness/kbuild"
+	"github.com/bpfstor/bpfstor/harness/proto"
+	"github.com/bpfstor/bpfstor/harness/vm"
+	"github.com/bpfstor/bpfstor/images/guestimg"
+)
+
+// Env is where things are.
+type Env struct {
+	// Repo is the bpfstor source tree.
+	Repo string
+	// Cache is the cache root (…/bpfstor).
+	Cache string
+	// Results is where run directories go.
+	Results string
+	// KernelSrc, if set, is a kernel tree to build instead of the tarball.
+	KernelSrc string
+	// Patches overrides the patch directory (default Repo/kernel/patches).
+	Patches *string
+	// Accel overrides the spec's accelerator ("" keeps it).
+	Accel string
+	// Progress receives progress lines.
+	Progress io.Writer
+}
+
+// DefaultCache is ${XDG_CACHE_HOME:-~/.cache}/bpfstor.
+func DefaultCache() string {
+	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
+		return filepath.Join(d, "bpfstor")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "bpfstor-cache")
+	}
+	return filepath.Join(home, ".cache", "bpfstor")
+}
+
+// FindRepo returns the bpfstor tree containing dir (or the executable).
+func FindRepo(dir string) (string, error) {
+	starts := []string{dir}
+	if exe, err := os.Executable(); err == nil {
+		starts = append(starts, filepath.Dir(exe))
+	}
+	for _, s := range starts {
+		for d, _ := filepath.Abs(s); ; d = filepath.Dir(d) {
+			b, err := os.ReadFile(filepath.Join(d, "go.mod"))
+			if err == nil && bytes.Contains(b, []byte("module github.com/bpfstor/bpfstor\n")) {
+				return d, nil
+			}
+			if d == "/" || d == "." {
+				break
+			}
+		}
+	}
+	return "", errors.New("bpfstor source tree not found: run bpfstor from inside it, or pass --repo DIR")
+}
+
+func (e *Env) progress() io.Writer {
+	if e.Progress == nil {
+		return io.Discard
+	}
+	return e.Progress
+}
+
+func (e *Env) logf(format string, args ...any) {
+	fmt.Fprintf(e.progress(), format+"\n", args...)
+}
+
+// Fragments returns the config fragments of a kernel variant.
+func (e *Env) Fragments(variant string) ([]string, error) {
+	base := filepath.Join(e.Repo, "kernel", "config", "base.config")
+	switch variant {
+	case "default", "":
+		return []string{base}, nil
+	case "debug":
+		return []string{base, filepath.Join(e.Repo, "kernel", "config", "debug.config")}, nil
+	}
+	return nil, fmt.Errorf("unknown kernel variant %q (default or debug)", variant)
+}
+
+// Kernel builds (or finds cached) the kernel of a variant.
+func (e *Env) Kernel(ctx context.Context, variant string) (*kbuild.Kernel, error) {
+	frags, err := e.Fragments(variant)
+	if err != nil {
+		return nil, err
+	}
+	patches := filepath.Join(e.Repo, "kernel", "patches")
+	if e.Patches != nil {
+		patches = *e.Patches
+	}
+	if _, err := os.Stat(patches); err != nil && e.Patches == nil {
+		patches = ""
+	}
+	k, err := kbuild.Build(ctx, kbuild.Options{
+		Src: e.KernelSrc, Patches: patches, Fragments: frags,
+		CacheDir: filepath.Join(e.Cache, "kernel"), Progress: e.progress(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if k.Cached {
+		e.logf("kernel: cached %s (%s, %d patches)", k.Key, k.Release, len(k.Patches))
+	} else {
+		e.logf("kernel: built %s (%s) in %.0fs", k.Key, k.Release, k.BuildSeconds)
+	}
+	return k, nil
+}
+
+// BPF compiles bpf/progs/*.c into a content-addressed directory of objects.
+func (e *Env) BPF(ctx context.Context) (string, error) {
+	srcs, _ := filepath.Glob(filepath.Join(e.Repo, "bpf", "progs", "*.c"))
+	if len(srcs) == 0 {
+		return "", nil
+	}
+	sort.Strings(srcs)
+	inc := filepath.Join(e.Repo, "bpf", "include")
+	hdrs, _ := filepath.Glob(filepath.Join(inc, "*.h"))
+	h := sha256.New()
+	clangV, _ := exec.Command("clang", "--version").Output()
+	h.Write(clangV)
+	for _, f := range append(append([]string{}, srcs...), hdrs...) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s %d\n", filepath.Base(f), len(b))
+		h.Write(b)
+	}
+	dir := filepath.Join(e.Cache, "bpf", hex.EncodeToString(h.Sum(nil))[:16])
+	if _, err := os.Stat(filepath.Join(dir, ".done")); err == nil {
+		return dir, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	for _, src := range srcs {
+		obj := filepath.Join(dir, strings.TrimSuffix(filepath.Base(src), ".c")+".o")
+		cmd := exec.CommandContext(ctx, "clang", "-O2", "-g", "-Wall", "-target", "bpf",
+			"-I", inc, "-c", src, "-o", obj)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("bpf: clang %s: %v: %s", filepath.Base(src), err, strings.TrimSpace(string(out)))
+		}
+	}
+	e.logf("bpf: compiled %d program file(s) into %s", len(srcs), dir)
+	return dir, os.WriteFile(filepath.Join(dir, ".done"), nil, 0o644)
+}
+
+// Initramfs builds the guest image; tools are added when the spec needs them.
+func (e *Env) Initramfs(ctx context.Context, tools []string) (*guestimg.Initramfs, error) {
+	bpfDir, err := e.BPF(ctx)
+	if err != nil {
+		return nil, err
+	}
+	img, err := guestimg.Build(ctx, guestimg.Options{
+		Repo: e.Repo, CacheDir: filepath.Join(e.Cache, "images"), BPFDir: bpfDir, Tools: tools,
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.logf("image: initramfs %s (%d files)", img.Hash, len(img.Files))
+	return img, nil
+}
+
+// accelVerdict is the cached outcome of the KVM boot probe on one host.
+type accelVerdict struct {
+	Key   string    `json:"key"`
+	KVM   bool      `json:"kvm"`
+	Note  string    `json:"note"`
+	Taken time.Time `json:"taken"`
+}
+
+func hostKey() string {
+	qv, _ := host.QEMUVersion(vm.DefaultQEMU)
+	return strings.Join([]string{host.Kernel(), host.CPUModel(), qv}, "|")
+}
+
+// ResolveAccel resolves "auto" to kvm or tcg. KVM counts only if a real guest
+// boots under it and reports within a short timeout (on hosts without
+// nested virtualisation /dev/kvm exists but the guest hangs). The verdict is
+// cached per host kernel, CPU and QEMU version.
+func (e *Env) ResolveAccel(ctx context.Context, want string, k *kbuild.Kernel, img *guestimg.Initramfs) (string, string) {
+	if e.Accel != "" {
+		want = e.Accel
+	}
+	if want == "kvm" || want == "tcg" {
+		return want, "requested"
+	}
+	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
+	if err != nil {
+		return "tcg", fmt.Sprintf("KVM unusable (%v); TCG used", err)
+	}
+	f.Close()
+	cachePath := filepath.Join(e.Cache, "accel.json")
+	key := hostKey()
+	var v accelVerdict
+	if b, err := os.ReadFile(cachePath); err == nil && json.Unmarshal(b, &v) == nil && v.Key == key {
+		if v.KVM {
+			return "kvm", v.Note + " (cached probe)"
+		}
+		return "tcg", v.Note + " (cached probe)"
+	}
+	v = ProbeKVM(ctx, k, img)
+	v.Key = key
+	if b, err := json.MarshalIndent(v, "", " "); err == nil {
+		os.MkdirAll(e.Cache, 0o755)
+		os.WriteFile(cachePath, b, 0o644)
+	}
+	e.logf("accel: %s", v.Note)
+	if v.KVM {
+		return "kvm", v.Note
+	}
+	return "tcg", v.Note
+}
+
+// CachedAccel returns the cached KVM probe verdict for this host, if any.
+func (e *Env) CachedAccel() (string, bool) {
+	var v accelVerdict
+	b, err := os.ReadFile(filepath.Join(e.Cache, "accel.json"))
+	if err != nil || json.Unmarshal(b, &v) != nil || v.Key != hostKey() {
+		return "", false
+	}
+	if v.KVM {
+		return "kvm: " + v.Note, true
+	}
+	return "tcg: " + v.Note, true
+}
+
+// ProbeTimeout bounds the KVM boot probe.
+const ProbeTimeout = 15 * time.Second
+
+// ProbeKVM boots the guest under KVM with an empty job.
+func ProbeKVM(ctx context.Context, k *kbuild.Kernel, img *guestimg.Initramfs) accelVerdict {
+	dir, err := os.MkdirTemp("", "bpfstor-probe-")
+	if err != nil {
+		return accelVerdict{Note: "KVM probe: " + err.Error()}
+	}
+	defer os.RemoveAll(dir)
+	start := time.Now()
+	out, err := guest.Run(ctx, vm.Config{
+		Kernel: k.BzImage, Initramfs: img.Path, CPUs: 1, MemoryMB: 256, Accel: "kvm", Dir: dir,
+	}, &proto.Job{Name: "kvm-probe"}, guest.Options{BootTimeout: ProbeTimeout, JobTimeout: 10 * time.Second})
+	switch {
+	case err != nil:
+		return accelVerdict{Taken: start, Note: fmt.Sprintf("KVM unusable: qemu -accel kvm failed to start (%v); TCG used", err)}
+	case !out.Complete:
+		return accelVerdict{Taken: start, Note: fmt.Sprintf("KVM unusable: a KVM guest did not report within %v (%s); TCG used", ProbeTimeout, firstSentence(out.Reason))}
+	}
+	return accelVerdict{Taken: start, KVM: true, Note: fmt.Sprintf("KVM works: guest booted and reported in %v", out.BootTime.Round(time.Millisecond))}
+}
+
+func firstSentence(s string) string {
+	if i := strings.Index(s, ";"); i > 0 {
+		return s[:i]
+	}
+	return s
+}

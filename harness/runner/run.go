@@ -1,0 +1,190 @@
+package runner
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/bpfstor/bpfstor/harness/guest"
+	"github.com/bpfstor/bpfstor/harness/host"
+	"github.com/bpfstor/bpfstor/harness/proto"
+	"github.com/bpfstor/bpfstor/harness/results"
+	"github.com/bpfstor/bpfstor/harness/spec"
+	"github.com/bpfstor/bpfstor/harness/vm"
+	"github.com/bpfstor/bpfstor/images/btree"
+	"github.com/bpfstor/bpfstor/images/guestimg"
+)
+
+// GuestDevice is the NVMe namespace the workloads use.
+const GuestDevice = "/dev/nvme0n1"
+
+// Options change how a spec is run.
+type Options struct {
+	// Force measures every point, even those an earlier run of the same
+	// spec measured with the same inputs.
+	Force bool
+}
+
+// Run carries one spec through the pipeline and writes its run directory.
+// The result is returned (and written) even when the run failed part way;
+// the error is set only when nothing could be run (bad build, no QEMU...).
+func Run(ctx context.Context, e *Env, s *spec.Spec, opt Options) (*results.Result, string, error) {
+	specText, err := os.ReadFile(s.File)
+	if err != nil {
+		return nil, "", err
+	}
+	k, err := e.Kernel(ctx, s.Kernel.Variant)
+	if err != nil {
+		return nil, "", err
+	}
+	var tools []string
+	if s.NeedsTool(proto.KindFio) {
+		tools = append(tools, "fio")
+	}
+	img, err := e.Initramfs(ctx, tools)
+	if err != nil {
+		return nil, "", err
+	}
+	var data *guestimg.Data
+	switch s.Data.Kind {
+	case "btree":
+		var info btree.Info
+		data, info, err = guestimg.BuildBTree(filepath.Join(e.Cache, "images"),
+			btree.Params{Keys: s.Data.Keys, Fanout: s.Data.Fanout, Seed: s.Data.Seed})
+		if err == nil {
+			e.logf("image: %s", info)
+		}
+	default:
+		data, err = guestimg.BuildPattern(filepath.Join(e.Cache, "images"), s.Data.SizeMB, s.Data.Seed)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	accel, accelNote := e.ResolveAccel(ctx, s.VM.Accel, k, img)
+	qv, err := host.QEMUVersion(vm.DefaultQEMU)
+	if err != nil {
+		return nil, "", fmt.Errorf("qemu: %w (apt-get install qemu-system-x86)", err)
+	}
+	dir, err := results.NewRunDir(e.Results, s.Name, time.Now())
+	if err != nil {
+		return nil, "", err
+	}
+	sum := sha256.Sum256(specText)
+	points := s.Points()
+	res := &results.Result{
+		Schema: results.Schema, Name: s.Name, Status: results.StatusRunning, Expected: len(points),
+		Meta: results.Meta{
+			Spec: s.File, SpecSHA256: hex.EncodeToString(sum[:]),
+			KernelRelease: k.Release, KernelKey: k.Key, KernelSource: k.Source, KernelVariant: s.Kernel.Variant,
+			PatchSeriesHash: k.PatchHash, Patches: k.Patches, FragmentHash: k.FragmentHash, ConfigHash: k.ConfigHash,
+			Toolchain:   k.Toolchain,
+			QEMUVersion: qv, Accel: accel, AccelNote: accelNote,
+			InitramfsHash: img.Hash, DataImage: filepath.Base(data.Path), DataKind: data.Kind, DataSeed: data.Seed,
+			HostName: host.Name(), HostKernel: host.Kernel(), HostCPU: host.CPUModel(), HostCPUs: host.CPUs(),
+			HostLoadStart: host.LoadAvg(),
+			Seed:          s.Run.Seed, Repetitions: s.Run.Repetitions, BpfstorRev: host.GitRev(e.Repo),
+			Started: time.Now().UTC(),
+		},
+	}
+	if err := res.Write(dir); err != nil {
+		return nil, dir, err
+	}
+	// Specs are copied beside their results so a run directory stands alone.
+	os.WriteFile(filepath.Join(dir, "spec.toml"), specText, 0o644)
+
+	// Points measured before with the same inputs are taken over (resume);
+	// only the rest are measured.
+	inputs := func(ps proto.PointSpec) string {
+		return Inputs{KernelKey: k.Key, InitramfsHash: img.Hash, DataImage: filepath.Base(data.Path), DataCache: s.Data.Cache,
+			CPUs: s.VM.CPUs, MemoryMB: s.VM.MemoryMB, Accel: accel, Seed: int64(data.Seed), Workload: ps.Workload, Rep: ps.Rep}.Hash()
+	}
+	var todo []proto.PointSpec
+	hashes := map[string]string{}
+	var old map[string]*reused
+	if !opt.Force {
+		old = measured(e.Results, s.Name)
+	}
+	for _, ps := range points {
+		h := inputs(ps)
+		hashes[ps.ID] = h
+		if r, ok := old[h]; ok {
+			p := *r.point
+			p.ReusedFrom = r.dir
+			res.Points = append(res.Points, &p)
+			continue
+		}
+		todo = append(todo, ps)
+	}
+	if n := len(points) - len(todo); n > 0 {
+		e.logf("run: %s: %d of %d point(s) already measured with the same inputs, reused (--force to redo)", s.Name, n, len(points))
+	}
+	if len(todo) == 0 {
+		res.Finish("")
+		res.Meta.HostLoadEnd = host.LoadAvg()
+		return res, dir, res.Write(dir)
+	}
+	job := &proto.Job{Name: s.Name, Device: GuestDevice, Seed: int64(data.Seed), Points: todo}
+	cfg := vm.Config{
+		Kernel: k.BzImage, Initramfs: img.Path, CPUs: s.VM.CPUs, MemoryMB: s.VM.MemoryMB, Accel: accel,
+		Disks: []vm.Disk{{Path: data.Path, Cache: s.Data.Cache}}, Dir: dir,
+	}
+	e.logf("run: %s: %d point(s) on %s, %d vCPU, results in %s", s.Name, len(todo), accel, s.VM.CPUs, dir)
+	bar := newProgress(e.progress(), len(todo), s.Name)
+	out, err := guest.Run(ctx, cfg, job, guest.Options{
+		BootTimeout: s.VM.BootTimeout.Duration, JobTimeout: s.VM.JobTimeout.Duration,
+		OnPoint: func(p *proto.Point) {
+			p.InputHash = hashes[p.ID]
+			res.Points = append(res.Points, p)
+			res.Write(dir) // keep every point as soon as it is measured
+			bar.point(PointLine(p))
+		},
+		OnLog: func(l string) { e.logf("guest: %s", l) },
+	})
+	bar.done()
+	if err != nil {
+		res.Finish(err.Error())
+		res.Write(dir)
+		return res, dir, nil
+	}
+	res.Meta.QEMUCmdline = out.Cmdline
+	if h := out.Hello; h != nil {
+		res.Meta.KernelVersion = h.KernelVersion
+		res.Meta.GuestCmdline = h.Cmdline
+		res.Meta.GuestCPUs = h.CPUs
+		res.Meta.GuestMemKB = h.MemTotalKB
+		res.Meta.GuestClocksource = h.Clocksource
+		res.Meta.BootNs = int64(out.BootTime)
+	}
+	res.Meta.HostLoadEnd = host.LoadAvg()
+	res.Finish(out.Reason)
+	if err := res.Write(dir); err != nil {
+		return res, dir, err
+	}
+	return res, dir, nil
+}
+
+// PointLine is a one-line summary of a point.
+func PointLine(p *proto.Point) string {
+	if p.Status != proto.StatusOK {
+		return fmt.Sprintf("%s FAILED: %s", p.ID, p.Error)
+	}
+	if len(p.Tests) > 0 {
+		pass := 0
+		for _, t := range p.Tests {
+			if t.Pass {
+				pass++
+			}
+		}
+		return fmt.Sprintf("%s: %d/%d tests passed", p.ID, pass, len(p.Tests))
+	}
+	if p.Summary == nil {
+		return p.ID + ": ok"
+	}
+	us := func(ns int64) string { return fmt.Sprintf("%.1fµs", float64(ns)/1e3) }
+	return fmt.Sprintf("%s: n=%d p50=%s p99=%s mean=%s iops=%.0f checked=%d", p.ID, p.Summary.Count,
+		us(p.Summary.P50Ns), us(p.Summary.P99Ns), us(int64(p.Summary.MeanNs)), p.IOPS, p.Checked)
+}

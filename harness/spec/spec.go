@@ -1,0 +1,463 @@
+// Package spec reads declarative experiment specs (TOML, one experiment per
+// file, in the spirit of fio job files) and expands them into the points a
+// guest runs. Unknown keys and bad values are errors naming file:line.
+package spec
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/bpfstor/bpfstor/harness/proto"
+	"github.com/bpfstor/bpfstor/images/btree"
+)
+
+// Spec is one experiment.
+type Spec struct {
+	Name        string     `toml:"name"`
+	Description string     `toml:"description"`
+	Paper       string     `toml:"paper"`
+	Kernel      Kernel     `toml:"kernel"`
+	VM          VM         `toml:"vm"`
+	Data        Data       `toml:"data"`
+	Run         Run        `toml:"run"`
+	Workloads   []Workload `toml:"workload"`
+
+	// File is where the spec was read from.
+	File string `toml:"-"`
+}
+
+// Kernel selects the kernel build.
+type Kernel struct {
+	// Variant is "default" (base config) or "debug" (base + debug config).
+	Variant string `toml:"variant"`
+}
+
+// VM is the machine shape.
+type VM struct {
+	CPUs        int      `toml:"cpus"`
+	MemoryMB    int      `toml:"memory_mb"`
+	Accel       string   `toml:"accel"`
+	BootTimeout Duration `toml:"boot_timeout"`
+	JobTimeout  Duration `toml:"job_timeout"`
+}
+
+// Data is the NVMe backing image.
+type Data struct {
+	// Kind is "pattern" or "btree".
+	Kind   string `toml:"kind"`
+	SizeMB int    `toml:"size_mb"`
+	Seed   uint64 `toml:"seed"`
+	Cache  string `toml:"cache"`
+	// Keys and Fanout shape a btree image (images/btree).
+	Keys   uint64 `toml:"keys"`
+	Fanout int    `toml:"fanout"`
+}
+
+// Run holds run-wide parameters.
+type Run struct {
+	Repetitions int   `toml:"repetitions"`
+	Seed        int64 `toml:"seed"`
+}
+
+// Workload is one measured workload. Threads, Depth, Mode and Batch take a
+// value or a list: a list sweeps it, and the workload expands into the
+// cross product (depth outermost, mode innermost, so the modes compared at
+// one depth run next to each other). Each expansion × repetition is a point.
+type Workload struct {
+	Kind      string  `toml:"kind"`
+	BlockSize int     `toml:"block_size"`
+	Ops       int     `toml:"ops"`
+	Warmup    int     `toml:"warmup"`
+	Threads   IntList `toml:"threads"`
+	Depth     IntList `toml:"depth"`
+	Mode      StrList `toml:"mode"`
+	Batch     IntList `toml:"batch"`
+	Dist      StrList `toml:"dist"`
+}
+
+// IntList is an integer or a list of integers.
+type IntList []int
+
+// UnmarshalTOML accepts 3 or [1, 2, 3].
+func (l *IntList) UnmarshalTOML(v any) error {
+	switch x := v.(type) {
+	case int64:
+		*l = IntList{int(x)}
+	case []any:
+		*l = nil
+		for _, e := range x {
+			i, ok := e.(int64)
+			if !ok {
+				return fmt.Errorf("list element %v is not an integer", e)
+			}
+			*l = append(*l, int(i))
+		}
+	default:
+		return fmt.Errorf("%v is not an integer or a list of integers", v)
+	}
+	return nil
+}
+
+// StrList is a string or a list of strings.
+type StrList []string
+
+// UnmarshalTOML accepts "a" or ["a", "b"].
+func (l *StrList) UnmarshalTOML(v any) error {
+	switch x := v.(type) {
+	case string:
+		*l = StrList{x}
+	case []any:
+		*l = nil
+		for _, e := range x {
+			s, ok := e.(string)
+			if !ok {
+				return fmt.Errorf("list element %v is not a string", e)
+			}
+			*l = append(*l, s)
+		}
+	default:
+		return fmt.Errorf("%v is not a string or a list of strings", v)
+	}
+	return nil
+}
+
+func orZero[T any](l []T) []T {
+	if len(l) == 0 {
+		var zero T
+		return []T{zero}
+	}
+	return l
+}
+
+// Expand returns the workload's sweep as concrete workloads.
+func (w Workload) Expand() []proto.Workload {
+	var out []proto.Workload
+	for _, d := range orZero(w.Depth) {
+		for _, t := range orZero(w.Threads) {
+			for _, b := range orZero(w.Batch) {
+				for _, ds := range orZero(w.Dist) {
+					for _, m := range orZero(w.Mode) {
+						out = append(out, proto.Workload{
+							Kind: w.Kind, BlockSize: w.BlockSize, Ops: w.Ops, Warmup: w.Warmup,
+							Threads: t, Depth: d, Mode: m, Batch: b, Dist: ds,
+						})
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Duration is a time.Duration written as "90s" or "5m".
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("bad duration %q (want e.g. \"90s\" or \"5m\")", b)
+	}
+	if v <= 0 {
+		return fmt.Errorf("duration %q must be positive", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+// Defaults fills unset fields.
+func (s *Spec) Defaults() {
+	if s.Kernel.Variant == "" {
+		s.Kernel.Variant = "default"
+	}
+	if s.VM.CPUs == 0 {
+		s.VM.CPUs = 2
+	}
+	if s.VM.MemoryMB == 0 {
+		s.VM.MemoryMB = 512
+	}
+	if s.VM.Accel == "" {
+		s.VM.Accel = "auto"
+	}
+	if s.VM.BootTimeout.Duration == 0 {
+		s.VM.BootTimeout.Duration = 60 * time.Second
+	}
+	if s.VM.JobTimeout.Duration == 0 {
+		s.VM.JobTimeout.Duration = 20 * time.Minute
+	}
+	if s.Data.Kind == "" {
+		s.Data.Kind = "pattern"
+	}
+	if s.Data.SizeMB == 0 {
+		s.Data.SizeMB = 64
+	}
+	if s.Data.Kind == "btree" && s.Data.Fanout == 0 {
+		s.Data.Fanout = 31
+	}
+	if s.Data.Seed == 0 {
+		s.Data.Seed = 1
+	}
+	if s.Data.Cache == "" {
+		s.Data.Cache = "writeback"
+	}
+	if s.Run.Repetitions == 0 {
+		s.Run.Repetitions = 1
+	}
+	if s.Run.Seed == 0 {
+		s.Run.Seed = 1
+	}
+	for i := range s.Workloads {
+		w := &s.Workloads[i]
+		if len(w.Threads) == 0 {
+			w.Threads = IntList{1}
+		}
+		if w.BlockSize == 0 && (w.Kind == proto.KindPread || w.Kind == proto.KindFio || w.Kind == proto.KindChain) {
+			w.BlockSize = 512
+		}
+	}
+}
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+
+var knownKinds = map[string]bool{
+	proto.KindPread: true, proto.KindFio: true, proto.KindKTest: true,
+	proto.KindSleep: true, proto.KindCrash: true, proto.KindFailIO: true,
+	proto.KindChain: true, proto.KindBTree: true,
+}
+
+var chainModes = map[string]bool{"pread": true, "syscall": true, "driver": true}
+
+// Validate checks values; errors name file:line where the key is.
+func (s *Spec) Validate(text string) error {
+	at := func(key string) string { return s.File + ":" + lineOf(text, key) }
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s: %s", at(key), key, fmt.Sprintf(format, args...)))
+	}
+	if !nameRE.MatchString(s.Name) {
+		bad("name", "%q must be lower-case letters, digits, - or _ (it names the result directory)", s.Name)
+	}
+	switch s.Kernel.Variant {
+	case "default", "debug":
+	default:
+		bad("kernel.variant", "%q is not default or debug", s.Kernel.Variant)
+	}
+	if s.VM.CPUs < 1 || s.VM.CPUs > 8 {
+		bad("vm.cpus", "%d is outside 1..8", s.VM.CPUs)
+	}
+	if s.VM.MemoryMB < 128 || s.VM.MemoryMB > 16384 {
+		bad("vm.memory_mb", "%d is outside 128..16384", s.VM.MemoryMB)
+	}
+	switch s.VM.Accel {
+	case "auto", "kvm", "tcg":
+	default:
+		bad("vm.accel", "%q is not auto, kvm or tcg", s.VM.Accel)
+	}
+	switch s.Data.Kind {
+	case "pattern":
+	case "btree":
+		if s.Data.Keys == 0 {
+			bad("data.kind", "a btree image needs data.keys (and data.fanout, default 31)")
+		} else if _, err := (btree.Params{Keys: s.Data.Keys, Fanout: s.Data.Fanout, Seed: s.Data.Seed}).Check(); err != nil {
+			bad("data.keys", "%v", err)
+		}
+	default:
+		bad("data.kind", "%q is not a known data image kind (pattern, btree)", s.Data.Kind)
+	}
+	if s.Data.SizeMB < 1 || s.Data.SizeMB > 64<<10 {
+		bad("data.size_mb", "%d is outside 1..65536", s.Data.SizeMB)
+	}
+	switch s.Data.Cache {
+	case "writeback", "none", "writethrough", "directsync", "unsafe":
+	default:
+		bad("data.cache", "%q is not a QEMU cache mode (writeback, none, writethrough, directsync, unsafe)", s.Data.Cache)
+	}
+	if s.Run.Repetitions < 1 || s.Run.Repetitions > 1000 {
+		bad("run.repetitions", "%d is outside 1..1000", s.Run.Repetitions)
+	}
+	if len(s.Workloads) == 0 {
+		errs = append(errs, fmt.Errorf("%s: no [[workload]]: add at least one", s.File))
+	}
+	for _, w := range s.Workloads {
+		if !knownKinds[w.Kind] {
+			bad("kind", "%q is not a workload kind (pread, fio, chain, ktest, sleep, crash, failio)", w.Kind)
+			continue
+		}
+		if w.Kind == proto.KindChain {
+			if len(w.Depth) == 0 || len(w.Mode) == 0 {
+				bad("kind", "a chain workload needs depth and mode (pread, syscall, driver)")
+			}
+			for _, d := range w.Depth {
+				if d < 1 || d > 1024 {
+					bad("depth", "%d is outside 1..1024", d)
+				}
+			}
+			for _, m := range w.Mode {
+				if !chainModes[m] {
+					bad("mode", "%q is not pread, syscall or driver", m)
+				}
+			}
+			if w.BlockSize > 4096 {
+				bad("block_size", "%d: chained reads are at most 4096 bytes", w.BlockSize)
+			}
+		}
+		if w.Kind == proto.KindBTree {
+			if s.Data.Kind != "btree" {
+				bad("kind", "a btree workload needs data.kind = \"btree\"")
+			}
+			if len(w.Mode) == 0 {
+				bad("kind", "a btree workload needs mode (pread, syscall, driver)")
+			}
+			for _, m := range w.Mode {
+				if !chainModes[m] {
+					bad("mode", "%q is not pread, syscall or driver", m)
+				}
+			}
+			if w.Ops < 1 {
+				bad("ops", "%d: a btree workload needs ops >= 1", w.Ops)
+			}
+		}
+		for _, d := range w.Dist {
+			if d != "uniform" && d != "zipf" {
+				bad("dist", "%q is not uniform or zipf", d)
+			}
+		}
+		if w.Kind == proto.KindPread || w.Kind == proto.KindFio || w.Kind == proto.KindChain {
+			if w.BlockSize < 512 || w.BlockSize%512 != 0 || w.BlockSize > 1<<20 {
+				bad("block_size", "%d is not a multiple of 512 in 512..1048576", w.BlockSize)
+			}
+			if w.Ops < 1 {
+				bad("ops", "%d: a %s workload needs ops >= 1", w.Ops, w.Kind)
+			}
+		}
+		for _, t := range w.Threads {
+			if t < 1 || t > 64 {
+				bad("threads", "%d is outside 1..64", t)
+			}
+		}
+		if w.Warmup < 0 {
+			bad("warmup", "%d is negative", w.Warmup)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// lineOf returns the line number (as text) where key's last component is
+// assigned, or "?" if not found.
+func lineOf(text, key string) string {
+	parts := strings.Split(key, ".")
+	last := parts[len(parts)-1]
+	re := regexp.MustCompile(`^\s*` + regexp.QuoteMeta(last) + `\s*=`)
+	section := ""
+	if len(parts) > 1 {
+		section = strings.Join(parts[:len(parts)-1], ".")
+	}
+	inSection := section == ""
+	for i, l := range strings.Split(text, "\n") {
+		t := strings.TrimSpace(l)
+		if strings.HasPrefix(t, "[") {
+			name := strings.Trim(t, "[] ")
+			inSection = section == "" || name == section
+			continue
+		}
+		if inSection && re.MatchString(l) {
+			return fmt.Sprint(i + 1)
+		}
+	}
+	return "?"
+}
+
+var tomlLineRE = regexp.MustCompile(`^toml: line (\d+) (.*)$`)
+
+// Parse reads a spec from text; file names it in errors.
+func Parse(file, text string) (*Spec, error) {
+	s := &Spec{File: file}
+	md, err := toml.Decode(text, s)
+	if err != nil {
+		var pe toml.ParseError
+		var ppe *toml.ParseError
+		switch {
+		case errors.As(err, &pe):
+			return nil, fmt.Errorf("%s:%d: %s", file, pe.Position.Line, pe.Message)
+		case errors.As(err, &ppe):
+			return nil, fmt.Errorf("%s:%d: %s", file, ppe.Position.Line, ppe.Message)
+		}
+		if m := tomlLineRE.FindStringSubmatch(err.Error()); m != nil {
+			return nil, fmt.Errorf("%s:%s: %s", file, m[1], m[2])
+		}
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		var errs []error
+		for _, k := range und {
+			errs = append(errs, fmt.Errorf("%s:%s: unknown key %q (see experiments/README.md for the spec format)", file, lineOf(text, k.String()), k.String()))
+		}
+		return nil, errors.Join(errs...)
+	}
+	s.Defaults()
+	if err := s.Validate(text); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Load reads a spec file.
+func Load(path string) (*Spec, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("spec: %w", err)
+	}
+	return Parse(path, string(b))
+}
+
+// Points expands the spec into points, repetition-major: every workload's
+// repetition r runs before any workload's repetition r+1, so drift in the
+// machine hits every variant alike.
+func (s *Spec) Points() []proto.PointSpec {
+	var ps []proto.PointSpec
+	for r := 0; r < s.Run.Repetitions; r++ {
+		for i, w := range s.Workloads {
+			for j, x := range w.Expand() {
+				ps = append(ps, proto.PointSpec{ID: pointID(i, j, x, r), Rep: r, Workload: x})
+			}
+		}
+	}
+	return ps
+}
+
+// pointID names a point: kind, workload index, swept values, repetition.
+func pointID(i, j int, w proto.Workload, rep int) string {
+	id := fmt.Sprintf("%s-%d", w.Kind, i)
+	if w.Depth > 0 {
+		id += fmt.Sprintf("-d%d", w.Depth)
+	}
+	if w.Mode != "" {
+		id += "-" + w.Mode
+	}
+	if w.Batch > 0 {
+		id += fmt.Sprintf("-b%d", w.Batch)
+	}
+	if w.Threads > 1 {
+		id += fmt.Sprintf("-t%d", w.Threads)
+	}
+	if w.Dist != "" {
+		id += "-" + w.Dist
+	}
+	return fmt.Sprintf("%s/rep%d", id, rep)
+}
+
+// NeedsTool reports whether a workload kind needs a host tool in the guest.
+func (s *Spec) NeedsTool(kind string) bool {
+	for _, w := range s.Workloads {
+		if w.Kind == kind {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,137 @@
+package spec
+
+import (
+	"strings"
+	"testing"
+)
+
+const good = `name = "baseline"
+description = "512 B O_DIRECT preads"
+
+[vm]
+cpus = 1
+boot_timeout = "30s"
+
+[run]
+repetitions = 2
+seed = 7
+
+[[workload]]
+kind = "pread"
+ops = 1000
+warmup = 100
+
+[[workload]]
+kind = "fio"
+ops = 500
+`
+
+func TestParseGood(t *testing.T) {
+	s, err := Parse("b.toml", good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.VM.CPUs != 1 || s.VM.MemoryMB != 512 || s.Run.Seed != 7 || s.Workloads[0].BlockSize != 512 {
+		t.Errorf("unexpected spec %+v", s)
+	}
+	ps := s.Points()
+	if len(ps) != 4 {
+		t.Fatalf("%d points, want 4", len(ps))
+	}
+	// repetition-major interleaving
+	want := []string{"pread-0/rep0", "fio-1/rep0", "pread-0/rep1", "fio-1/rep1"}
+	for i, p := range ps {
+		if p.ID != want[i] {
+			t.Errorf("point %d = %s, want %s", i, p.ID, want[i])
+		}
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name, text, want string
+	}{
+		{"syntax", "name = \n", "x.toml:1:"},
+		{"unknown top key", "colour = \"red\"\n" + good, `x.toml:1: unknown key "colour"`},
+		{"unknown workload key", good + "colour = \"red\"\n", `x.toml:20: unknown key "workload.colour"`},
+		{"unknown nested key", strings.Replace(good, "cpus = 1", "cpus = 1\nvcpus = 2", 1), `x.toml:6: unknown key "vm.vcpus"`},
+		{"bad type", strings.Replace(good, "cpus = 1", `cpus = "one"`, 1), "x.toml:5"},
+		{"bad duration", strings.Replace(good, `"30s"`, `"soon"`, 1), "bad duration"},
+		{"bad cpus", strings.Replace(good, "cpus = 1", "cpus = 99", 1), "x.toml:5: vm.cpus: 99 is outside 1..8"},
+		{"bad kind", strings.Replace(good, `kind = "fio"`, `kind = "fiio"`, 1), `"fiio" is not a workload kind`},
+		{"bad block size", strings.Replace(good, "ops = 500", "ops = 500\nblock_size = 100", 1), "block_size: 100 is not a multiple of 512"},
+		{"bad name", strings.Replace(good, `"baseline"`, `"Base Line"`, 1), "x.toml:1: name"},
+		{"no workloads", "name = \"x\"\n", "no [[workload]]"},
+		{"bad accel", strings.Replace(good, "cpus = 1", `accel = "hvf"`, 1), `vm.accel: "hvf" is not auto, kvm or tcg`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("x.toml", tt.text)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestSweep(t *testing.T) {
+	s, err := Parse("c.toml", `name = "chain"
+[run]
+repetitions = 2
+[[workload]]
+kind = "chain"
+ops = 10
+depth = [1, 2]
+mode = ["pread", "syscall", "driver"]
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := s.Points()
+	if len(ps) != 12 {
+		t.Fatalf("%d points, want 2 depths x 3 modes x 2 reps", len(ps))
+	}
+	want := []string{"chain-0-d1-pread/rep0", "chain-0-d1-syscall/rep0", "chain-0-d1-driver/rep0", "chain-0-d2-pread/rep0"}
+	for i, w := range want {
+		if ps[i].ID != w {
+			t.Errorf("point %d = %s, want %s", i, ps[i].ID, w)
+		}
+	}
+	if ps[6].ID != "chain-0-d1-pread/rep1" || ps[0].Workload.BlockSize != 512 {
+		t.Errorf("rep order or defaults wrong: %s %+v", ps[6].ID, ps[0].Workload)
+	}
+	for _, bad := range []struct{ text, want string }{
+		{"depth = [0]\nmode = \"pread\"", "depth: 0 is outside"},
+		{"depth = 3\nmode = \"nvme\"", `mode: "nvme" is not pread`},
+		{"depth = [\"x\"]\nmode = \"pread\"", "not an integer"},
+		{"mode = \"pread\"", "needs depth and mode"},
+	} {
+		_, err := Parse("c.toml", "name = \"c\"\n[[workload]]\nkind = \"chain\"\nops = 1\n"+bad.text+"\n")
+		if err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%q: err = %v, want %q", bad.text, err, bad.want)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add(good)
+	f.Add("name = \"x\"\n[[workload]]\nkind = \"sleep\"\n")
+	f.Add("[vm]\ncpus = -1\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		s, err := Parse("fuzz.toml", text)
+		if err != nil {
+			return
+		}
+		// A spec that parses must be valid and expand to points.
+		if err := s.Validate(text); err != nil {
+			t.Fatalf("parsed spec fails validation: %v", err)
+		}
+		n := 0
+		for _, w := range s.Workloads {
+			n += len(w.Expand())
+		}
+		if len(s.Points()) != n*s.Run.Repetitions {
+			t.Fatalf("points mismatch")
+		}
+	})
+}

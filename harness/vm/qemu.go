@@ -1,0 +1,356 @@
+package vm
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/digitalocean/go-qemu/qmp"
+
+	"github.com/bpfstor/bpfstor/harness/proto"
+)
+
+// QbootPath is where Debian's qemu-system-data puts the qboot firmware.
+const QbootPath = "/usr/share/qemu/qboot.rom"
+
+// DefaultQEMU is the hypervisor binary used when Config.QEMU is empty.
+const DefaultQEMU = "qemu-system-x86_64"
+
+type qemuInstance struct {
+	cfg     Config
+	args    []string
+	cmd     *exec.Cmd
+	sockDir string
+	console string
+
+	ctl net.Conn
+	mon *qmp.SocketMonitor
+
+	stderr  lockedBuffer
+	crashed chan *Crash
+	exited  chan struct{}
+	exitErr error
+	conDone chan struct{}
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.b.Len() < 1<<20 {
+		l.b.Write(p)
+	}
+	return len(p), nil
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Args returns QEMU's command line for cfg, with the given socket paths.
+func Args(cfg Config, qmpSock, ctlSock string) ([]string, error) {
+	if cfg.Kernel == "" || cfg.Initramfs == "" {
+		return nil, errors.New("vm: kernel and initramfs are required")
+	}
+	cpus, mem := max(cfg.CPUs, 1), cfg.MemoryMB
+	if mem == 0 {
+		mem = 512
+	}
+	a := []string{
+		"-name", "bpfstor", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+		"-m", strconv.Itoa(mem), "-smp", strconv.Itoa(cpus),
+	}
+	switch cfg.Accel {
+	case "kvm":
+		a = append(a, "-accel", "kvm", "-cpu", "host")
+	case "tcg", "":
+		a = append(a, "-accel", "tcg,thread=multi", "-cpu", "max")
+	default:
+		return nil, fmt.Errorf("vm: unknown accelerator %q (want kvm or tcg)", cfg.Accel)
+	}
+	switch cfg.BIOS {
+	case "seabios":
+	case "":
+		if _, err := os.Stat(QbootPath); err == nil {
+			a = append(a, "-bios", QbootPath)
+		}
+	default:
+		a = append(a, "-bios", cfg.BIOS)
+	}
+	a = append(a,
+		"-kernel", cfg.Kernel, "-initrd", cfg.Initramfs,
+		"-append", strings.Join(append(append([]string{}, BaseCmdline...), cfg.Append...), " "),
+		"-serial", "stdio",
+		"-qmp", "unix:"+qmpSock+",server=on,wait=off",
+		"-chardev", "socket,id=ctl,path="+ctlSock+",server=on,wait=off",
+		"-device", "virtio-serial-pci",
+		"-device", "virtserialport,chardev=ctl,name="+proto.PortName,
+	)
+	for i, d := range cfg.Disks {
+		cache := d.Cache
+		if cache == "" {
+			cache = "writeback"
+		}
+		if strings.ContainsAny(d.Path, ",") {
+			return nil, fmt.Errorf("vm: disk path %q contains a comma, which QEMU cannot parse", d.Path)
+		}
+		id := fmt.Sprintf("nvm%d", i)
+		a = append(a,
+			"-drive", fmt.Sprintf("file=%s,if=none,id=%s,format=raw,cache=%s", d.Path, id, cache),
+			"-device", fmt.Sprintf("nvme,serial=bpfstor%d,drive=%s", i, id))
+	}
+	return append(a, cfg.Extra...), nil
+}
+
+// Start boots a QEMU machine. The returned instance is running; the caller
+// must Stop it.
+func Start(cfg Config) (Instance, error) {
+	bin := cfg.QEMU
+	if bin == "" {
+		bin = DefaultQEMU
+	}
+	if _, err := exec.LookPath(bin); err != nil {
+		return nil, fmt.Errorf("vm: %s not found (apt-get install qemu-system-x86, or run bpfstor doctor)", bin)
+	}
+	for _, f := range append([]string{cfg.Kernel, cfg.Initramfs}, diskPaths(cfg)...) {
+		if _, err := os.Stat(f); err != nil {
+			return nil, fmt.Errorf("vm: %w", err)
+		}
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("vm: %w", err)
+	}
+	// Unix socket paths are limited to 108 bytes: keep them short.
+	sockDir, err := os.MkdirTemp("", "bpfstor-vm-")
+	if err != nil {
+		return nil, fmt.Errorf("vm: %w", err)
+	}
+	qmpSock, ctlSock := filepath.Join(sockDir, "qmp"), filepath.Join(sockDir, "ctl")
+	args, err := Args(cfg, qmpSock, ctlSock)
+	if err != nil {
+		os.RemoveAll(sockDir)
+		return nil, err
+	}
+	inst := &qemuInstance{
+		cfg: cfg, args: append([]string{bin}, args...), sockDir: sockDir,
+		console: filepath.Join(cfg.Dir, "console.log"),
+		crashed: make(chan *Crash, 1), exited: make(chan struct{}), conDone: make(chan struct{}),
+	}
+	conFile, err := os.Create(inst.console)
+	if err != nil {
+		os.RemoveAll(sockDir)
+		return nil, fmt.Errorf("vm: %w", err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdin = nil
+	cmd.Stderr = &inst.stderr
+	// QEMU dies with us, even if we are killed; and Ctrl-C on the terminal
+	// reaches only us, so we can stop it cleanly.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		conFile.Close()
+		os.RemoveAll(sockDir)
+		return nil, fmt.Errorf("vm: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		conFile.Close()
+		os.RemoveAll(sockDir)
+		return nil, fmt.Errorf("vm: start %s: %w", bin, err)
+	}
+	inst.cmd = cmd
+	go inst.readConsole(out, conFile)
+	go func() {
+		<-inst.conDone // stdout drained before Wait closes it
+		inst.exitErr = cmd.Wait()
+		close(inst.exited)
+	}()
+	if cfg.Timeout > 0 {
+		go func() {
+			select {
+			case <-time.After(cfg.Timeout):
+				inst.Stop()
+			case <-inst.exited:
+			}
+		}()
+	}
+	if err := inst.connect(qmpSock, ctlSock, 10*time.Second); err != nil {
+		// A QEMU that dies right after start (bad option, KVM refusing the
+		// CPU) breaks the sockets: say what it printed.
+		select {
+		case <-inst.exited:
+		case <-time.After(500 * time.Millisecond):
+		}
+		inst.Stop()
+		if st := inst.stderr.String(); st != "" {
+			return nil, fmt.Errorf("%w; qemu stderr: %s", err, lastLines(st, 5))
+		}
+		return nil, err
+	}
+	return inst, nil
+}
+
+func diskPaths(cfg Config) []string {
+	var ps []string
+	for _, d := range cfg.Disks {
+		ps = append(ps, d.Path)
+	}
+	return ps
+}
+
+// connect attaches to the QMP and control sockets once QEMU made them.
+func (q *qemuInstance) connect(qmpSock, ctlSock string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		select {
+		case <-q.exited:
+			return fmt.Errorf("vm: qemu exited at start (%v): %s", q.exitErr, lastLines(q.stderr.String(), 5))
+		default:
+		}
+		_, e1 := os.Stat(qmpSock)
+		_, e2 := os.Stat(ctlSock)
+		if e1 == nil && e2 == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("vm: qemu made no sockets in %v: %s", timeout, lastLines(q.stderr.String(), 5))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	ctl, err := net.DialTimeout("unix", ctlSock, time.Until(deadline))
+	if err != nil {
+		return fmt.Errorf("vm: control channel: %w", err)
+	}
+	q.ctl = ctl
+	mon, err := qmp.NewSocketMonitor("unix", qmpSock, time.Until(deadline))
+	if err != nil {
+		return fmt.Errorf("vm: qmp: %w", err)
+	}
+	if err := withTimeout(time.Until(deadline), mon.Connect); err != nil {
+		return fmt.Errorf("vm: qmp handshake: %w", err)
+	}
+	q.mon = mon
+	return nil
+}
+
+// withTimeout runs f, giving up waiting after d (f keeps running; it is
+// unblocked when the machine ends and its sockets close).
+func withTimeout(d time.Duration, f func() error) error {
+	ch := make(chan error, 1)
+	go func() { ch <- f() }()
+	select {
+	case err := <-ch:
+		return err
+	case <-time.After(d):
+		return fmt.Errorf("no answer in %v", d)
+	}
+}
+
+func (q *qemuInstance) readConsole(r io.Reader, f *os.File) {
+	defer close(q.conDone)
+	defer f.Close()
+	br := bufio.NewReaderSize(r, 64<<10)
+	for {
+		line, err := br.ReadString('\n')
+		if len(line) > 0 {
+			f.WriteString(line)
+			if c := ScanLine(line); c != nil {
+				select {
+				case q.crashed <- c:
+				default: // only the first crash is reported
+				}
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (q *qemuInstance) Control() io.ReadWriter  { return q.ctl }
+func (q *qemuInstance) ConsolePath() string     { return q.console }
+func (q *qemuInstance) Crashed() <-chan *Crash  { return q.crashed }
+func (q *qemuInstance) Exited() <-chan struct{} { return q.exited }
+func (q *qemuInstance) Cmdline() []string       { return q.args }
+func (q *qemuInstance) Stderr() string          { return q.stderr.String() }
+
+func (q *qemuInstance) ExitErr() error {
+	select {
+	case <-q.exited:
+		return q.exitErr
+	default:
+		return nil
+	}
+}
+
+func (q *qemuInstance) QMP(command string, timeout time.Duration) ([]byte, error) {
+	if q.mon == nil {
+		return nil, errors.New("vm: qmp not connected")
+	}
+	var out []byte
+	err := withTimeout(timeout, func() error {
+		var err error
+		out, err = q.mon.Run([]byte(command))
+		return err
+	})
+	return out, err
+}
+
+// Stop asks QEMU to quit over QMP and kills it if it has not exited soon.
+func (q *qemuInstance) Stop() error {
+	q.stopOnce.Do(func() {
+		select {
+		case <-q.exited:
+		default:
+			if q.mon != nil {
+				_, _ = q.QMP(`{"execute":"quit"}`, 2*time.Second)
+			}
+			select {
+			case <-q.exited:
+			case <-time.After(3 * time.Second):
+				_ = q.cmd.Process.Kill()
+				select {
+				case <-q.exited:
+				case <-time.After(5 * time.Second):
+					q.stopErr = fmt.Errorf("vm: qemu pid %d did not die after SIGKILL", q.cmd.Process.Pid)
+				}
+			}
+		}
+		if q.ctl != nil {
+			q.ctl.Close()
+		}
+		if q.mon != nil {
+			q.mon.Disconnect()
+		}
+		os.RemoveAll(q.sockDir)
+	})
+	return q.stopErr
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}

@@ -1,0 +1,60 @@
+package vm
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestArgsSeaBIOS(t *testing.T) {
+	args, err := Args(Config{Kernel: "k", Initramfs: "i", BIOS: "seabios"}, "q", "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(strings.Join(args, " "), "-bios") {
+		t.Errorf("seabios must use QEMU's default firmware: %v", args)
+	}
+}
+
+func TestArgs(t *testing.T) {
+	base := Config{Kernel: "/k/bzImage", Initramfs: "/i.cpio", Disks: []Disk{{Path: "/d/nvme.img"}}}
+	tests := []struct {
+		name    string
+		mod     func(c *Config)
+		want    []string
+		wantErr string
+	}{
+		{"tcg default", func(c *Config) {}, []string{"-accel tcg,thread=multi -cpu max", "-smp 1", "-m 512", "-no-reboot", "-nodefaults",
+			"file=/d/nvme.img,if=none,id=nvm0,format=raw,cache=writeback", "nvme,serial=bpfstor0,drive=nvm0",
+			"virtserialport,chardev=ctl,name=org.bpfstor.ctl", "clocksource=tsc tsc=reliable panic=-1"}, ""},
+		{"kvm", func(c *Config) { c.Accel = "kvm"; c.CPUs = 2; c.MemoryMB = 1024 }, []string{"-accel kvm -cpu host", "-smp 2", "-m 1024"}, ""},
+		{"cache none", func(c *Config) { c.Disks[0].Cache = "none" }, []string{"cache=none"}, ""},
+		{"append", func(c *Config) { c.Append = []string{"nokaslr"} }, []string{"loglevel=4 nokaslr"}, ""},
+		{"bios path", func(c *Config) { c.BIOS = "/fw/bios.bin" }, []string{"-bios /fw/bios.bin"}, ""},
+		{"bad accel", func(c *Config) { c.Accel = "hvf" }, nil, "unknown accelerator"},
+		{"comma in path", func(c *Config) { c.Disks[0].Path = "/a,b" }, nil, "comma"},
+		{"no kernel", func(c *Config) { c.Kernel = "" }, nil, "kernel and initramfs are required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := base
+			c.Disks = append([]Disk(nil), base.Disks...)
+			tt.mod(&c)
+			args, err := Args(c, "/s/qmp", "/s/ctl")
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			line := strings.Join(args, " ")
+			for _, w := range tt.want {
+				if !strings.Contains(line, w) {
+					t.Errorf("command line lacks %q:\n%s", w, line)
+				}
+			}
+		})
+	}
+}

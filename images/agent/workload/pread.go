@@ -1,0 +1,153 @@
+package workload
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"sync"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/bpfstor/bpfstor/harness/hist"
+	"github.com/bpfstor/bpfstor/harness/proto"
+	"github.com/bpfstor/bpfstor/images/pattern"
+)
+
+// deviceSize returns the size in bytes of the block device open as fd.
+func deviceSize(fd int) (uint64, error) {
+	var size uint64
+	_, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.BLKGETSIZE64, uintptr(unsafe.Pointer(&size)))
+	if e != 0 {
+		return 0, e
+	}
+	return size, nil
+}
+
+// alignedBuf returns a page-aligned buffer for O_DIRECT.
+func alignedBuf(n int) ([]byte, error) {
+	sz := (n + os.Getpagesize() - 1) &^ (os.Getpagesize() - 1)
+	b, err := unix.Mmap(-1, 0, sz, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return nil, err
+	}
+	return b[:n], nil
+}
+
+// runPread issues random, aligned O_DIRECT preads of BlockSize bytes on the
+// raw device, each timed with the monotonic clock, and checks every block
+// against the data image's pattern.
+func runPread(env *Env, ps proto.PointSpec, p *proto.Point) error {
+	w := ps.Workload
+	bs := w.BlockSize
+	if bs <= 0 || bs%pattern.BlockSize != 0 {
+		return fmt.Errorf("pread: block_size %d is not a positive multiple of %d", bs, pattern.BlockSize)
+	}
+	threads := max(w.Threads, 1)
+	f, err := os.OpenFile(env.Job.Device, os.O_RDONLY|unix.O_DIRECT, 0)
+	if err != nil {
+		return fmt.Errorf("pread: %w", err)
+	}
+	defer f.Close()
+	size, err := deviceSize(int(f.Fd()))
+	if err != nil {
+		return fmt.Errorf("pread: size of %s: %w", env.Job.Device, err)
+	}
+	nblk := size / uint64(bs)
+	if nblk == 0 {
+		return fmt.Errorf("pread: device %s (%d bytes) is smaller than one block", env.Job.Device, size)
+	}
+	seed := uint64(env.Job.Seed)
+
+	type out struct {
+		h              *hist.Histogram
+		ops, ok, wrong int64
+		err            error
+	}
+	outs := make([]out, threads)
+	var wg sync.WaitGroup
+	var start sync.WaitGroup
+	start.Add(1)
+	perThread := w.Ops / threads
+	for t := 0; t < threads; t++ {
+		wg.Add(1)
+		go func(t int) {
+			defer wg.Done()
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			o := &outs[t]
+			o.h = hist.New()
+			buf, err := alignedBuf(bs)
+			if err != nil {
+				o.err = err
+				return
+			}
+			defer unix.Munmap(buf[:cap(buf)])
+			rng := rand.New(rand.NewPCG(seed, uint64(ps.Rep)<<16|uint64(t)))
+			fd := int(f.Fd())
+			read := func(record bool) error {
+				blk := rng.Uint64N(nblk)
+				off := int64(blk) * int64(bs)
+				t0 := time.Now()
+				n, err := unix.Pread(fd, buf, off)
+				d := time.Since(t0)
+				if err != nil {
+					return fmt.Errorf("pread at %d: %w", off, err)
+				}
+				if n != bs {
+					return fmt.Errorf("pread at %d: short read %d of %d", off, n, bs)
+				}
+				if !record {
+					return nil
+				}
+				o.h.Record(d)
+				o.ops++
+				if pattern.Check(buf, uint64(off)/pattern.BlockSize, seed) != nil {
+					o.wrong++
+				} else {
+					o.ok++
+				}
+				return nil
+			}
+			for i := 0; i < w.Warmup/threads; i++ {
+				if o.err = read(false); o.err != nil {
+					return
+				}
+			}
+			start.Wait()
+			for i := 0; i < perThread; i++ {
+				if o.err = read(true); o.err != nil {
+					return
+				}
+			}
+		}(t)
+	}
+	t0 := time.Now()
+	start.Done()
+	wg.Wait()
+	elapsed := time.Since(t0)
+
+	h := hist.New()
+	var firstErr error
+	for _, o := range outs {
+		if o.h != nil {
+			h.Merge(o.h)
+		}
+		p.Ops += o.ops
+		p.Checked += o.ok + o.wrong
+		p.Wrong += o.wrong
+		if o.err != nil && firstErr == nil {
+			firstErr = o.err
+		}
+	}
+	p.ElapsedNs = int64(elapsed)
+	if elapsed > 0 {
+		p.IOPS = float64(p.Ops) / elapsed.Seconds()
+	}
+	p.Latency = h
+	s := h.Summarize()
+	p.Summary = &s
+	return firstErr
+}

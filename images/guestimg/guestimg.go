@@ -1,0 +1,216 @@
+// Package guestimg builds what a VM boots with besides the kernel: the
+// initramfs (static guest agent as /init, BPF objects, optional tools with
+// their shared libraries) and the NVMe backing image with the data the
+// workloads read. Both are content-addressed in the cache.
+package guestimg
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/bpfstor/bpfstor/images/btree"
+	"github.com/bpfstor/bpfstor/images/initramfs"
+	"github.com/bpfstor/bpfstor/images/pattern"
+)
+
+// Options says what goes into the initramfs.
+type Options struct {
+	// Repo is the bpfstor source tree (holds go.mod).
+	Repo string
+	// CacheDir receives the images (…/bpfstor/images).
+	CacheDir string
+	// BPFDir holds compiled BPF objects (*.o) copied to /bpf ("" for none).
+	BPFDir string
+	// Tools are host executables copied with their libraries (e.g. fio).
+	Tools []string
+	// Compress gzips the archive (smaller, but slower to unpack under TCG).
+	Compress bool
+}
+
+// Initramfs is a built archive.
+type Initramfs struct {
+	Path  string
+	Hash  string
+	Files []string
+}
+
+// GuestBPFDir is where BPF objects are in the guest.
+const GuestBPFDir = "/bpf"
+
+// BuildAgent compiles the static guest agent into dst.
+func BuildAgent(ctx context.Context, repo, dst string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", dst, "./images/agent")
+	cmd.Dir = repo
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("image build: go build guest agent: %v: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	return nil
+}
+
+// Build builds the initramfs.
+func Build(ctx context.Context, o Options) (*Initramfs, error) {
+	tmp, err := os.MkdirTemp("", "bpfstor-img-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	agent := filepath.Join(tmp, "agent")
+	if err := BuildAgent(ctx, o.Repo, agent); err != nil {
+		return nil, err
+	}
+	b := initramfs.New()
+	if err := b.AddFile("/init", agent, 0o755); err != nil {
+		return nil, err
+	}
+	for _, d := range []string{"/proc", "/sys", "/dev", "/tmp"} {
+		b.AddDir(d)
+	}
+	if o.BPFDir != "" {
+		objs, _ := filepath.Glob(filepath.Join(o.BPFDir, "*.o"))
+		sort.Strings(objs)
+		for _, obj := range objs {
+			if err := b.AddFile(filepath.Join(GuestBPFDir, filepath.Base(obj)), obj, 0o644); err != nil {
+				return nil, fmt.Errorf("image build: %w", err)
+			}
+		}
+	}
+	for _, t := range o.Tools {
+		p, err := exec.LookPath(t)
+		if err != nil {
+			return nil, fmt.Errorf("image build: tool %s not found on the host (apt-get install %s)", t, filepath.Base(t))
+		}
+		if err := b.AddELF(filepath.Join("/usr/bin", filepath.Base(p)), p); err != nil {
+			return nil, fmt.Errorf("image build: %w", err)
+		}
+	}
+	var buf bytes.Buffer
+	if err := b.Write(&buf, o.Compress); err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	h := hex.EncodeToString(sum[:])[:20]
+	ext := ".cpio"
+	if o.Compress {
+		ext += ".gz"
+	}
+	dir := filepath.Join(o.CacheDir, "initramfs")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, h+ext)
+	if _, err := os.Stat(path); err != nil {
+		if err := writeAtomic(path, buf.Bytes()); err != nil {
+			return nil, fmt.Errorf("image build: %w", err)
+		}
+	}
+	return &Initramfs{Path: path, Hash: h, Files: b.Paths()}, nil
+}
+
+func writeAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// Data is a built NVMe backing image.
+type Data struct {
+	Path string
+	// Kind is "pattern" (or "btree" once trees are built).
+	Kind      string
+	SizeBytes int64
+	Seed      uint64
+}
+
+// BuildPattern returns (building once) a pattern image of sizeMB MiB.
+func BuildPattern(cacheDir string, sizeMB int, seed uint64) (*Data, error) {
+	if sizeMB <= 0 {
+		return nil, fmt.Errorf("image build: data size %d MiB must be positive", sizeMB)
+	}
+	dir := filepath.Join(cacheDir, "data")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	size := int64(sizeMB) << 20
+	path := filepath.Join(dir, fmt.Sprintf("pattern-%dM-seed%d.img", sizeMB, seed))
+	d := &Data{Path: path, Kind: "pattern", SizeBytes: size, Seed: seed}
+	if fi, err := os.Stat(path); err == nil && fi.Size() == size {
+		return d, nil
+	}
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return nil, fmt.Errorf("image build: %w", err)
+	}
+	if err := pattern.Write(f, uint64(size/pattern.BlockSize), seed); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("image build: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+	return d, os.Rename(tmp, path)
+}
+
+// BuildBTree returns (building once) a B+-tree image (images/btree format).
+func BuildBTree(cacheDir string, p btree.Params) (*Data, btree.Info, error) {
+	if _, err := p.Check(); err != nil {
+		return nil, btree.Info{}, fmt.Errorf("image build: %w", err)
+	}
+	dir := filepath.Join(cacheDir, "data")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, btree.Info{}, err
+	}
+	path := filepath.Join(dir, fmt.Sprintf("btree-keys%d-f%d-seed%d.img", p.Keys, p.Fanout, p.Seed))
+	info, err := btree.WriteFile(path, p)
+	if err != nil {
+		return nil, btree.Info{}, fmt.Errorf("image build: %w", err)
+	}
+	return &Data{Path: path, Kind: "btree", SizeBytes: int64(info.ImageSize), Seed: p.Seed}, info, nil
+}
+
+// ParseBTree parses "keys=N,fanout=F,seed=S" (fanout defaults to 31, seed
+// to 1; depth=D may be given as a check).
+func ParseBTree(s string) (btree.Params, error) {
+	p := btree.Params{Fanout: 31, Seed: 1}
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		if !ok {
+			return p, fmt.Errorf("--btree %q: %q is not key=value (want keys=N,fanout=F,seed=S)", s, kv)
+		}
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return p, fmt.Errorf("--btree %q: %s=%q is not a number", s, k, v)
+		}
+		switch k {
+		case "keys":
+			p.Keys = n
+		case "fanout":
+			p.Fanout = int(n)
+		case "seed":
+			p.Seed = n
+		case "depth":
+			p.Depth = int(n)
+		default:
+			return p, fmt.Errorf("--btree %q: unknown key %q (keys, fanout, seed, depth)", s, k)
+		}
+	}
+	if p.Keys == 0 {
+		return p, fmt.Errorf("--btree %q: keys=N is required", s)
+	}
+	_, err := p.Check()
+	return p, err
+}

@@ -1,0 +1,107 @@
+package selftest
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/bpfstor/bpfstor/bpf/storfn"
+)
+
+const childEnv = "BPFSTOR_SELFTEST_CHILD"
+
+// init runs the child side of the fatal-signal test when this binary was
+// re-executed by testFatalSignal; it never returns then.
+func init() {
+	if os.Getenv(childEnv) == "" {
+		return
+	}
+	os.Exit(childMain())
+}
+
+// childMain loops endless chains (each ends with ELOOP at the hop limit)
+// until killed.
+func childMain() int {
+	dev := os.Getenv("BPFSTOR_SELFTEST_DEV")
+	obj := os.Getenv("BPFSTOR_SELFTEST_OBJ")
+	flags, _ := strconv.Atoi(os.Getenv("BPFSTOR_SELFTEST_FLAGS"))
+	f, err := os.Open(dev)
+	if err != nil {
+		fmt.Println("error:", err)
+		return 2
+	}
+	p, err := storfn.Load(obj, chainFn)
+	if err != nil {
+		fmt.Println("error:", err)
+		return 2
+	}
+	scr := storfn.ChainScratch{Seed: 1, NBlocks: 1, Depth: 1, Mode: storfn.ModeEndless}.Marshal()
+	buf := make([]byte, 512)
+	fmt.Println("ready")
+	for {
+		storfn.ChainRead(int(f.Fd()), buf, 0, p.FD(), scr, uint32(flags))
+	}
+}
+
+func testFatalSignal(e *env) (string, error) {
+	orig, err := readSysctl(storfn.SysctlMaxHops)
+	if err != nil {
+		return "", err
+	}
+	defer writeSysctl(storfn.SysctlMaxHops, orig)
+	if err := writeSysctl(storfn.SysctlMaxHops, storfn.HardMaxHops); err != nil {
+		return "", err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	r, err := newReader(e.fd)
+	if err != nil {
+		return "", err
+	}
+	defer r.close()
+	msg := ""
+	for _, fl := range levels {
+		cmd := exec.Command(self)
+		cmd.Env = append(os.Environ(), childEnv+"=fatal-signal",
+			"BPFSTOR_SELFTEST_DEV="+e.opts.Device, "BPFSTOR_SELFTEST_OBJ="+e.obj(chainObj),
+			"BPFSTOR_SELFTEST_FLAGS="+strconv.Itoa(int(fl)))
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			return "", err
+		}
+		if err := cmd.Start(); err != nil {
+			return "", err
+		}
+		line, _ := bufio.NewReader(out).ReadString('\n')
+		if line != "ready\n" {
+			cmd.Process.Kill()
+			cmd.Wait()
+			return "", fmt.Errorf("child: %q", line)
+		}
+		time.Sleep(300 * time.Millisecond) // inside chains by now
+		killed := time.Now()
+		cmd.Process.Signal(syscall.SIGKILL)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			return "", fmt.Errorf("%s: child still alive 20 s after SIGKILL (chain not ended)", levelName(fl))
+		}
+		ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+		if !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+			return "", fmt.Errorf("%s: child ended with %v, want SIGKILL", levelName(fl), cmd.ProcessState)
+		}
+		msg += fmt.Sprintf("%s: killed child reaped after %v; ", levelName(fl), time.Since(killed).Round(time.Millisecond))
+		if err := e.checkChain(r, e.randomChain(8), fl); err != nil {
+			return "", fmt.Errorf("chain after the kill: %w", err)
+		}
+	}
+	return msg + "chains work afterwards", nil
+}

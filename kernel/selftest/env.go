@@ -1,0 +1,176 @@
+package selftest
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+
+	"github.com/bpfstor/bpfstor/bpf/storfn"
+)
+
+const (
+	chainObj = "chain.o"
+	badObj   = "chain_bad.o"
+	chainFn  = "chain"
+)
+
+type env struct {
+	opts  Options
+	logf  func(string, ...any)
+	dev   *os.File // O_RDONLY|O_DIRECT
+	fd    int
+	size  int64
+	coll  *ebpf.Collection
+	prog  *ebpf.Program
+	stats *ebpf.Map
+	mu    *sync.Mutex
+	rng   *rand.Rand
+}
+
+func newEnv(opts Options, logf func(string, ...any)) (*env, error) {
+	if opts.Device == "" {
+		return nil, fmt.Errorf("selftest: no device (Options.Device, e.g. /dev/nvme0n1)")
+	}
+	dev, err := os.OpenFile(opts.Device, os.O_RDONLY|unix.O_DIRECT, 0)
+	if err != nil {
+		return nil, fmt.Errorf("selftest: open %s: %w", opts.Device, err)
+	}
+	size, err := dev.Seek(0, io.SeekEnd)
+	if err != nil || size < 1<<20 {
+		dev.Close()
+		return nil, fmt.Errorf("selftest: %s: size %d (%v), need at least 1 MiB", opts.Device, size, err)
+	}
+	e := &env{opts: opts, logf: logf, dev: dev, fd: int(dev.Fd()), size: size, mu: new(sync.Mutex),
+		rng: rand.New(rand.NewPCG(uint64(opts.Seed), 0x62706673746f72))}
+	coll, err := storfn.LoadCollection(e.obj(chainObj), chainFn)
+	if err != nil {
+		dev.Close()
+		return nil, err
+	}
+	e.coll, e.prog, e.stats = coll, coll.Programs[chainFn], coll.Maps["chain_stats"]
+	return e, nil
+}
+
+func (e *env) close() {
+	e.coll.Close()
+	e.dev.Close()
+}
+
+func (e *env) uint64() uint64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.rng.Uint64()
+}
+
+func (e *env) intn(n int) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.rng.IntN(n)
+}
+
+// reader does O_DIRECT preads through a page-aligned buffer.
+type reader struct {
+	fd  int
+	buf []byte
+}
+
+func newReader(fd int) (*reader, error) {
+	b, err := unix.Mmap(-1, 0, storfn.BlockMax, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return nil, err
+	}
+	return &reader{fd: fd, buf: b}, nil
+}
+
+func (r *reader) close() { unix.Munmap(r.buf) }
+
+func (r *reader) ReadAt(p []byte, off int64) (int, error) {
+	n, err := unix.Pread(r.fd, r.buf[:len(p)], off)
+	if err != nil {
+		return 0, err
+	}
+	return copy(p, r.buf[:n]), nil
+}
+
+// chainCase is one random chain.
+type chainCase struct {
+	size    int
+	start   int64
+	scratch storfn.ChainScratch
+}
+
+func (e *env) randomChain(depth int) chainCase {
+	sizes := []int{512, 1024, 4096}
+	size := sizes[e.intn(len(sizes))]
+	nb := uint64(e.size / int64(size))
+	return chainCase{
+		size:    size,
+		start:   int64(e.uint64()%nb) * int64(size),
+		scratch: storfn.ChainScratch{Seed: e.uint64(), NBlocks: nb, Depth: uint32(depth)},
+	}
+}
+
+// checkChain runs c with chain_read at the given dispatch level and with
+// pread, and compares data, offsets, scratch and hop counts.
+func (e *env) checkChain(r *reader, c chainCase, flags uint32) error {
+	ref, err := storfn.RefChain(r.ReadAt, c.size, c.start, c.scratch)
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, c.size)
+	scratch := c.scratch.Marshal()
+	n, st, err := storfn.ChainReadStats(e.fd, buf, c.start, e.prog.FD(), scratch, flags)
+	where := fmt.Sprintf("%s chain size %d start %d seed %#x depth %d", levelName(flags), c.size, c.start, c.scratch.Seed, c.scratch.Depth)
+	if err != nil {
+		return fmt.Errorf("%s: %w (hops %d)", where, err, st.Hops)
+	}
+	if n != c.size {
+		return fmt.Errorf("%s: returned %d, want %d", where, n, c.size)
+	}
+	if st.Hops != uint32(ref.Hops) || st.FinalOffset != ref.FinalOffset {
+		return fmt.Errorf("%s: hops %d final offset %d, pread chain: hops %d final offset %d", where, st.Hops, st.FinalOffset, ref.Hops, ref.FinalOffset)
+	}
+	if string(buf) != string(ref.Final) {
+		return fmt.Errorf("%s: final block differs from the pread chain's", where)
+	}
+	got, _ := storfn.UnmarshalChainScratch(scratch)
+	if got != ref.Scratch {
+		return fmt.Errorf("%s: scratch %+v, pread chain %+v", where, got, ref.Scratch)
+	}
+	if flags == storfn.FlagDriver && st.DriverHops != uint32(ref.Hops-1) {
+		return fmt.Errorf("%s: driver resubmitted %d of %d hops, want %d", where, st.DriverHops, ref.Hops, ref.Hops-1)
+	}
+	if flags == storfn.FlagSyscall && st.DriverHops != 0 {
+		return fmt.Errorf("%s: driver hops %d in syscall mode", where, st.DriverHops)
+	}
+	return nil
+}
+
+func levelName(flags uint32) string {
+	switch flags {
+	case storfn.FlagSyscall:
+		return "SYSCALL"
+	case storfn.FlagDriver:
+		return "DRIVER"
+	}
+	return fmt.Sprintf("flags=%#x", flags)
+}
+
+func readSysctl(path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(string(b)))
+}
+
+func writeSysctl(path string, v int) error {
+	return os.WriteFile(path, []byte(strconv.Itoa(v)+"\n"), 0o644)
+}

@@ -1,0 +1,114 @@
+// Package selftest holds the in-guest tests of the BPF storage functions
+// kernel feature (kernel/patches, issue 4): BPF_PROG_TEST_RUN, verifier
+// rejections, chain_read() at both dispatch levels against a user-space
+// pread chain, the safety cases and concurrency. The guest agent calls Run.
+//
+// The fatal-signal test re-executes the running binary (/proc/self/exe) with
+// BPFSTOR_SELFTEST_CHILD set; this package's init function then runs the
+// child's endless chain and never returns to main.
+package selftest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Options configures Run.
+type Options struct {
+	Device string // raw block device, e.g. /dev/nvme0n1
+	BPFDir string // directory with chain.o and chain_bad.o
+	Seed   int64  // seed of the random chains
+	Quick  bool   // fewer chains
+}
+
+// Result is the outcome of one test.
+type Result struct {
+	Name    string        `json:"name"`
+	Pass    bool          `json:"pass"`
+	Skip    bool          `json:"skip,omitempty"`
+	Message string        `json:"message,omitempty"`
+	Elapsed time.Duration `json:"elapsed_ns"`
+}
+
+// errSkip marks a test that cannot run here.
+type errSkip struct{ msg string }
+
+func (e errSkip) Error() string { return e.msg }
+
+func skipf(format string, args ...any) error { return errSkip{fmt.Sprintf(format, args...)} }
+
+type test struct {
+	name string
+	fn   func(*env) (string, error)
+}
+
+// Run runs all tests and returns one Result per test, in order. logf
+// receives progress lines (may be nil).
+func Run(opts Options, logf func(format string, args ...any)) []Result {
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	var results []Result
+	e, err := newEnv(opts, logf)
+	if err != nil {
+		return []Result{{Name: "setup", Message: err.Error()}}
+	}
+	defer e.close()
+	for _, t := range tests() {
+		start := time.Now()
+		msg, err := runOne(t, e)
+		r := Result{Name: t.name, Elapsed: time.Since(start), Message: msg}
+		var sk errSkip
+		switch {
+		case errors.As(err, &sk):
+			r.Skip = true
+			r.Message = sk.msg
+		case err != nil:
+			r.Message = err.Error()
+		default:
+			r.Pass = true
+		}
+		logf("%s %s (%v) %s", status(r), r.Name, r.Elapsed.Round(time.Millisecond), firstLine(r.Message))
+		results = append(results, r)
+	}
+	return results
+}
+
+func runOne(t test, e *env) (msg string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	return t.fn(e)
+}
+
+func status(r Result) string {
+	switch {
+	case r.Skip:
+		return "SKIP"
+	case r.Pass:
+		return "PASS"
+	}
+	return "FAIL"
+}
+
+func firstLine(s string) string {
+	for i, c := range s {
+		if c == '\n' {
+			return s[:i] + " ..."
+		}
+	}
+	return s
+}
+
+// MarshalResults is a convenience for agents: the results as JSON.
+func MarshalResults(rs []Result) ([]byte, error) { return json.MarshalIndent(rs, "", "  ") }
+
+func (e *env) obj(name string) string { return filepath.Join(e.opts.BPFDir, name) }
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
