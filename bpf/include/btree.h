@@ -70,4 +70,37 @@ struct btree_scratch {
 
 _Static_assert(sizeof(struct btree_scratch) == 104, "btree_scratch layout");
 
+/*
+ * Scratch of the range scan / aggregate (bpf/progs/btree_scan.c), 4096 bytes
+ * with room for BTREE_SCAN_MAX values; a sum needs only the 64-byte header.
+ * The chain descends to the leaf of lo, then reads the value log from the
+ * value of the first key >= lo onwards: values are stored in key order and
+ * bytes 0..7 of each are its key, so the scan stops at the first key > hi.
+ */
+#define BTREE_SCAN_MAX		63
+#define BTREE_SCAN_HDR		64
+
+enum {
+	BTREE_SCAN_SUM = 0,	/* sum of the values' first 8 bytes over [lo, hi] */
+	BTREE_SCAN_COLLECT = 1,	/* copy the values of [lo, hi] (at most max) */
+};
+
+struct btree_scan_scratch {
+	__u64 lo;		/*  0 in: range [lo, hi], inclusive */
+	__u64 hi;		/*  8 in */
+	__u64 vlog_end;		/* 16 in: byte offset of the end of the value log */
+	__u32 op;		/* 24 in: BTREE_SCAN_* */
+	__u32 max;		/* 28 in: most values to collect, <= BTREE_SCAN_MAX */
+	__u32 state;		/* 32 BTREE_STATE_* */
+	__u32 count;		/* 36 out: values summed / collected */
+	__u32 hops;		/* 40 out: blocks seen by the program */
+	__u32 error;		/* 44 out: BTREE_ERR_* */
+	__u64 sum;		/* 48 out: sum mod 2^64 */
+	__u32 voff;		/* 56 offset in the block of the next value */
+	__u32 pad;		/* 60 */
+	__u8 values[BTREE_SCAN_MAX][BTREE_VALUE_SIZE]; /* 64 out (COLLECT) */
+};
+
+_Static_assert(sizeof(struct btree_scan_scratch) == 4096, "btree_scan_scratch layout");
+
 #endif /* BPFSTOR_BTREE_H */

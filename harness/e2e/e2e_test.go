@@ -375,3 +375,96 @@ kind = "ktest"
 	}
 	t.Logf("skipped on the debug kernel: %v", skipped)
 }
+
+// TestBTreeLookups runs B+-tree point lookups (images/agent/workload/btree.go,
+// bpf/progs/btree.c) in all three modes on a depth-2 tree (fanout 31) and a
+// depth-4 low-fanout tree: every answer must be checked and right, the three
+// modes must read the same blocks for the same keys, and the driver must
+// have resubmitted hops itself.
+func TestBTreeLookups(t *testing.T) {
+	needSeries(t)
+	num := func(v any) float64 { // Extra values come back from JSON as float64
+		switch x := v.(type) {
+		case float64:
+			return x
+		case int64:
+			return float64(x)
+		case int:
+			return float64(x)
+		case uint64:
+			return float64(x)
+		case uint32:
+			return float64(x)
+		}
+		return -1
+	}
+	for _, tc := range []struct {
+		name, data, dist string
+		depth            float64
+		points           int
+	}{
+		{"depth2", "keys = 500\nfanout = 31", `"uniform"`, 2, 3},
+		{"depth4", "keys = 150\nfanout = 3", `["uniform", "zipf"]`, 4, 6},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, dir := runSpec(t, `name = "e2e-btree-`+tc.name+`"
+[vm]
+accel = "tcg"
+[data]
+kind = "btree"
+`+tc.data+`
+[[workload]]
+kind = "btree"
+ops = 100
+warmup = 10
+mode = ["pread", "syscall", "driver"]
+dist = `+tc.dist+`
+`)
+			for _, p := range res.Points {
+				t.Logf("%s", runner.PointLine(p))
+			}
+			if res.Status != results.StatusOK {
+				t.Fatalf("status %s: %s (console: %s)", res.Status, res.Reason, filepath.Join(dir, "console.log"))
+			}
+			if len(res.Points) != tc.points {
+				t.Fatalf("%d points, want %d", len(res.Points), tc.points)
+			}
+			hops := map[string]float64{} // by dist: the same keys in every mode
+			for _, p := range res.Points {
+				if p.Status != proto.StatusOK || p.Ops != 100 || p.Checked != p.Ops || p.Wrong != 0 {
+					t.Errorf("%s: status %s ops %d checked %d wrong %d %s", p.ID, p.Status, p.Ops, p.Checked, p.Wrong, p.Error)
+				}
+				if d := num(p.Extra["tree_depth"]); d != tc.depth {
+					t.Errorf("%s: tree depth %v, want %v", p.ID, d, tc.depth)
+				}
+				if num(p.Extra["not_found"]) <= 0 || num(p.Extra["found"]) <= 0 {
+					t.Errorf("%s: found %v not found %v: both must be exercised", p.ID, p.Extra["found"], p.Extra["not_found"])
+				}
+				h := num(p.Extra["hops"])
+				if prev, ok := hops[p.Workload.Dist]; ok && prev != h {
+					t.Errorf("%s: %v blocks read, another mode read %v for the same keys", p.ID, h, prev)
+				}
+				hops[p.Workload.Dist] = h
+				dh := num(p.Extra["driver_hops"])
+				switch p.Workload.Mode {
+				case "driver":
+					// Normally every hop after the first of each lookup is
+					// the driver's; a fallback to the syscall is allowed.
+					if dh <= 0 {
+						t.Errorf("%s: driver_hops %v: the NVMe driver resubmitted nothing", p.ID, dh)
+					} else if dh != h-float64(p.Ops) {
+						t.Logf("%s: driver_hops %v of %v hops (some hops fell back to the syscall)", p.ID, dh, h)
+					}
+				case "syscall":
+					if dh != 0 {
+						t.Errorf("%s: driver_hops %v in syscall mode", p.ID, dh)
+					}
+				}
+				// Range scans and sums (bpf/progs/btree_scan.c) checked too.
+				if p.Workload.Mode != "pread" && num(p.Extra["scan_checked"]) <= 0 {
+					t.Errorf("%s: no range scans checked (scan_checked %v)", p.ID, p.Extra["scan_checked"])
+				}
+			}
+		})
+	}
+}

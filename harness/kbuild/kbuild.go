@@ -117,6 +117,29 @@ func hexsum(files []string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
+// snapshot copies files into dir (named by their position and base name)
+// and returns the copies: a build applies and merges exactly the bytes its
+// key was computed from, even if the originals change while it waits for
+// the build lock.
+func snapshot(files []string, dir string) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var out []string
+	for i, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		dst := filepath.Join(dir, fmt.Sprintf("%02d-%s", i, filepath.Base(f)))
+		if err := os.WriteFile(dst, b, 0o644); err != nil {
+			return nil, err
+		}
+		out = append(out, dst)
+	}
+	return out, nil
+}
+
 func toolchain() string {
 	out, err := exec.Command("gcc", "--version").Output()
 	if err != nil {
@@ -176,6 +199,18 @@ func Build(ctx context.Context, o Options) (*Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Snapshot the inputs first, then hash and use only the snapshot.
+	snapDir, err := os.MkdirTemp("", "bpfstor-kinputs-")
+	if err != nil {
+		return nil, fmt.Errorf("kernel build: %w", err)
+	}
+	defer os.RemoveAll(snapDir)
+	if patches, err = snapshot(patches, filepath.Join(snapDir, "patches")); err != nil {
+		return nil, fmt.Errorf("kernel build: patches: %w", err)
+	}
+	if o.Fragments, err = snapshot(o.Fragments, filepath.Join(snapDir, "config")); err != nil {
+		return nil, fmt.Errorf("kernel build: config fragment: %w", err)
+	}
 	var requested []Option
 	for _, f := range o.Fragments {
 		opts, err := ParseConfigFile(f)
@@ -192,7 +227,7 @@ func Build(ctx context.Context, o Options) (*Kernel, error) {
 		return nil, fmt.Errorf("kernel build: %w", err)
 	}
 	for _, p := range patches {
-		k.Patches = append(k.Patches, filepath.Base(p))
+		k.Patches = append(k.Patches, filepath.Base(p)[3:]) // without the snapshot's NN- prefix
 	}
 	kh := sha256.New()
 	fmt.Fprintf(kh, "%s\n%s\n%s\n%s\n%s\n", keyVersion, src, k.PatchHash, k.FragmentHash, k.Toolchain)

@@ -38,6 +38,10 @@ type Env struct {
 	KernelSrc string
 	// Patches overrides the patch directory (default Repo/kernel/patches).
 	Patches *string
+	// ConfigFragments, if set, replace the variant's config fragments.
+	ConfigFragments []string
+	// ForceKernel rebuilds the kernel even when it is cached.
+	ForceKernel bool
 	// Accel overrides the spec's accelerator ("" keeps it).
 	Accel string
 	// Progress receives progress lines.
@@ -101,9 +105,12 @@ func (e *Env) Fragments(variant string) ([]string, error) {
 
 // Kernel builds (or finds cached) the kernel of a variant.
 func (e *Env) Kernel(ctx context.Context, variant string) (*kbuild.Kernel, error) {
-	frags, err := e.Fragments(variant)
-	if err != nil {
-		return nil, err
+	frags := e.ConfigFragments
+	if len(frags) == 0 {
+		var err error
+		if frags, err = e.Fragments(variant); err != nil {
+			return nil, err
+		}
 	}
 	patches := filepath.Join(e.Repo, "kernel", "patches")
 	if e.Patches != nil {
@@ -114,7 +121,7 @@ func (e *Env) Kernel(ctx context.Context, variant string) (*kbuild.Kernel, error
 	}
 	k, err := kbuild.Build(ctx, kbuild.Options{
 		Src: e.KernelSrc, Patches: patches, Fragments: frags,
-		CacheDir: filepath.Join(e.Cache, "kernel"), Progress: e.progress(),
+		CacheDir: filepath.Join(e.Cache, "kernel"), Progress: e.progress(), Force: e.ForceKernel,
 	})
 	if err != nil {
 		return nil, err

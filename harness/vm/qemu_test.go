@@ -28,7 +28,7 @@ func TestArgs(t *testing.T) {
 			"virtserialport,chardev=ctl,name=org.bpfstor.ctl", "clocksource=tsc tsc=reliable panic=-1"}, ""},
 		{"kvm", func(c *Config) { c.Accel = "kvm"; c.CPUs = 2; c.MemoryMB = 1024 }, []string{"-accel kvm -cpu host", "-smp 2", "-m 1024"}, ""},
 		{"cache none", func(c *Config) { c.Disks[0].Cache = "none" }, []string{"cache=none"}, ""},
-		{"append", func(c *Config) { c.Append = []string{"nokaslr"} }, []string{"loglevel=4 nokaslr"}, ""},
+		{"append", func(c *Config) { c.Append = []string{"nokaslr"} }, []string{"no5lvl nokaslr"}, ""},
 		{"bios path", func(c *Config) { c.BIOS = "/fw/bios.bin" }, []string{"-bios /fw/bios.bin"}, ""},
 		{"bad accel", func(c *Config) { c.Accel = "hvf" }, nil, "unknown accelerator"},
 		{"comma in path", func(c *Config) { c.Disks[0].Path = "/a,b" }, nil, "comma"},

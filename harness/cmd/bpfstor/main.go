@@ -135,23 +135,13 @@ func kernelCmd() *cli.Command {
 				if err != nil {
 					return err
 				}
-				frags := c.StringSlice("config")
-				if len(frags) == 0 {
-					if frags, err = e.Fragments(c.String("variant")); err != nil {
-						return err
-					}
-				}
-				patches := filepath.Join(e.Repo, "kernel", "patches")
+				e.KernelSrc, e.ConfigFragments, e.ForceKernel = c.String("src"), c.StringSlice("config"), c.Bool("force")
 				if c.IsSet("patches") {
-					patches = c.String("patches")
-				} else if _, err := os.Stat(patches); err != nil {
-					patches = ""
+					p := c.String("patches")
+					e.Patches = &p
 				}
 				start := time.Now()
-				k, err := kbuild.Build(c.Context, kbuild.Options{
-					Src: c.String("src"), Patches: patches, Fragments: frags,
-					CacheDir: filepath.Join(e.Cache, "kernel"), Progress: os.Stderr, Force: c.Bool("force"),
-				})
+				k, err := e.Kernel(c.Context, c.String("variant"))
 				if err != nil {
 					return err
 				}

@@ -28,6 +28,7 @@ var runners = map[string]runner{
 	proto.KindCrash:  runCrash,
 	proto.KindFailIO: runFailIO,
 	proto.KindChain:  runChain,
+	proto.KindBTree:  runBTree,
 	proto.KindKTest:  runKTest,
 }
 

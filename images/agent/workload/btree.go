@@ -1,0 +1,791 @@
+package workload
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+
+	"github.com/bpfstor/bpfstor/bpf/storfn"
+	"github.com/bpfstor/bpfstor/harness/hist"
+	"github.com/bpfstor/bpfstor/harness/proto"
+	"github.com/bpfstor/bpfstor/images/btree"
+)
+
+// BTreeObject is the B+-tree lookup program in the guest (bpf/progs/btree.c).
+const (
+	BTreeObject = "btree.o"
+	BTreeProg   = "btree_lookup"
+)
+
+// Scratch of bpf/progs/btree.c (struct btree_scratch in bpf/include/btree.h).
+const (
+	btreeScratchSize = 104
+
+	btreeStateNode  = 0
+	btreeStateValue = 1
+
+	// btreeVerdictCorrupt is what the program returns on a block that is
+	// not a node (BTREE_VERDICT_CORRUPT): no verdict, so chain_read fails
+	// with EBADMSG.
+	btreeVerdictCorrupt = 0xbad
+
+	// btreeAbsentPercent of the lookups ask for keys not in the tree.
+	btreeAbsentPercent = 10
+	// btreeAbsentKeys is the size of the pool of absent keys drawn from.
+	btreeAbsentKeys = 1024
+	// zipfTheta is the skew of the Zipfian key distribution (YCSB, XRP).
+	zipfTheta = 0.99
+)
+
+// btreeScratch mirrors struct btree_scratch.
+type btreeScratch struct {
+	Key      uint64
+	State    uint32
+	Found    uint32
+	Hops     uint32
+	VOff     uint32
+	Error    uint32
+	Pad      uint32
+	ValueOff uint64
+	Value    [btree.ValueSize]byte
+}
+
+func (s *btreeScratch) marshal(b []byte) {
+	b = b[:btreeScratchSize]
+	le := binary.LittleEndian
+	le.PutUint64(b[0:], s.Key)
+	le.PutUint32(b[8:], s.State)
+	le.PutUint32(b[12:], s.Found)
+	le.PutUint32(b[16:], s.Hops)
+	le.PutUint32(b[20:], s.VOff)
+	le.PutUint32(b[24:], s.Error)
+	le.PutUint32(b[28:], s.Pad)
+	le.PutUint64(b[32:], s.ValueOff)
+	copy(b[40:], s.Value[:])
+}
+
+func unmarshalBTreeScratch(b []byte) (btreeScratch, error) {
+	var s btreeScratch
+	if len(b) < btreeScratchSize {
+		return s, fmt.Errorf("btree scratch: %d bytes, want %d", len(b), btreeScratchSize)
+	}
+	le := binary.LittleEndian
+	s.Key = le.Uint64(b[0:])
+	s.State = le.Uint32(b[8:])
+	s.Found = le.Uint32(b[12:])
+	s.Hops = le.Uint32(b[16:])
+	s.VOff = le.Uint32(b[20:])
+	s.Error = le.Uint32(b[24:])
+	s.Pad = le.Uint32(b[28:])
+	s.ValueOff = le.Uint64(b[32:])
+	copy(s.Value[:], b[40:40+btree.ValueSize])
+	return s, nil
+}
+
+// btreeErrNames names struct btree_scratch.error (BTREE_ERR_*).
+var btreeErrNames = map[uint32]string{
+	0: "none", 1: "bad node magic", 2: "bad node kind", 3: "node key count outside 1..31",
+	4: "bad scratch state", 5: "bad value offset or value key",
+}
+
+// walkResult is the outcome of one lookup.
+type walkResult struct {
+	Found    bool
+	Value    [btree.ValueSize]byte
+	Hops     int    // blocks read
+	ValueOff uint64 // absolute offset of the value (found only)
+}
+
+// walkLookup looks key up from user space exactly as bpf/progs/btree.c does
+// in the kernel: one read of a 512-byte block per level (read returns the
+// block at a 512-aligned byte offset), then one of the value's block. It
+// reads at most maxHops blocks.
+func walkLookup(read func(off int64) ([]byte, error), root, key uint64, maxHops int) (walkResult, error) {
+	var r walkResult
+	le := binary.LittleEndian
+	off := root * btree.BlockSize
+	for r.Hops < maxHops {
+		b, err := read(int64(off))
+		if err != nil {
+			return r, err
+		}
+		r.Hops++
+		if m := le.Uint16(b[btree.NodeOffMagic:]); m != btree.NodeMagic {
+			return r, fmt.Errorf("btree walk: block at %d: node magic %#04x, want %#04x", off, m, btree.NodeMagic)
+		}
+		n := int(le.Uint16(b[btree.NodeOffNKeys:]))
+		if n < 1 || n > btree.MaxFanout {
+			return r, fmt.Errorf("btree walk: block at %d: %d keys, outside 1..%d", off, n, btree.MaxFanout)
+		}
+		keyAt := func(i int) uint64 { return le.Uint64(b[btree.NodeOffKeys+8*i:]) }
+		ptrAt := func(i int) uint64 { return le.Uint64(b[btree.NodeOffPtrs+8*i:]) }
+		switch b[btree.NodeOffKind] {
+		case btree.KindInner:
+			i := 0
+			for i < n && key >= keyAt(i) {
+				i++
+			}
+			off = ptrAt(i) * btree.BlockSize
+			continue
+		case btree.KindLeaf:
+		default:
+			return r, fmt.Errorf("btree walk: block at %d: node kind %d", off, b[btree.NodeOffKind])
+		}
+		for i := 0; i < n; i++ {
+			k := keyAt(i)
+			if k > key {
+				break
+			}
+			if k != key {
+				continue
+			}
+			voff := ptrAt(i)
+			if voff%btree.ValueSize != 0 || r.Hops >= maxHops {
+				return r, fmt.Errorf("btree walk: leaf at %d: bad value offset %d for key %d", off, voff, key)
+			}
+			boff := voff &^ (btree.BlockSize - 1)
+			vb, err := read(int64(boff))
+			if err != nil {
+				return r, err
+			}
+			r.Hops++
+			copy(r.Value[:], vb[voff-boff:])
+			if got := le.Uint64(r.Value[:]); got != key {
+				return r, fmt.Errorf("btree walk: value at %d holds key %d, want %d", voff, got, key)
+			}
+			r.Found, r.ValueOff = true, voff
+			return r, nil
+		}
+		return r, nil
+	}
+	return r, fmt.Errorf("btree walk: key %d: more than %d reads (cyclic tree?)", key, maxHops)
+}
+
+// zipf draws ranks 0..n-1 with P(rank i) ∝ 1/(i+1)^θ, θ < 1 (Gray et al.,
+// "Quickly generating billion-record synthetic databases", as in YCSB).
+type zipf struct {
+	n                        uint64
+	theta, alpha, zetan, eta float64
+	halfPowTheta, zeta2, nf  float64
+	rng                      *rand.Rand
+}
+
+func zetaSum(n uint64, theta float64) float64 {
+	var s float64
+	for i := uint64(1); i <= n; i++ {
+		s += 1 / math.Pow(float64(i), theta)
+	}
+	return s
+}
+
+// newZipf returns a sampler over n >= 1 ranks with skew theta in (0, 1).
+func newZipf(rng *rand.Rand, n uint64, theta float64) *zipf {
+	z := &zipf{n: n, theta: theta, rng: rng, nf: float64(n)}
+	z.zetan = zetaSum(n, theta)
+	z.zeta2 = zetaSum(2, theta)
+	z.alpha = 1 / (1 - theta)
+	z.halfPowTheta = 1 + math.Pow(0.5, theta)
+	z.eta = (1 - math.Pow(2/z.nf, 1-theta)) / (1 - z.zeta2/z.zetan)
+	return z
+}
+
+// next returns a rank; rank 0 is the most popular.
+func (z *zipf) next() uint64 {
+	u := z.rng.Float64()
+	uz := u * z.zetan
+	if uz < 1 || z.n == 1 {
+		return 0
+	}
+	if uz < z.halfPowTheta {
+		return 1
+	}
+	r := uint64(z.nf * math.Pow(z.eta*u-z.eta+1, z.alpha))
+	if r >= z.n {
+		r = z.n - 1
+	}
+	return r
+}
+
+// keyDrawer draws lookup keys: with probability btreeAbsentPercent an
+// absent key (uniform over the pool), else a present key, uniform or
+// Zipfian; Zipfian ranks are mapped to keys through a fixed random
+// permutation so the hot keys are spread over the tree.
+type keyDrawer struct {
+	rng    *rand.Rand
+	keys   []uint64
+	absent []uint64
+	z      *zipf
+	perm   []uint32
+}
+
+func newKeyDrawer(rng *rand.Rand, keys, absent []uint64, dist string, permSeed uint64) *keyDrawer {
+	d := &keyDrawer{rng: rng, keys: keys, absent: absent}
+	if dist == "zipf" {
+		d.z = newZipf(rng, uint64(len(keys)), zipfTheta)
+		d.perm = zipfPerm(len(keys), permSeed)
+	}
+	return d
+}
+
+// zipfPerm is the rank -> key index permutation, the same for every thread.
+func zipfPerm(n int, seed uint64) []uint32 {
+	p := make([]uint32, n)
+	for i := range p {
+		p[i] = uint32(i)
+	}
+	r := rand.New(rand.NewPCG(seed, 0x7a697066)) // "zipf"
+	r.Shuffle(n, func(i, j int) { p[i], p[j] = p[j], p[i] })
+	return p
+}
+
+// next returns a key and whether it is in the tree.
+func (d *keyDrawer) next() (uint64, bool) {
+	if len(d.absent) > 0 && d.rng.IntN(100) < btreeAbsentPercent {
+		return d.absent[d.rng.IntN(len(d.absent))], false
+	}
+	if d.z != nil {
+		return d.keys[d.perm[d.z.next()]], true
+	}
+	return d.keys[d.rng.IntN(len(d.keys))], true
+}
+
+var btreeProg struct {
+	once sync.Once
+	prog *ebpf.Program
+	err  error
+}
+
+func loadBTree(env *Env) (*ebpf.Program, error) {
+	btreeProg.once.Do(func() {
+		dir := env.Job.Files["bpf"]
+		if dir == "" {
+			dir = "/bpf"
+		}
+		btreeProg.prog, btreeProg.err = storfn.Load(filepath.Join(dir, BTreeObject), BTreeProg)
+	})
+	return btreeProg.prog, btreeProg.err
+}
+
+// btreeSelfCheck runs the BPF program with BPF_PROG_TEST_RUN (no chained
+// I/O) on every block of the Go reference reader's path for key, and checks
+// that it picks the same next block at every hop and the same answer at the
+// end. It runs before a syscall or driver point is measured, so a program
+// that walks the tree differently from the reference fails the point with a
+// clear message instead of a pile of wrong answers.
+func btreeSelfCheck(prog *ebpf.Program, tree *btree.Tree, f *os.File, key uint64) error {
+	path, err := tree.LookupPath(key)
+	if err != nil {
+		return fmt.Errorf("reference lookup of key %d: %w", key, err)
+	}
+	scratch := make([]byte, btreeScratchSize)
+	(&btreeScratch{Key: key}).marshal(scratch)
+	block := make([]byte, btree.BlockSize)
+	for h, off := range path.Reads {
+		if _, err := f.ReadAt(block, int64(off)); err != nil {
+			return fmt.Errorf("read block at %d: %w", off, err)
+		}
+		r, err := storfn.TestRun(prog, block, scratch, off, uint32(h))
+		if err != nil {
+			return fmt.Errorf("key %d hop %d (block at %d): %w", key, h, off, err)
+		}
+		s, err := unmarshalBTreeScratch(r.Scratch)
+		if err != nil {
+			return err
+		}
+		last := h == len(path.Reads)-1
+		switch {
+		case !last && r.Retval != storfn.VerdictNext:
+			return fmt.Errorf("key %d hop %d (block at %d): program returned verdict %#x (error %q), the Go reader reads on to offset %d",
+				key, h, off, r.Retval, btreeErrNames[s.Error], path.Reads[h+1])
+		case !last && r.Ctx.NextOffset != path.Reads[h+1]:
+			return fmt.Errorf("key %d hop %d (block at %d): program chose next offset %d, the Go reader's path goes to %d (path %v)",
+				key, h, off, r.Ctx.NextOffset, path.Reads[h+1], path.Reads)
+		case last && r.Retval != storfn.VerdictDone:
+			return fmt.Errorf("key %d hop %d (block at %d): program returned verdict %#x (error %q) and next offset %d, the Go reader's path ends there (path %v)",
+				key, h, off, r.Retval, btreeErrNames[s.Error], r.Ctx.NextOffset, path.Reads)
+		case last && (s.Found == 1) != path.Found:
+			return fmt.Errorf("key %d: program says found=%d, the Go reader says found=%v", key, s.Found, path.Found)
+		case last && path.Found && s.Value != path.Value:
+			return fmt.Errorf("key %d: program's value %x differs from the Go reader's %x", key, s.Value[:16], path.Value[:16])
+		case int(s.Hops) != h+1:
+			return fmt.Errorf("key %d hop %d: program counts %d hops, want %d", key, h, s.Hops, h+1)
+		}
+		scratch = r.Scratch
+	}
+	return nil
+}
+
+// btreeCorruptCheck runs the program on the superblock as if it were a node:
+// it must give up with BTREE_VERDICT_CORRUPT, not pick a next block.
+func btreeCorruptCheck(prog *ebpf.Program, f *os.File, key uint64) error {
+	block := make([]byte, btree.BlockSize)
+	if _, err := f.ReadAt(block, 0); err != nil {
+		return fmt.Errorf("read superblock: %w", err)
+	}
+	scratch := make([]byte, btreeScratchSize)
+	(&btreeScratch{Key: key}).marshal(scratch)
+	r, err := storfn.TestRun(prog, block, scratch, 0, 0)
+	if err != nil {
+		return fmt.Errorf("superblock as a node: %w", err)
+	}
+	s, err := unmarshalBTreeScratch(r.Scratch)
+	if err != nil {
+		return err
+	}
+	if r.Retval != btreeVerdictCorrupt || s.Error != 1 {
+		return fmt.Errorf("superblock as a node: verdict %#x error %d, want %#x (not a node) error 1 (bad node magic)", r.Retval, s.Error, btreeVerdictCorrupt)
+	}
+	return nil
+}
+
+// runBTree measures B+-tree point lookups on the btree data image in one of
+// the three modes: pread (one O_DIRECT pread per level from user space),
+// syscall or driver (one chain_read with bpf/progs/btree.c). Latency is per
+// lookup. Every answer is checked: a key of the tree must be found with
+// btree.ValueFor's value, an absent key must not be found, and the number of
+// blocks read must be depth+1 (found) or depth (absent).
+func runBTree(env *Env, ps proto.PointSpec, p *proto.Point) error {
+	w := ps.Workload
+	var flags uint32
+	switch w.Mode {
+	case ModePread:
+	case ModeSyscall:
+		flags = storfn.FlagSyscall
+	case ModeDriver:
+		flags = storfn.FlagDriver
+	default:
+		return fmt.Errorf("btree: mode %q is not pread, syscall or driver", w.Mode)
+	}
+	dist := w.Dist
+	if dist == "" {
+		dist = "uniform"
+	}
+	if dist != "uniform" && dist != "zipf" {
+		return fmt.Errorf("btree: dist %q is not uniform or zipf", dist)
+	}
+	threads := max(w.Threads, 1)
+
+	// The reference: superblock and tree through the page cache.
+	rf, err := os.Open(env.Job.Device)
+	if err != nil {
+		return fmt.Errorf("btree: %w", err)
+	}
+	defer rf.Close()
+	tree, err := btree.Open(rf)
+	if err != nil {
+		return fmt.Errorf("btree: %s: %w", env.Job.Device, err)
+	}
+	sb := tree.Superblock()
+	keys, err := btree.Keys(btree.Params{Keys: sb.Keys, Fanout: int(sb.Fanout), Seed: sb.Seed})
+	if err != nil {
+		return fmt.Errorf("btree: keys of %s: %w", env.Job.Device, err)
+	}
+	// The key list must be the tree's: spot-check it with the reference.
+	for _, k := range []uint64{keys[0], keys[len(keys)/2], keys[len(keys)-1]} {
+		if _, found, err := tree.Lookup(k); err != nil || !found {
+			return fmt.Errorf("btree: generated key %d not found in %s by the reference reader (%v): image and generator disagree", k, env.Job.Device, err)
+		}
+	}
+	absent := btree.AbsentKeys(keys, btreeAbsentKeys, sb.Seed^uint64(ps.Rep))
+	if len(absent) == 0 {
+		return fmt.Errorf("btree: no absent keys for a tree of %d keys", len(keys))
+	}
+	depth := int(sb.Depth)
+
+	var prog *ebpf.Program
+	if flags != 0 {
+		if prog, err = loadBTree(env); err != nil {
+			return fmt.Errorf("btree: %w", err)
+		}
+		for _, k := range []uint64{keys[len(keys)/3], absent[len(absent)-1]} {
+			if err := btreeSelfCheck(prog, tree, rf, k); err != nil {
+				return fmt.Errorf("btree: self-check of %s (BPF_PROG_TEST_RUN vs the Go reader) failed: %w", BTreeProg, err)
+			}
+		}
+		if err := btreeCorruptCheck(prog, rf, keys[0]); err != nil {
+			return fmt.Errorf("btree: self-check of %s failed: %w", BTreeProg, err)
+		}
+	}
+
+	f, err := os.OpenFile(env.Job.Device, os.O_RDONLY|unix.O_DIRECT, 0)
+	if err != nil {
+		return fmt.Errorf("btree: %w", err)
+	}
+	defer f.Close()
+	fd := int(f.Fd())
+	root := int64(sb.Root) * btree.BlockSize
+	seed := uint64(env.Job.Seed)
+
+	type out struct {
+		h                *hist.Histogram
+		ops, ok, wrong   int64
+		found, notFound  int64
+		hops, driverHops int64
+		firstWrong       string
+		err              error
+	}
+	outs := make([]out, threads)
+	var wg, start sync.WaitGroup
+	start.Add(1)
+	perThread := w.Ops / threads
+	for t := range threads {
+		n := perThread
+		if t < w.Ops%threads {
+			n++
+		}
+		wg.Add(1)
+		go func(t, n int) {
+			defer wg.Done()
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			o := &outs[t]
+			o.h = hist.New()
+			buf, err := alignedBuf(btree.BlockSize)
+			if err != nil {
+				o.err = err
+				start.Wait()
+				return
+			}
+			defer unix.Munmap(buf[:cap(buf)])
+			scratch := make([]byte, btreeScratchSize)
+			rng := rand.New(rand.NewPCG(seed, uint64(ps.Rep)<<16|uint64(t)))
+			draw := newKeyDrawer(rng, keys, absent, dist, seed)
+			read := func(off int64) ([]byte, error) {
+				n, err := unix.Pread(fd, buf, off)
+				if err != nil {
+					return nil, fmt.Errorf("pread at %d: %w", off, err)
+				}
+				if n != len(buf) {
+					return nil, fmt.Errorf("pread at %d: short read %d of %d", off, n, len(buf))
+				}
+				return buf, nil
+			}
+			one := func(record bool) error {
+				key, present := draw.next()
+				var r walkResult
+				var kwhy string // a kernel-mode answer inconsistent in itself
+				var st storfn.Stats
+				var t0 time.Time
+				var d time.Duration
+				if flags == 0 {
+					t0 = time.Now()
+					r, err = walkLookup(read, sb.Root, key, depth+1)
+					d = time.Since(t0)
+					if err != nil {
+						return fmt.Errorf("key %d: %w", key, err)
+					}
+				} else {
+					(&btreeScratch{Key: key}).marshal(scratch)
+					var n int
+					t0 = time.Now()
+					n, st, err = storfn.ChainReadStats(fd, buf, root, prog.FD(), scratch, flags)
+					d = time.Since(t0)
+					if err != nil {
+						if errors.Is(err, unix.EBADMSG) {
+							return fmt.Errorf("key %d: %w (the program found a block that is not a tree node)", key, err)
+						}
+						return fmt.Errorf("key %d: %w", key, err)
+					}
+					if n != len(buf) {
+						return fmt.Errorf("key %d: chain_read returned %d bytes, want %d", key, n, len(buf))
+					}
+					s, err := unmarshalBTreeScratch(scratch)
+					if err != nil {
+						return err
+					}
+					r = walkResult{Found: s.Found == 1, Value: s.Value, Hops: int(st.Hops), ValueOff: s.ValueOff}
+					if s.Hops != st.Hops {
+						kwhy = fmt.Sprintf("program counted %d hops, chain_read %d", s.Hops, st.Hops)
+					}
+					// The final block is the value's: the value must be in it.
+					if r.Found {
+						vo := int(s.ValueOff % btree.BlockSize)
+						if uint64(st.FinalOffset) != s.ValueOff&^(btree.BlockSize-1) || !bytes.Equal(buf[vo:vo+btree.ValueSize], s.Value[:]) {
+							kwhy = fmt.Sprintf("final block at %d does not hold the value at %d that the scratch reports", st.FinalOffset, s.ValueOff)
+						}
+					}
+				}
+				if !record {
+					return nil
+				}
+				o.h.Record(d)
+				o.ops++
+				o.hops += int64(st.Hops)
+				if flags == 0 {
+					o.hops += int64(r.Hops)
+				}
+				o.driverHops += int64(st.DriverHops)
+				if r.Found {
+					o.found++
+				} else {
+					o.notFound++
+				}
+				wantHops := depth
+				if present {
+					wantHops++
+				}
+				why := kwhy
+				switch {
+				case why != "":
+				case r.Found != present:
+					why = fmt.Sprintf("found=%v, want %v", r.Found, present)
+				case present && btree.CheckValue(key, sb.Seed, r.Value[:]) != nil:
+					why = btree.CheckValue(key, sb.Seed, r.Value[:]).Error()
+				case r.Hops != wantHops:
+					why = fmt.Sprintf("%d blocks read, want %d", r.Hops, wantHops)
+				}
+				if why == "" {
+					o.ok++
+					return nil
+				}
+				o.wrong++
+				if o.firstWrong == "" {
+					o.firstWrong = fmt.Sprintf("btree %s: key %d (present %v): %s", w.Mode, key, present, why)
+				}
+				return nil
+			}
+			for i := 0; i < w.Warmup/threads; i++ {
+				if o.err = one(false); o.err != nil {
+					start.Wait()
+					return
+				}
+			}
+			start.Wait()
+			for i := 0; i < n; i++ {
+				if o.err = one(true); o.err != nil {
+					return
+				}
+			}
+		}(t, n)
+	}
+	t0 := time.Now()
+	start.Done()
+	wg.Wait()
+	elapsed := time.Since(t0)
+
+	h := hist.New()
+	var firstErr error
+	var hops, driverHops, found, notFound int64
+	for _, o := range outs {
+		if o.h != nil {
+			h.Merge(o.h)
+		}
+		p.Ops += o.ops
+		p.Checked += o.ok + o.wrong
+		p.Wrong += o.wrong
+		hops += o.hops
+		driverHops += o.driverHops
+		found += o.found
+		notFound += o.notFound
+		if o.firstWrong != "" && p.Error == "" {
+			p.Error = o.firstWrong
+		}
+		if o.err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("btree %s depth %d: %w", w.Mode, depth, o.err)
+		}
+	}
+	p.ElapsedNs = int64(elapsed)
+	if elapsed > 0 {
+		p.IOPS = float64(p.Ops) / elapsed.Seconds()
+	}
+	p.Latency = h
+	s := h.Summarize()
+	p.Summary = &s
+	p.Extra = map[string]any{
+		"tree_depth": depth, "tree_keys": sb.Keys, "tree_fanout": sb.Fanout,
+		"dist": dist, "threads": threads,
+		"found": found, "not_found": notFound, "hops": hops,
+	}
+	if flags != 0 {
+		p.Extra["driver_hops"] = driverHops
+	}
+	if firstErr != nil || flags == 0 {
+		return firstErr
+	}
+	// Range scans and sums with the scan program, checked against the Go
+	// reader (not timed: the spec has no range workload yet).
+	sprog, err := loadBTreeScan(env)
+	if err != nil {
+		return fmt.Errorf("btree: %w", err)
+	}
+	buf, err := alignedBuf(btree.BlockSize)
+	if err != nil {
+		return err
+	}
+	defer unix.Munmap(buf[:cap(buf)])
+	qs := btreeScanQueries(rand.New(rand.NewPCG(seed, uint64(ps.Rep)<<16|0xffff)), keys, sb.ImageSize(), btreeScanChecks)
+	n, err := btreeScanCheck(sprog, tree, fd, buf, root, flags, qs)
+	if err != nil {
+		return fmt.Errorf("btree: %s range scan check: %w", BTreeScanProg, err)
+	}
+	p.Extra["scan_checked"] = n
+	return nil
+}
+
+// Range scan / aggregate (bpf/progs/btree_scan.c, struct btree_scan_scratch).
+const (
+	BTreeScanObject = "btree_scan.o"
+	BTreeScanProg   = "btree_scan"
+
+	btreeScanSum     = 0
+	btreeScanCollect = 1
+	btreeScanMax     = 63 // values the scratch holds
+	btreeScanHdr     = 64 // scratch header bytes (all a sum needs)
+	btreeScanSize    = btreeScanHdr + btreeScanMax*btree.ValueSize
+
+	// btreeScanChecks range queries are run and checked after the lookups
+	// of a syscall or driver point.
+	btreeScanChecks = 40
+	// btreeScanSpan bounds the keys of a checked sum, so that a chain on
+	// the deepest tree (16 levels) stays under the default hop limit.
+	btreeScanSpan = 80
+)
+
+// btreeScanQuery is the input of a range scan.
+type btreeScanQuery struct {
+	Lo, Hi, VLogEnd uint64
+	Op, Max         uint32
+}
+
+func (q btreeScanQuery) marshal(b []byte) {
+	clear(b)
+	le := binary.LittleEndian
+	le.PutUint64(b[0:], q.Lo)
+	le.PutUint64(b[8:], q.Hi)
+	le.PutUint64(b[16:], q.VLogEnd)
+	le.PutUint32(b[24:], q.Op)
+	le.PutUint32(b[28:], q.Max)
+}
+
+// btreeScanResult is the output of a range scan.
+type btreeScanResult struct {
+	Count, Hops, Error uint32
+	Sum                uint64
+	Values             [][]byte // COLLECT: Count values of 64 bytes
+}
+
+func unmarshalBTreeScan(b []byte, op uint32) btreeScanResult {
+	le := binary.LittleEndian
+	r := btreeScanResult{Count: le.Uint32(b[36:]), Hops: le.Uint32(b[40:]), Error: le.Uint32(b[44:]), Sum: le.Uint64(b[48:])}
+	if op == btreeScanCollect {
+		for i := 0; i < int(r.Count) && i < btreeScanMax; i++ {
+			r.Values = append(r.Values, b[btreeScanHdr+i*btree.ValueSize:btreeScanHdr+(i+1)*btree.ValueSize])
+		}
+	}
+	return r
+}
+
+var btreeScanProg struct {
+	once sync.Once
+	prog *ebpf.Program
+	err  error
+}
+
+func loadBTreeScan(env *Env) (*ebpf.Program, error) {
+	btreeScanProg.once.Do(func() {
+		dir := env.Job.Files["bpf"]
+		if dir == "" {
+			dir = "/bpf"
+		}
+		btreeScanProg.prog, btreeScanProg.err = storfn.Load(filepath.Join(dir, BTreeScanObject), BTreeScanProg)
+	})
+	return btreeScanProg.prog, btreeScanProg.err
+}
+
+// btreeScanQueries returns n range queries over keys: sums of up to
+// btreeScanSpan keys and collections of up to btreeScanMax values, with lo
+// and hi on keys, between keys, below the smallest and above the largest,
+// and a few edge cases (empty, inverted, past the end).
+func btreeScanQueries(rng *rand.Rand, keys []uint64, vlogEnd uint64, n int) []btreeScanQuery {
+	between := func(i int) uint64 { // a value just above keys[i] (may be a key if adjacent)
+		return keys[i] + 1
+	}
+	last := keys[len(keys)-1]
+	qs := []btreeScanQuery{
+		{Lo: 1, Hi: keys[min(5, len(keys)-1)], Op: btreeScanSum},   // from below the smallest key
+		{Lo: last, Hi: btree.MaxKey, Op: btreeScanSum},             // the last key to the end of the log
+		{Lo: last + 1, Hi: btree.MaxKey, Op: btreeScanSum},         // past the last key: empty
+		{Lo: keys[0], Hi: keys[0] - 1, Op: btreeScanSum},           // inverted: empty
+		{Lo: 1, Hi: btree.MaxKey, Op: btreeScanCollect, Max: 1000}, // first btreeScanMax values
+	}
+	for len(qs) < n {
+		a := rng.IntN(len(keys))
+		q := btreeScanQuery{Op: uint32(rng.IntN(2))}
+		span := btreeScanSpan
+		if q.Op == btreeScanCollect {
+			span = btreeScanMax + 8
+			q.Max = uint32(1 + rng.IntN(btreeScanMax))
+		}
+		b := min(a+rng.IntN(span), len(keys)-1)
+		q.Lo, q.Hi = keys[a], keys[b]
+		if rng.IntN(2) == 0 { // lo between keys: the scan starts at keys[a+1]
+			q.Lo = between(a)
+		}
+		if rng.IntN(2) == 0 && b+1 < len(keys) { // hi between keys
+			q.Hi = keys[b+1] - 1
+		}
+		qs = append(qs, q)
+	}
+	for i := range qs {
+		qs[i].VLogEnd = vlogEnd
+		if qs[i].Op == btreeScanCollect && qs[i].Max > btreeScanMax {
+			qs[i].Max = btreeScanMax
+		}
+	}
+	return qs
+}
+
+// btreeScanCheck runs range queries with the scan program through chain_read
+// and checks each against the Go reference reader (Tree.Sum, Tree.Range).
+func btreeScanCheck(prog *ebpf.Program, tree *btree.Tree, fd int, buf []byte, root int64, flags uint32, qs []btreeScanQuery) (int, error) {
+	scratch := make([]byte, btreeScanSize)
+	for _, q := range qs {
+		sc := scratch[:btreeScanHdr]
+		if q.Op == btreeScanCollect {
+			sc = scratch
+		}
+		q.marshal(sc)
+		_, st, err := storfn.ChainReadStats(fd, buf, root, prog.FD(), sc, flags)
+		if err != nil {
+			return 0, fmt.Errorf("range [%d, %d] op %d: %w", q.Lo, q.Hi, q.Op, err)
+		}
+		got := unmarshalBTreeScan(sc, q.Op)
+		if got.Hops != st.Hops {
+			return 0, fmt.Errorf("range [%d, %d]: program counted %d hops, chain_read %d", q.Lo, q.Hi, got.Hops, st.Hops)
+		}
+		if q.Op == btreeScanSum {
+			sum, count, err := tree.Sum(q.Lo, q.Hi)
+			if err != nil {
+				return 0, err
+			}
+			if got.Sum != sum || uint64(got.Count) != count {
+				return 0, fmt.Errorf("sum over [%d, %d]: program %d of %d keys, Go reader %d of %d keys", q.Lo, q.Hi, got.Sum, got.Count, sum, count)
+			}
+			continue
+		}
+		want, err := tree.Range(q.Lo, q.Hi, int(q.Max))
+		if err != nil {
+			return 0, err
+		}
+		if len(got.Values) != len(want) {
+			return 0, fmt.Errorf("range [%d, %d] max %d: program collected %d values, Go reader %d", q.Lo, q.Hi, q.Max, len(got.Values), len(want))
+		}
+		for i, kv := range want {
+			if !bytes.Equal(got.Values[i], kv.Value[:]) {
+				return 0, fmt.Errorf("range [%d, %d]: value %d (key %d) differs from the Go reader's", q.Lo, q.Hi, i, kv.Key)
+			}
+		}
+	}
+	return len(qs), nil
+}
