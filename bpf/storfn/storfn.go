@@ -66,7 +66,10 @@ var _ [unsafe.Sizeof(Args{}) - ArgsSize]struct{}
 // RawChainRead calls chain_read(fd, a, size) as is; pointers in a are the
 // caller's business (tests use it to pass bad ones).
 func RawChainRead(fd int, a *Args, size uintptr) (int, error) {
-	r, _, errno := unix.Syscall(SysChainRead, uintptr(fd), uintptr(unsafe.Pointer(a)), size)
+	// RawSyscall, like the pread of the user-space baseline: the Go
+	// scheduler's syscall hooks (sysmon handing off the P of a syscall that
+	// blocks > 20 µs) cost wake-ups that would land in the measured latency.
+	r, _, errno := unix.RawSyscall(SysChainRead, uintptr(fd), uintptr(unsafe.Pointer(a)), size)
 	if errno != 0 {
 		return -1, errno
 	}

@@ -462,7 +462,7 @@ func runBTree(env *Env, ps proto.PointSpec, p *proto.Point) error {
 			rng := rand.New(rand.NewPCG(seed, uint64(ps.Rep)<<16|uint64(t)))
 			draw := newKeyDrawer(rng, keys, absent, dist, seed)
 			read := func(off int64) ([]byte, error) {
-				n, err := unix.Pread(fd, buf, off)
+				n, err := preadRaw(fd, buf, off)
 				if err != nil {
 					return nil, fmt.Errorf("pread at %d: %w", off, err)
 				}

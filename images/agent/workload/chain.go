@@ -119,7 +119,7 @@ func runChain(env *Env, ps proto.PointSpec, p *proto.Point) error {
 		t0 := time.Now()
 		if flags == 0 {
 			r, err := storfn.RefChain(func(b []byte, off int64) (int, error) {
-				n, err := unix.Pread(fd, buf, off)
+				n, err := preadRaw(fd, buf, off)
 				copy(b, buf[:n])
 				return n, err
 			}, bs, start, sc)

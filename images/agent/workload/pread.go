@@ -91,7 +91,7 @@ func runPread(env *Env, ps proto.PointSpec, p *proto.Point) error {
 				blk := rng.Uint64N(nblk)
 				off := int64(blk) * int64(bs)
 				t0 := time.Now()
-				n, err := unix.Pread(fd, buf, off)
+				n, err := preadRaw(fd, buf, off)
 				d := time.Since(t0)
 				if err != nil {
 					return fmt.Errorf("pread at %d: %w", off, err)
