@@ -124,6 +124,7 @@ func Markdown(w io.Writer, r *results.Result, a *Analysis, figs []Figure) {
 	fmt.Fprintln(w, ".")
 
 	conditions(w, r)
+	deviceMD(w, r, a.Groups)
 	fidelityMD(w, a.Groups)
 	measured(w, r, a)
 	paperSection(w, a)
@@ -374,6 +375,54 @@ func problems(w io.Writer, r *results.Result) {
 			}
 			fmt.Fprintln(w)
 		}
+	}
+}
+
+// deviceMD is the device side of the run's NVMe commands (QEMU trace) and,
+// for chain sweeps, the per-hop cost of each mode beside it.
+func deviceMD(w io.Writer, r *results.Result, gs []Group) {
+	d := r.Device
+	if d == nil || d.Paired == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\n## Device side")
+	fmt.Fprintf(w, "\nQEMU trace, doorbell write to MSI-X raise, %d I/O commands (%d dropped as ambiguous): p50 %.1f µs, p99 %.1f µs, mean %.1f µs. No kernel change can remove this part of a read.\n",
+		d.Paired, d.Ambiguous, float64(d.Summary.P50Ns)/1e3, float64(d.Summary.P99Ns)/1e3, d.Summary.MeanNs/1e3)
+	// Per-hop cost: slope of mean latency between the smallest and largest
+	// depth of each chain mode.
+	type ends struct {
+		d0, d1 int
+		m0, m1 float64
+	}
+	slope := map[string]*ends{}
+	var modes []string
+	for _, g := range gs {
+		wl := g.Points[0].Workload
+		if wl.Kind != proto.KindChain || wl.Depth == 0 {
+			continue
+		}
+		m := g.Mean().Median
+		e, ok := slope[wl.Mode]
+		if !ok {
+			slope[wl.Mode] = &ends{wl.Depth, wl.Depth, m, m}
+			modes = append(modes, wl.Mode)
+			continue
+		}
+		if wl.Depth < e.d0 {
+			e.d0, e.m0 = wl.Depth, m
+		}
+		if wl.Depth > e.d1 {
+			e.d1, e.m1 = wl.Depth, m
+		}
+	}
+	for _, mode := range modes {
+		e := slope[mode]
+		if e.d1 == e.d0 {
+			continue
+		}
+		hop := (e.m1 - e.m0) / float64(e.d1-e.d0)
+		fmt.Fprintf(w, "\n- %s: %.1f µs per extra hop (mean latency, depth %d→%d) = %.2f× the device-side mean.\n",
+			mode, hop/1e3, e.d0, e.d1, hop/d.Summary.MeanNs)
 	}
 }
 

@@ -150,6 +150,10 @@ func Text(w io.Writer, r *results.Result) {
 	}
 	tw.Flush()
 	fidelity(w, gs)
+	if d := r.Device; d != nil && d.Paired > 0 {
+		fmt.Fprintf(w, "\nDevice side (QEMU trace, doorbell→MSI-X, %d commands, %d ambiguous dropped): p50 %sµs p99 %sµs mean %sµs\n",
+			d.Paired, d.Ambiguous, us(float64(d.Summary.P50Ns)), us(float64(d.Summary.P99Ns)), us(d.Summary.MeanNs))
+	}
 }
 
 // fidelity compares bpfstor's pread p50 with fio's on the same I/O pattern.

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/bpfstor/bpfstor/harness/nvmetrace"
 	"github.com/bpfstor/bpfstor/harness/proto"
 )
 
@@ -83,6 +84,9 @@ type Result struct {
 	Expected int            `json:"expected_points"`
 	Meta     Meta           `json:"meta"`
 	Points   []*proto.Point `json:"points"`
+	// Device is the device-side latency of the run's NVMe commands, from
+	// QEMU's trace (vm.trace_nvme), when recorded.
+	Device *nvmetrace.Result `json:"device,omitempty"`
 }
 
 // Finish sets the status from the points and the reason the run stopped

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bpfstor/bpfstor/harness/guest"
 	"github.com/bpfstor/bpfstor/harness/host"
+	"github.com/bpfstor/bpfstor/harness/nvmetrace"
 	"github.com/bpfstor/bpfstor/harness/proto"
 	"github.com/bpfstor/bpfstor/harness/results"
 	"github.com/bpfstor/bpfstor/harness/spec"
@@ -132,6 +133,10 @@ func Run(ctx context.Context, e *Env, s *spec.Spec, opt Options) (*results.Resul
 		Kernel: k.BzImage, Initramfs: img.Path, CPUs: s.VM.CPUs, MemoryMB: s.VM.MemoryMB, Accel: accel,
 		Disks: []vm.Disk{{Path: data.Path, Cache: s.Data.Cache}}, Dir: dir,
 	}
+	tracePath := filepath.Join(dir, "nvme-trace.log")
+	if s.VM.TraceNVMe {
+		cfg.Extra = append(cfg.Extra, nvmetrace.Args(tracePath)...)
+	}
 	e.logf("run: %s: %d point(s) on %s, %d vCPU, results in %s", s.Name, len(todo), accel, s.VM.CPUs, dir)
 	bar := newProgress(e.progress(), len(todo), s.Name)
 	out, err := guest.Run(ctx, cfg, job, guest.Options{
@@ -160,6 +165,17 @@ func Run(ctx context.Context, e *Env, s *spec.Spec, opt Options) (*results.Resul
 		res.Meta.BootNs = int64(out.BootTime)
 	}
 	res.Meta.HostLoadEnd = host.LoadAvg()
+	if s.VM.TraceNVMe {
+		if f, err := os.Open(tracePath); err == nil {
+			if res.Device, err = nvmetrace.Parse(f); err != nil {
+				e.logf("run: %v", err)
+			}
+			f.Close()
+			if res.Device != nil && res.Device.Paired > 0 {
+				os.Remove(tracePath) // large; the histogram keeps what it measured
+			}
+		}
+	}
 	res.Finish(out.Reason)
 	if err := res.Write(dir); err != nil {
 		return res, dir, err

@@ -45,6 +45,9 @@ type VM struct {
 	Accel       string   `toml:"accel"`
 	BootTimeout Duration `toml:"boot_timeout"`
 	JobTimeout  Duration `toml:"job_timeout"`
+	// TraceNVMe records QEMU's NVMe doorbell and interrupt events and
+	// reports the device-side latency of each command.
+	TraceNVMe bool `toml:"trace_nvme"`
 }
 
 // Data is the NVMe backing image.
