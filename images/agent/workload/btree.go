@@ -8,7 +8,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"runtime"
 	"sync"
 	"time"
@@ -260,23 +259,6 @@ func (d *keyDrawer) next() (uint64, bool) {
 	return d.keys[d.rng.IntN(len(d.keys))], true
 }
 
-var btreeProg struct {
-	once sync.Once
-	prog *ebpf.Program
-	err  error
-}
-
-func loadBTree(env *Env) (*ebpf.Program, error) {
-	btreeProg.once.Do(func() {
-		dir := env.Job.Files["bpf"]
-		if dir == "" {
-			dir = "/bpf"
-		}
-		btreeProg.prog, btreeProg.err = storfn.Load(filepath.Join(dir, BTreeObject), BTreeProg)
-	})
-	return btreeProg.prog, btreeProg.err
-}
-
 // btreeSelfCheck runs the BPF program with BPF_PROG_TEST_RUN (no chained
 // I/O) on every block of the Go reference reader's path for key, and checks
 // that it picks the same next block at every hop and the same answer at the
@@ -405,7 +387,7 @@ func runBTree(env *Env, ps proto.PointSpec, p *proto.Point) error {
 
 	var prog *ebpf.Program
 	if flags != 0 {
-		if prog, err = loadBTree(env); err != nil {
+		if prog, err = loadProg(env, BTreeObject, BTreeProg); err != nil {
 			return fmt.Errorf("btree: %w", err)
 		}
 		for _, k := range []uint64{keys[len(keys)/3], absent[len(absent)-1]} {
@@ -615,7 +597,7 @@ func runBTree(env *Env, ps proto.PointSpec, p *proto.Point) error {
 	}
 	// Range scans and sums with the scan program, checked against the Go
 	// reader (not timed: the spec has no range workload yet).
-	sprog, err := loadBTreeScan(env)
+	sprog, err := loadProg(env, BTreeScanObject, BTreeScanProg)
 	if err != nil {
 		return fmt.Errorf("btree: %w", err)
 	}
@@ -684,23 +666,6 @@ func unmarshalBTreeScan(b []byte, op uint32) btreeScanResult {
 		}
 	}
 	return r
-}
-
-var btreeScanProg struct {
-	once sync.Once
-	prog *ebpf.Program
-	err  error
-}
-
-func loadBTreeScan(env *Env) (*ebpf.Program, error) {
-	btreeScanProg.once.Do(func() {
-		dir := env.Job.Files["bpf"]
-		if dir == "" {
-			dir = "/bpf"
-		}
-		btreeScanProg.prog, btreeScanProg.err = storfn.Load(filepath.Join(dir, BTreeScanObject), BTreeScanProg)
-	})
-	return btreeScanProg.prog, btreeScanProg.err
 }
 
 // btreeScanQueries returns n range queries over keys: sums of up to

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -27,23 +25,6 @@ const (
 
 // ChainObject is the synthetic chain program in the guest.
 const ChainObject = "chain.o"
-
-var chainProg struct {
-	once sync.Once
-	prog *ebpf.Program
-	err  error
-}
-
-func loadChain(env *Env) (*ebpf.Program, error) {
-	chainProg.once.Do(func() {
-		dir := env.Job.Files["bpf"]
-		if dir == "" {
-			dir = "/bpf"
-		}
-		chainProg.prog, chainProg.err = storfn.Load(filepath.Join(dir, ChainObject), "chain")
-	})
-	return chainProg.prog, chainProg.err
-}
 
 // chainExpect computes a synthetic chain on the pattern image in memory
 // (every block is a function of its index and the image seed), so every
@@ -81,7 +62,7 @@ func runChain(env *Env, ps proto.PointSpec, p *proto.Point) error {
 	var prog *ebpf.Program
 	if flags != 0 {
 		var err error
-		if prog, err = loadChain(env); err != nil {
+		if prog, err = loadProg(env, ChainObject, "chain"); err != nil {
 			return fmt.Errorf("chain: %w", err)
 		}
 		if w.Depth > storfn.DefaultMaxHops {
