@@ -354,6 +354,7 @@ variant = "debug"
 [vm]
 accel = "tcg"
 memory_mb = 1024
+boot_timeout = "5m"
 job_timeout = "30m"
 [[workload]]
 kind = "ktest"
