@@ -3,7 +3,7 @@
 #   make test        install what is missing, lint, unit + end-to-end tests (boots VMs)
 GO      ?= go
 BIN     := bin/bpfstor
-SPECS   ?= experiments/baseline.toml experiments/chain.toml experiments/btree.toml
+
 # Debian packages bpfstor needs (harness/host.Packages says the same for doctor).
 PKGS    := qemu-system-x86 linux-source-6.12 build-essential bc flex bison libelf-dev \
            libssl-dev cpio kmod clang llvm libbpf-dev fio git procps
@@ -44,7 +44,7 @@ doctor: build
 
 reproduce: deps build
 	$(BIN) doctor --no-probe
-	$(BIN) run $(SPECS)
+	$(BIN) run --suite default
 
 clean:
 	rm -rf bin

@@ -303,18 +303,27 @@ func runCmd() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "src", Usage: "kernel tree to build instead of Debian's tarball"},
 			&cli.BoolFlag{Name: "force", Usage: "measure every point again, even those measured before with the same inputs"},
+			&cli.StringFlag{Name: "suite", Usage: "run the specs listed in experiments/NAME.suite (e.g. default)"},
 		},
 		Action: func(c *cli.Context) error {
-			if c.NArg() == 0 {
-				return errors.New("run: no spec given (e.g. bpfstor run experiments/baseline.toml)")
-			}
 			e, err := env(c)
 			if err != nil {
 				return err
 			}
+			files := c.Args().Slice()
+			if name := c.String("suite"); name != "" {
+				more, err := runner.Suite(e.Repo, name)
+				if err != nil {
+					return err
+				}
+				files = append(files, more...)
+			}
+			if len(files) == 0 {
+				return errors.New("run: no spec given (e.g. bpfstor run experiments/baseline.toml, or --suite default)")
+			}
 			e.KernelSrc = c.String("src")
 			var specs []*spec.Spec
-			for _, f := range c.Args().Slice() {
+			for _, f := range files {
 				s, err := spec.Load(f)
 				if err != nil {
 					return err // every spec is checked before anything runs
