@@ -339,15 +339,9 @@ func btreeCorruptCheck(prog *ebpf.Program, f *os.File, key uint64) error {
 // blocks read must be depth+1 (found) or depth (absent).
 func runBTree(env *Env, ps proto.PointSpec, p *proto.Point) error {
 	w := ps.Workload
-	var flags uint32
-	switch w.Mode {
-	case ModePread:
-	case ModeSyscall:
-		flags = storfn.FlagSyscall
-	case ModeDriver:
-		flags = storfn.FlagDriver
-	default:
-		return fmt.Errorf("btree: mode %q is not pread, syscall or driver", w.Mode)
+	flags, err := modeFlags(w.Mode)
+	if err != nil {
+		return fmt.Errorf("btree: %w", err)
 	}
 	dist := w.Dist
 	if dist == "" {

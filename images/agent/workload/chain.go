@@ -23,6 +23,20 @@ const (
 	ModeDriver  = "driver"  // chain_read, hops 2..d resubmitted by the NVMe driver
 )
 
+// modeFlags maps a mode to chain_read's dispatch flag (0 for pread: no
+// chain_read at all).
+func modeFlags(mode string) (uint32, error) {
+	switch mode {
+	case ModePread:
+		return 0, nil
+	case ModeSyscall:
+		return storfn.FlagSyscall, nil
+	case ModeDriver:
+		return storfn.FlagDriver, nil
+	}
+	return 0, fmt.Errorf("mode %q is not pread, syscall or driver", mode)
+}
+
 // ChainObject is the synthetic chain program in the guest.
 const ChainObject = "chain.o"
 
@@ -49,19 +63,12 @@ func runChain(env *Env, ps proto.PointSpec, p *proto.Point) error {
 	if w.Depth < 1 || w.Depth > storfn.HardMaxHops {
 		return fmt.Errorf("chain: depth %d is outside 1..%d", w.Depth, storfn.HardMaxHops)
 	}
-	var flags uint32
-	switch w.Mode {
-	case ModePread:
-	case ModeSyscall:
-		flags = storfn.FlagSyscall
-	case ModeDriver:
-		flags = storfn.FlagDriver
-	default:
-		return fmt.Errorf("chain: mode %q is not pread, syscall or driver", w.Mode)
+	flags, err := modeFlags(w.Mode)
+	if err != nil {
+		return fmt.Errorf("chain: %w", err)
 	}
 	var prog *ebpf.Program
 	if flags != 0 {
-		var err error
 		if prog, err = loadProg(env, ChainObject, "chain"); err != nil {
 			return fmt.Errorf("chain: %w", err)
 		}
