@@ -370,7 +370,11 @@ func applyPatch(ctx context.Context, tree, patch string, log io.Writer) error {
 }
 
 func (b *builder) configure(tree, out string, requested []Option) error {
-	fmt.Fprintf(b.o.Progress, "kernel build: config = tinyconfig + %s\n", strings.Join(b.o.Fragments, " + "))
+	var names []string
+	for _, f := range b.o.Fragments {
+		names = append(names, filepath.Base(f)[3:]) // without the snapshot's NN- prefix
+	}
+	fmt.Fprintf(b.o.Progress, "kernel build: config = tinyconfig + %s\n", strings.Join(names, " + "))
 	if err := b.make(tree, out, "tinyconfig"); err != nil {
 		return fmt.Errorf("kernel build: make tinyconfig failed (log: %s)", filepath.Join(b.dir, "build.log"))
 	}

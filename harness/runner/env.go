@@ -269,7 +269,7 @@ func ProbeKVM(ctx context.Context, k *kbuild.Kernel, img *guestimg.Initramfs) ac
 	}, &proto.Job{Name: "kvm-probe"}, guest.Options{BootTimeout: ProbeTimeout, JobTimeout: 10 * time.Second})
 	switch {
 	case err != nil:
-		return accelVerdict{Taken: start, Note: fmt.Sprintf("KVM unusable: qemu -accel kvm failed to start (%v); TCG used", err)}
+		return accelVerdict{Taken: start, Note: fmt.Sprintf("KVM unusable: %v; TCG used", strings.TrimPrefix(err.Error(), "vm: "))}
 	case !out.Complete:
 		return accelVerdict{Taken: start, Note: fmt.Sprintf("KVM unusable: a KVM guest did not report within %v (%s); TCG used", ProbeTimeout, firstSentence(out.Reason))}
 	}

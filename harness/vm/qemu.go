@@ -199,6 +199,8 @@ func Start(cfg Config) (Instance, error) {
 		// CPU) breaks the sockets: say what it printed.
 		select {
 		case <-inst.exited:
+			inst.Stop()
+			return nil, fmt.Errorf("vm: qemu exited at start (%v): %s", inst.exitErr, lastLines(inst.stderr.String(), 5))
 		case <-time.After(500 * time.Millisecond):
 		}
 		inst.Stop()
