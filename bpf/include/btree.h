@@ -103,4 +103,38 @@ struct btree_scan_scratch {
 
 _Static_assert(sizeof(struct btree_scan_scratch) == 4096, "btree_scan_scratch layout");
 
+/*
+ * btree_descend - check a node and, if it is an inner node, choose the
+ * child for key (the first i with key < keys[i], else nkeys) and set it as
+ * the next read. Returns BTREE_ERR_NONE with *leaf = 0 after choosing a
+ * child, BTREE_ERR_NONE with *leaf = 1 for a valid leaf of *n keys, or the
+ * BTREE_ERR_* that makes the node corrupt.
+ */
+static __always_inline __u32 btree_descend(struct bpf_storage_ctx *ctx,
+					   const struct btree_node *node,
+					   __u64 key, __u32 *n, int *leaf)
+{
+	__u32 i;
+
+	if (node->magic != BTREE_NODE_MAGIC)
+		return BTREE_ERR_MAGIC;
+	*n = node->nkeys;
+	if (*n < 1 || *n > BTREE_MAX_FANOUT)
+		return BTREE_ERR_NKEYS;
+	if (node->kind == BTREE_KIND_LEAF) {
+		*leaf = 1;
+		return BTREE_ERR_NONE;
+	}
+	if (node->kind != BTREE_KIND_INNER)
+		return BTREE_ERR_KIND;
+	for (i = 0; i < BTREE_MAX_FANOUT; i++) {
+		if (i >= *n || key < node->keys[i])
+			break;
+	}
+	i &= BTREE_NUM_PTRS - 1;
+	ctx->next_offset = node->ptrs[i] * BTREE_BLOCK;
+	*leaf = 0;
+	return BTREE_ERR_NONE;
+}
+
 #endif /* BPFSTOR_BTREE_H */

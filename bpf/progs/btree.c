@@ -29,7 +29,8 @@ int btree_lookup(struct bpf_storage_ctx *ctx)
 	struct btree_scratch *s = ctx->scratch;
 	const struct btree_node *node = ctx->data;
 	__u64 key = s->key;
-	__u32 i, n, voff;
+	__u32 i, n, voff, err;
+	int leaf;
 
 	s->hops = ctx->hop + 1;
 
@@ -50,24 +51,11 @@ int btree_lookup(struct bpf_storage_ctx *ctx)
 	if (s->state != BTREE_STATE_NODE)
 		return corrupt(s, BTREE_ERR_STATE);
 
-	if (node->magic != BTREE_NODE_MAGIC)
-		return corrupt(s, BTREE_ERR_MAGIC);
-	n = node->nkeys;
-	if (n < 1 || n > BTREE_MAX_FANOUT)
-		return corrupt(s, BTREE_ERR_NKEYS);
-
-	if (node->kind == BTREE_KIND_INNER) {
-		/* first i with key < keys[i], else nkeys */
-		for (i = 0; i < BTREE_MAX_FANOUT; i++) {
-			if (i >= n || key < node->keys[i])
-				break;
-		}
-		i &= BTREE_NUM_PTRS - 1;
-		ctx->next_offset = node->ptrs[i] * BTREE_BLOCK;
+	err = btree_descend(ctx, node, key, &n, &leaf);
+	if (err)
+		return corrupt(s, err);
+	if (!leaf)
 		return BPF_STORAGE_NEXT;
-	}
-	if (node->kind != BTREE_KIND_LEAF)
-		return corrupt(s, BTREE_ERR_KIND);
 
 	for (i = 0; i < BTREE_MAX_FANOUT; i++) {
 		__u64 k;

@@ -64,7 +64,8 @@ int btree_scan(struct bpf_storage_ctx *ctx)
 	struct btree_scan_scratch *s = ctx->scratch;
 	const struct btree_node *node = ctx->data;
 	__u64 lo = s->lo;
-	__u32 i, n;
+	__u32 i, n, err;
+	int leaf;
 
 	s->hops = ctx->hop + 1;
 
@@ -75,23 +76,11 @@ int btree_scan(struct bpf_storage_ctx *ctx)
 	if (s->lo > s->hi)
 		return BPF_STORAGE_DONE;
 
-	if (node->magic != BTREE_NODE_MAGIC)
-		return corrupt(s, BTREE_ERR_MAGIC);
-	n = node->nkeys;
-	if (n < 1 || n > BTREE_MAX_FANOUT)
-		return corrupt(s, BTREE_ERR_NKEYS);
-
-	if (node->kind == BTREE_KIND_INNER) {
-		for (i = 0; i < BTREE_MAX_FANOUT; i++) {
-			if (i >= n || lo < node->keys[i])
-				break;
-		}
-		i &= BTREE_NUM_PTRS - 1;
-		ctx->next_offset = node->ptrs[i] * BTREE_BLOCK;
+	err = btree_descend(ctx, node, lo, &n, &leaf);
+	if (err)
+		return corrupt(s, err);
+	if (!leaf)
 		return BPF_STORAGE_NEXT;
-	}
-	if (node->kind != BTREE_KIND_LEAF)
-		return corrupt(s, BTREE_ERR_KIND);
 
 	for (i = 0; i < BTREE_MAX_FANOUT; i++) {
 		__u64 k, off;
