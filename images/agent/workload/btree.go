@@ -8,8 +8,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"runtime"
-	"sync"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -409,151 +407,119 @@ func runBTree(env *Env, ps proto.PointSpec, p *proto.Point) error {
 		found, notFound  int64
 		hops, driverHops int64
 		firstWrong       string
-		err              error
 	}
 	outs := make([]out, threads)
-	var wg, start sync.WaitGroup
-	start.Add(1)
-	perThread := w.Ops / threads
-	for t := range threads {
-		n := perThread
-		if t < w.Ops%threads {
-			n++
+	elapsed, errs := measureThreads(threads, w.Ops, w.Warmup, func(t int) (opFunc, func(), error) {
+		o := &outs[t]
+		o.h = hist.New()
+		buf, err := alignedBuf(btree.BlockSize)
+		if err != nil {
+			return nil, nil, err
 		}
-		wg.Add(1)
-		go func(t, n int) {
-			defer wg.Done()
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			o := &outs[t]
-			o.h = hist.New()
-			buf, err := alignedBuf(btree.BlockSize)
+		scratch := make([]byte, btreeScratchSize)
+		rng := rand.New(rand.NewPCG(seed, uint64(ps.Rep)<<16|uint64(t)))
+		draw := newKeyDrawer(rng, keys, absent, dist, seed)
+		read := func(off int64) ([]byte, error) {
+			n, err := preadRaw(fd, buf, off)
 			if err != nil {
-				o.err = err
-				start.Wait()
-				return
+				return nil, fmt.Errorf("pread at %d: %w", off, err)
 			}
-			defer unix.Munmap(buf[:cap(buf)])
-			scratch := make([]byte, btreeScratchSize)
-			rng := rand.New(rand.NewPCG(seed, uint64(ps.Rep)<<16|uint64(t)))
-			draw := newKeyDrawer(rng, keys, absent, dist, seed)
-			read := func(off int64) ([]byte, error) {
-				n, err := preadRaw(fd, buf, off)
+			if n != len(buf) {
+				return nil, fmt.Errorf("pread at %d: short read %d of %d", off, n, len(buf))
+			}
+			return buf, nil
+		}
+		one := func(record bool) error {
+			key, present := draw.next()
+			var r walkResult
+			var kwhy string // a kernel-mode answer inconsistent in itself
+			var st storfn.Stats
+			var t0 time.Time
+			var d time.Duration
+			if flags == 0 {
+				t0 = time.Now()
+				r, err = walkLookup(read, sb.Root, key, depth+1)
+				d = time.Since(t0)
 				if err != nil {
-					return nil, fmt.Errorf("pread at %d: %w", off, err)
+					return fmt.Errorf("key %d: %w", key, err)
+				}
+			} else {
+				(&btreeScratch{Key: key}).marshal(scratch)
+				var n int
+				t0 = time.Now()
+				n, st, err = storfn.ChainReadStats(fd, buf, root, prog.FD(), scratch, flags)
+				d = time.Since(t0)
+				if err != nil {
+					if errors.Is(err, unix.EBADMSG) {
+						return fmt.Errorf("key %d: %w (the program found a block that is not a tree node)", key, err)
+					}
+					return fmt.Errorf("key %d: %w", key, err)
 				}
 				if n != len(buf) {
-					return nil, fmt.Errorf("pread at %d: short read %d of %d", off, n, len(buf))
+					return fmt.Errorf("key %d: chain_read returned %d bytes, want %d", key, n, len(buf))
 				}
-				return buf, nil
-			}
-			one := func(record bool) error {
-				key, present := draw.next()
-				var r walkResult
-				var kwhy string // a kernel-mode answer inconsistent in itself
-				var st storfn.Stats
-				var t0 time.Time
-				var d time.Duration
-				if flags == 0 {
-					t0 = time.Now()
-					r, err = walkLookup(read, sb.Root, key, depth+1)
-					d = time.Since(t0)
-					if err != nil {
-						return fmt.Errorf("key %d: %w", key, err)
-					}
-				} else {
-					(&btreeScratch{Key: key}).marshal(scratch)
-					var n int
-					t0 = time.Now()
-					n, st, err = storfn.ChainReadStats(fd, buf, root, prog.FD(), scratch, flags)
-					d = time.Since(t0)
-					if err != nil {
-						if errors.Is(err, unix.EBADMSG) {
-							return fmt.Errorf("key %d: %w (the program found a block that is not a tree node)", key, err)
-						}
-						return fmt.Errorf("key %d: %w", key, err)
-					}
-					if n != len(buf) {
-						return fmt.Errorf("key %d: chain_read returned %d bytes, want %d", key, n, len(buf))
-					}
-					s, err := unmarshalBTreeScratch(scratch)
-					if err != nil {
-						return err
-					}
-					r = walkResult{Found: s.Found == 1, Value: s.Value, Hops: int(st.Hops), ValueOff: s.ValueOff}
-					if s.Hops != st.Hops {
-						kwhy = fmt.Sprintf("program counted %d hops, chain_read %d", s.Hops, st.Hops)
-					}
-					// The final block is the value's: the value must be in it.
-					if r.Found {
-						vo := int(s.ValueOff % btree.BlockSize)
-						if uint64(st.FinalOffset) != s.ValueOff&^(btree.BlockSize-1) || !bytes.Equal(buf[vo:vo+btree.ValueSize], s.Value[:]) {
-							kwhy = fmt.Sprintf("final block at %d does not hold the value at %d that the scratch reports", st.FinalOffset, s.ValueOff)
-						}
-					}
+				s, err := unmarshalBTreeScratch(scratch)
+				if err != nil {
+					return err
 				}
-				if !record {
-					return nil
+				r = walkResult{Found: s.Found == 1, Value: s.Value, Hops: int(st.Hops), ValueOff: s.ValueOff}
+				if s.Hops != st.Hops {
+					kwhy = fmt.Sprintf("program counted %d hops, chain_read %d", s.Hops, st.Hops)
 				}
-				o.h.Record(d)
-				o.ops++
-				o.hops += int64(st.Hops)
-				if flags == 0 {
-					o.hops += int64(r.Hops)
-				}
-				o.driverHops += int64(st.DriverHops)
+				// The final block is the value's: the value must be in it.
 				if r.Found {
-					o.found++
-				} else {
-					o.notFound++
+					vo := int(s.ValueOff % btree.BlockSize)
+					if uint64(st.FinalOffset) != s.ValueOff&^(btree.BlockSize-1) || !bytes.Equal(buf[vo:vo+btree.ValueSize], s.Value[:]) {
+						kwhy = fmt.Sprintf("final block at %d does not hold the value at %d that the scratch reports", st.FinalOffset, s.ValueOff)
+					}
 				}
-				wantHops := depth
-				if present {
-					wantHops++
-				}
-				why := kwhy
-				switch {
-				case why != "":
-				case r.Found != present:
-					why = fmt.Sprintf("found=%v, want %v", r.Found, present)
-				case present && btree.CheckValue(key, sb.Seed, r.Value[:]) != nil:
-					why = btree.CheckValue(key, sb.Seed, r.Value[:]).Error()
-				case r.Hops != wantHops:
-					why = fmt.Sprintf("%d blocks read, want %d", r.Hops, wantHops)
-				}
-				if why == "" {
-					o.ok++
-					return nil
-				}
-				o.wrong++
-				if o.firstWrong == "" {
-					o.firstWrong = fmt.Sprintf("btree %s: key %d (present %v): %s", w.Mode, key, present, why)
-				}
+			}
+			if !record {
 				return nil
 			}
-			for i := 0; i < w.Warmup/threads; i++ {
-				if o.err = one(false); o.err != nil {
-					start.Wait()
-					return
-				}
+			o.h.Record(d)
+			o.ops++
+			o.hops += int64(st.Hops)
+			if flags == 0 {
+				o.hops += int64(r.Hops)
 			}
-			start.Wait()
-			for i := 0; i < n; i++ {
-				if o.err = one(true); o.err != nil {
-					return
-				}
+			o.driverHops += int64(st.DriverHops)
+			if r.Found {
+				o.found++
+			} else {
+				o.notFound++
 			}
-		}(t, n)
-	}
-	t0 := time.Now()
-	start.Done()
-	wg.Wait()
-	elapsed := time.Since(t0)
+			wantHops := depth
+			if present {
+				wantHops++
+			}
+			why := kwhy
+			switch {
+			case why != "":
+			case r.Found != present:
+				why = fmt.Sprintf("found=%v, want %v", r.Found, present)
+			case present && btree.CheckValue(key, sb.Seed, r.Value[:]) != nil:
+				why = btree.CheckValue(key, sb.Seed, r.Value[:]).Error()
+			case r.Hops != wantHops:
+				why = fmt.Sprintf("%d blocks read, want %d", r.Hops, wantHops)
+			}
+			if why == "" {
+				o.ok++
+				return nil
+			}
+			o.wrong++
+			if o.firstWrong == "" {
+				o.firstWrong = fmt.Sprintf("btree %s: key %d (present %v): %s", w.Mode, key, present, why)
+			}
+			return nil
+		}
+		return one, func() { unix.Munmap(buf[:cap(buf)]) }, nil
+	})
 
 	h := hist.New()
 	var firstErr error
 	var hops, driverHops, found, notFound int64
-	for _, o := range outs {
+	for t, o := range outs {
 		if o.h != nil {
 			h.Merge(o.h)
 		}
@@ -567,8 +533,8 @@ func runBTree(env *Env, ps proto.PointSpec, p *proto.Point) error {
 		if o.firstWrong != "" && p.Error == "" {
 			p.Error = o.firstWrong
 		}
-		if o.err != nil && firstErr == nil {
-			firstErr = fmt.Errorf("btree %s depth %d: %w", w.Mode, depth, o.err)
+		if errs[t] != nil && firstErr == nil {
+			firstErr = fmt.Errorf("btree %s depth %d: %w", w.Mode, depth, errs[t])
 		}
 	}
 	p.ElapsedNs = int64(elapsed)

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"runtime"
-	"sync"
 	"time"
 	"unsafe"
 
@@ -64,82 +62,54 @@ func runPread(env *Env, ps proto.PointSpec, p *proto.Point) error {
 	type out struct {
 		h              *hist.Histogram
 		ops, ok, wrong int64
-		err            error
 	}
 	outs := make([]out, threads)
-	var wg sync.WaitGroup
-	var start sync.WaitGroup
-	start.Add(1)
-	perThread := w.Ops / threads
-	for t := 0; t < threads; t++ {
-		wg.Add(1)
-		go func(t int) {
-			defer wg.Done()
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			o := &outs[t]
-			o.h = hist.New()
-			buf, err := alignedBuf(bs)
+	fd := int(f.Fd())
+	elapsed, errs := measureThreads(threads, w.Ops, w.Warmup, func(t int) (opFunc, func(), error) {
+		o := &outs[t]
+		o.h = hist.New()
+		buf, err := alignedBuf(bs)
+		if err != nil {
+			return nil, nil, err
+		}
+		rng := rand.New(rand.NewPCG(seed, uint64(ps.Rep)<<16|uint64(t)))
+		read := func(record bool) error {
+			blk := rng.Uint64N(nblk)
+			off := int64(blk) * int64(bs)
+			t0 := time.Now()
+			n, err := preadRaw(fd, buf, off)
+			d := time.Since(t0)
 			if err != nil {
-				o.err = err
-				return
+				return fmt.Errorf("pread at %d: %w", off, err)
 			}
-			defer unix.Munmap(buf[:cap(buf)])
-			rng := rand.New(rand.NewPCG(seed, uint64(ps.Rep)<<16|uint64(t)))
-			fd := int(f.Fd())
-			read := func(record bool) error {
-				blk := rng.Uint64N(nblk)
-				off := int64(blk) * int64(bs)
-				t0 := time.Now()
-				n, err := preadRaw(fd, buf, off)
-				d := time.Since(t0)
-				if err != nil {
-					return fmt.Errorf("pread at %d: %w", off, err)
-				}
-				if n != bs {
-					return fmt.Errorf("pread at %d: short read %d of %d", off, n, bs)
-				}
-				if !record {
-					return nil
-				}
-				o.h.Record(d)
-				o.ops++
-				if pattern.Check(buf, uint64(off)/pattern.BlockSize, seed) != nil {
-					o.wrong++
-				} else {
-					o.ok++
-				}
+			if n != bs {
+				return fmt.Errorf("pread at %d: short read %d of %d", off, n, bs)
+			}
+			if !record {
 				return nil
 			}
-			for i := 0; i < w.Warmup/threads; i++ {
-				if o.err = read(false); o.err != nil {
-					return
-				}
+			o.h.Record(d)
+			o.ops++
+			if pattern.Check(buf, uint64(off)/pattern.BlockSize, seed) != nil {
+				o.wrong++
+			} else {
+				o.ok++
 			}
-			start.Wait()
-			for i := 0; i < perThread; i++ {
-				if o.err = read(true); o.err != nil {
-					return
-				}
-			}
-		}(t)
-	}
-	t0 := time.Now()
-	start.Done()
-	wg.Wait()
-	elapsed := time.Since(t0)
-
+			return nil
+		}
+		return read, func() { unix.Munmap(buf[:cap(buf)]) }, nil
+	})
 	h := hist.New()
 	var firstErr error
-	for _, o := range outs {
+	for t, o := range outs {
 		if o.h != nil {
 			h.Merge(o.h)
 		}
 		p.Ops += o.ops
 		p.Checked += o.ok + o.wrong
 		p.Wrong += o.wrong
-		if o.err != nil && firstErr == nil {
-			firstErr = o.err
+		if errs[t] != nil && firstErr == nil {
+			firstErr = errs[t]
 		}
 	}
 	p.ElapsedNs = int64(elapsed)

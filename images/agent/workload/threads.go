@@ -1,0 +1,56 @@
+package workload
+
+import (
+	"runtime"
+	"sync"
+	"time"
+)
+
+// opFunc is one operation of a workload; record says whether it counts
+// (false during warm-up).
+type opFunc func(record bool) error
+
+// measureThreads runs ops measured operations, split as evenly as possible
+// over threads goroutines, each locked to its OS thread. setup(t) prepares
+// thread t and returns its operation and a cleanup (run when the thread
+// ends). Each thread first runs its share of warmup unrecorded; the measured
+// part starts for all threads at once. It returns the time from that start
+// to the end of the last thread, and each thread's error (nil if none).
+func measureThreads(threads, ops, warmup int, setup func(t int) (opFunc, func(), error)) (time.Duration, []error) {
+	errs := make([]error, threads)
+	var wg, start sync.WaitGroup
+	start.Add(1)
+	for t := range threads {
+		n := ops / threads
+		if t < ops%threads {
+			n++
+		}
+		wg.Add(1)
+		go func(t, n int) {
+			defer wg.Done()
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			one, cleanup, err := setup(t)
+			if err != nil {
+				errs[t] = err
+				return
+			}
+			defer cleanup()
+			for i := 0; i < warmup/threads; i++ {
+				if errs[t] = one(false); errs[t] != nil {
+					return
+				}
+			}
+			start.Wait()
+			for i := 0; i < n; i++ {
+				if errs[t] = one(true); errs[t] != nil {
+					return
+				}
+			}
+		}(t, n)
+	}
+	t0 := time.Now()
+	start.Done()
+	wg.Wait()
+	return time.Since(t0), errs
+}
