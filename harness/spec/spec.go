@@ -331,6 +331,9 @@ func (s *Spec) Validate(text string) error {
 				bad("dist", "%q is not uniform or zipf", d)
 			}
 		}
+		if (w.Kind == proto.KindPread || w.Kind == proto.KindChain) && s.Data.Kind != "pattern" {
+			bad("kind", "a %s workload checks every block against the pattern image: it needs data.kind = \"pattern\", not %q", w.Kind, s.Data.Kind)
+		}
 		if w.Kind == proto.KindPread || w.Kind == proto.KindFio || w.Kind == proto.KindChain {
 			if w.BlockSize < 512 || w.BlockSize%512 != 0 || w.BlockSize > 1<<20 {
 				bad("block_size", "%d is not a multiple of 512 in 512..1048576", w.BlockSize)

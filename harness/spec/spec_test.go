@@ -62,6 +62,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad block size", strings.Replace(good, "ops = 500", "ops = 500\nblock_size = 100", 1), "block_size: 100 is not a multiple of 512"},
 		{"bad name", strings.Replace(good, `"baseline"`, `"Base Line"`, 1), "x.toml:1: name"},
 		{"no workloads", "name = \"x\"\n", "no [[workload]]"},
+		{"pread on a btree image", strings.Replace(good, "[run]", "[data]\nkind = \"btree\"\nkeys = 100\n[run]", 1), `needs data.kind = "pattern", not "btree"`},
 		{"bad accel", strings.Replace(good, "cpus = 1", `accel = "hvf"`, 1), `vm.accel: "hvf" is not auto, kvm or tcg`},
 	}
 	for _, tt := range tests {
