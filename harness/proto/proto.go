@@ -91,6 +91,12 @@ type Workload struct {
 	Batch     int    `json:"batch,omitempty"`
 	// Dist is the key distribution: "uniform" (default) or "zipf".
 	Dist string `json:"dist,omitempty"`
+	// Op is what a btree workload asks: "lookup" (default, a point
+	// lookup), "range" (collect the values of Span consecutive keys) or
+	// "sum" (sum over Span consecutive keys, only the sum returned).
+	Op string `json:"op,omitempty"`
+	// Span is the number of keys a range or sum query covers.
+	Span int `json:"span,omitempty"`
 }
 
 // PointSpec is one point of a job: a workload and its repetition index.

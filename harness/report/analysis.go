@@ -28,6 +28,7 @@ var Axes = []Axis{
 	{"depth", "chain depth (dependent reads per lookup)", func(w proto.Workload) int { return w.Depth }, func(w *proto.Workload, v int) { w.Depth = v }},
 	{"batch", "io_uring batch size", func(w proto.Workload) int { return w.Batch }, func(w *proto.Workload, v int) { w.Batch = v }},
 	{"threads", "threads", func(w proto.Workload) int { return w.Threads }, func(w *proto.Workload, v int) { w.Threads = v }},
+	{"span", "keys per range query", func(w proto.Workload) int { return w.Span }, func(w *proto.Workload, v int) { w.Span = v }},
 	{"bs", "block size (bytes)", func(w proto.Workload) int { return w.BlockSize }, func(w *proto.Workload, v int) { w.BlockSize = v }},
 }
 

@@ -41,6 +41,12 @@ func WorkloadKey(w proto.Workload) string {
 	if w.Dist != "" {
 		parts = append(parts, "dist="+w.Dist)
 	}
+	if w.Op != "" {
+		parts = append(parts, "op="+w.Op)
+	}
+	if w.Span > 0 {
+		parts = append(parts, fmt.Sprintf("span=%d", w.Span))
+	}
 	return strings.Join(parts, " ")
 }
 

@@ -68,10 +68,10 @@ type Run struct {
 	Seed        int64 `toml:"seed"`
 }
 
-// Workload is one measured workload. Threads, Depth, Mode and Batch take a
-// value or a list: a list sweeps it, and the workload expands into the
-// cross product (depth outermost, mode innermost, so the modes compared at
-// one depth run next to each other). Each expansion × repetition is a point.
+// Workload is one measured workload. Threads, Depth, Mode, Batch, Dist, Op
+// and Span take a value or a list: a list sweeps it, and the workload
+// expands into the cross product (depth outermost, mode innermost, so the
+// modes compared at one point of the sweep run next to each other). Each expansion × repetition is a point.
 type Workload struct {
 	Kind      string  `toml:"kind"`
 	BlockSize int     `toml:"block_size"`
@@ -82,6 +82,8 @@ type Workload struct {
 	Mode      StrList `toml:"mode"`
 	Batch     IntList `toml:"batch"`
 	Dist      StrList `toml:"dist"`
+	Op        StrList `toml:"op"`
+	Span      IntList `toml:"span"`
 }
 
 // IntList is an integer or a list of integers.
@@ -145,11 +147,15 @@ func (w Workload) Expand() []proto.Workload {
 		for _, t := range orZero(w.Threads) {
 			for _, b := range orZero(w.Batch) {
 				for _, ds := range orZero(w.Dist) {
-					for _, m := range orZero(w.Mode) {
-						out = append(out, proto.Workload{
-							Kind: w.Kind, BlockSize: w.BlockSize, Ops: w.Ops, Warmup: w.Warmup,
-							Threads: t, Depth: d, Mode: m, Batch: b, Dist: ds,
-						})
+					for _, op := range orZero(w.Op) {
+						for _, sp := range orZero(w.Span) {
+							for _, m := range orZero(w.Mode) {
+								out = append(out, proto.Workload{
+									Kind: w.Kind, BlockSize: w.BlockSize, Ops: w.Ops, Warmup: w.Warmup,
+									Threads: t, Depth: d, Mode: m, Batch: b, Dist: ds, Op: op, Span: sp,
+								})
+							}
+						}
 					}
 				}
 			}
@@ -236,6 +242,19 @@ var knownKinds = map[string]bool{
 
 var chainModes = map[string]bool{"pread": true, "syscall": true, "driver": true}
 
+// btreeModes adds uring: B lookups in flight on one io_uring, each level's
+// read submitted from user space when the previous one completes.
+var btreeModes = map[string]bool{"pread": true, "syscall": true, "driver": true, "uring": true}
+
+// MaxRangeSpan is the most values a range query collects: what the scratch
+// of bpf/progs/btree_scan.c holds (BTREE_SCAN_MAX).
+const MaxRangeSpan = 63
+
+// MaxSumSpan bounds a sum query: its chain reads one value-log block per 8
+// keys, and must stay under the default hop limit (32) on a tree of depth
+// up to 16.
+const MaxSumSpan = 120
+
 // Validate checks values; errors name file:line where the key is.
 func (s *Spec) Validate(text string) error {
 	at := func(key string) string { return s.File + ":" + lineOf(text, key) }
@@ -315,15 +334,64 @@ func (s *Spec) Validate(text string) error {
 				bad("kind", "a btree workload needs data.kind = \"btree\"")
 			}
 			if len(w.Mode) == 0 {
-				bad("kind", "a btree workload needs mode (pread, syscall, driver)")
+				bad("kind", "a btree workload needs mode (pread, syscall, driver, uring)")
 			}
+			uring := false
 			for _, m := range w.Mode {
-				if !chainModes[m] {
-					bad("mode", "%q is not pread, syscall or driver", m)
+				if !btreeModes[m] {
+					bad("mode", "%q is not pread, syscall, driver or uring", m)
 				}
+				uring = uring || m == "uring"
 			}
 			if w.Ops < 1 {
 				bad("ops", "%d: a btree workload needs ops >= 1", w.Ops)
+			}
+			for _, b := range w.Batch {
+				if b < 1 || b > 256 {
+					bad("batch", "%d is outside 1..256", b)
+				}
+			}
+			if uring && len(w.Batch) == 0 {
+				bad("mode", "mode uring needs batch (lookups in flight, e.g. batch = [1, 4, 16])")
+			}
+			if !uring && len(w.Batch) > 0 {
+				bad("batch", "batch is the io_uring batch: it needs mode = \"uring\" in the list")
+			}
+			ranges := false
+			for _, op := range w.Op {
+				switch op {
+				case "lookup":
+				case "range", "sum":
+					ranges = true
+				default:
+					bad("op", "%q is not lookup, range or sum", op)
+				}
+				if op != "lookup" && uring {
+					bad("op", "%s queries have no uring mode (only lookups do): use pread, syscall or driver", op)
+				}
+			}
+			if ranges && len(w.Span) == 0 {
+				bad("op", "range and sum queries need span (keys per query, e.g. span = [8, 32])")
+			}
+			if !ranges && len(w.Span) > 0 {
+				bad("span", "span is the keys of a range or sum query: it needs op = \"range\" or \"sum\"")
+			}
+			for _, sp := range w.Span {
+				if sp < 1 || sp > MaxSumSpan {
+					bad("span", "%d is outside 1..%d", sp, MaxSumSpan)
+				}
+				for _, op := range w.Op {
+					if op == "range" && sp > MaxRangeSpan {
+						bad("span", "%d: a range query collects at most %d values (the BPF scratch); use op = \"sum\" for longer spans", sp, MaxRangeSpan)
+					}
+				}
+			}
+		} else {
+			if len(w.Op) > 0 {
+				bad("op", "op is for btree workloads only")
+			}
+			if len(w.Span) > 0 {
+				bad("span", "span is for btree range and sum workloads only")
 			}
 		}
 		for _, d := range w.Dist {
@@ -454,6 +522,12 @@ func pointID(i, j int, w proto.Workload, rep int) string {
 	}
 	if w.Dist != "" {
 		id += "-" + w.Dist
+	}
+	if w.Op != "" {
+		id += "-" + w.Op
+	}
+	if w.Span > 0 {
+		id += fmt.Sprintf("-s%d", w.Span)
 	}
 	return fmt.Sprintf("%s/rep%d", id, rep)
 }

@@ -104,69 +104,115 @@ type walkResult struct {
 	ValueOff uint64 // absolute offset of the value (found only)
 }
 
-// walkLookup looks key up from user space exactly as bpf/progs/btree.c does
-// in the kernel: one read of a 512-byte block per level (read returns the
-// block at a 512-aligned byte offset), then one of the value's block. It
-// reads at most maxHops blocks.
-func walkLookup(read func(off int64) ([]byte, error), root, key uint64, maxHops int) (walkResult, error) {
-	var r walkResult
+// lookupWalk is one point lookup walked from user space exactly as
+// bpf/progs/btree.c walks it in the kernel: one 512-byte block per level
+// (a block at a 512-aligned byte offset), then the value's block. Each
+// block read is handed to step, which says where the next read is. The
+// pread mode drives it with one pread per block, the uring mode with one
+// io_uring read per block, many lookups in flight.
+type lookupWalk struct {
+	Key uint64
+	// Off is the byte offset of the block to read next.
+	Off  uint64
+	R    walkResult
+	voff uint64 // value offset, once the leaf is read
+}
+
+func newLookupWalk(root, key uint64) lookupWalk {
+	return lookupWalk{Key: key, Off: root * btree.BlockSize}
+}
+
+// step consumes the block read at w.Off: it returns done when the lookup
+// has its answer in w.R, else w.Off is the next block to read.
+func (w *lookupWalk) step(b []byte) (done bool, err error) {
 	le := binary.LittleEndian
-	off := root * btree.BlockSize
-	for r.Hops < maxHops {
-		b, err := read(int64(off))
-		if err != nil {
-			return r, err
+	off, key := w.Off, w.Key
+	w.R.Hops++
+	if w.voff != 0 {
+		copy(w.R.Value[:], b[w.voff-off:])
+		if got := le.Uint64(w.R.Value[:]); got != key {
+			return true, fmt.Errorf("btree walk: value at %d holds key %d, want %d", w.voff, got, key)
 		}
-		r.Hops++
-		if m := le.Uint16(b[btree.NodeOffMagic:]); m != btree.NodeMagic {
-			return r, fmt.Errorf("btree walk: block at %d: node magic %#04x, want %#04x", off, m, btree.NodeMagic)
-		}
-		n := int(le.Uint16(b[btree.NodeOffNKeys:]))
-		if n < 1 || n > btree.MaxFanout {
-			return r, fmt.Errorf("btree walk: block at %d: %d keys, outside 1..%d", off, n, btree.MaxFanout)
-		}
-		keyAt := func(i int) uint64 { return le.Uint64(b[btree.NodeOffKeys+8*i:]) }
-		ptrAt := func(i int) uint64 { return le.Uint64(b[btree.NodeOffPtrs+8*i:]) }
-		switch b[btree.NodeOffKind] {
-		case btree.KindInner:
-			i := 0
-			for i < n && key >= keyAt(i) {
-				i++
-			}
-			off = ptrAt(i) * btree.BlockSize
-			continue
-		case btree.KindLeaf:
-		default:
-			return r, fmt.Errorf("btree walk: block at %d: node kind %d", off, b[btree.NodeOffKind])
-		}
-		for i := 0; i < n; i++ {
-			k := keyAt(i)
-			if k > key {
-				break
-			}
-			if k != key {
-				continue
-			}
-			voff := ptrAt(i)
-			if voff%btree.ValueSize != 0 || r.Hops >= maxHops {
-				return r, fmt.Errorf("btree walk: leaf at %d: bad value offset %d for key %d", off, voff, key)
-			}
-			boff := voff &^ (btree.BlockSize - 1)
-			vb, err := read(int64(boff))
-			if err != nil {
-				return r, err
-			}
-			r.Hops++
-			copy(r.Value[:], vb[voff-boff:])
-			if got := le.Uint64(r.Value[:]); got != key {
-				return r, fmt.Errorf("btree walk: value at %d holds key %d, want %d", voff, got, key)
-			}
-			r.Found, r.ValueOff = true, voff
-			return r, nil
-		}
-		return r, nil
+		w.R.Found, w.R.ValueOff = true, w.voff
+		return true, nil
 	}
-	return r, fmt.Errorf("btree walk: key %d: more than %d reads (cyclic tree?)", key, maxHops)
+	if m := le.Uint16(b[btree.NodeOffMagic:]); m != btree.NodeMagic {
+		return true, fmt.Errorf("btree walk: block at %d: node magic %#04x, want %#04x", off, m, btree.NodeMagic)
+	}
+	n := int(le.Uint16(b[btree.NodeOffNKeys:]))
+	if n < 1 || n > btree.MaxFanout {
+		return true, fmt.Errorf("btree walk: block at %d: %d keys, outside 1..%d", off, n, btree.MaxFanout)
+	}
+	keyAt := func(i int) uint64 { return le.Uint64(b[btree.NodeOffKeys+8*i:]) }
+	ptrAt := func(i int) uint64 { return le.Uint64(b[btree.NodeOffPtrs+8*i:]) }
+	switch b[btree.NodeOffKind] {
+	case btree.KindInner:
+		i := 0
+		for i < n && key >= keyAt(i) {
+			i++
+		}
+		w.Off = ptrAt(i) * btree.BlockSize
+		return false, nil
+	case btree.KindLeaf:
+	default:
+		return true, fmt.Errorf("btree walk: block at %d: node kind %d", off, b[btree.NodeOffKind])
+	}
+	for i := 0; i < n; i++ {
+		k := keyAt(i)
+		if k > key {
+			break
+		}
+		if k != key {
+			continue
+		}
+		voff := ptrAt(i)
+		if voff == 0 || voff%btree.ValueSize != 0 {
+			return true, fmt.Errorf("btree walk: leaf at %d: bad value offset %d for key %d", off, voff, key)
+		}
+		w.voff = voff
+		w.Off = voff &^ (btree.BlockSize - 1)
+		return false, nil
+	}
+	return true, nil
+}
+
+// walkLookup runs a lookupWalk with read, reading at most maxHops blocks.
+func walkLookup(read func(off int64) ([]byte, error), root, key uint64, maxHops int) (walkResult, error) {
+	w := newLookupWalk(root, key)
+	for w.R.Hops < maxHops {
+		b, err := read(int64(w.Off))
+		if err != nil {
+			return w.R, err
+		}
+		done, err := w.step(b)
+		if done || err != nil {
+			return w.R, err
+		}
+	}
+	return w.R, fmt.Errorf("btree walk: key %d: more than %d reads (cyclic tree?)", key, maxHops)
+}
+
+// checkLookup says what is wrong with a lookup's answer, "" if nothing: a
+// key of the tree must be found with btree.ValueFor's value, an absent key
+// must not be found, and a lookup reads depth blocks, plus one for the
+// value when found.
+func checkLookup(r walkResult, key uint64, present bool, depth int, seed uint64) string {
+	wantHops := depth
+	if present {
+		wantHops++
+	}
+	switch {
+	case r.Found != present:
+		return fmt.Sprintf("found=%v, want %v", r.Found, present)
+	case present:
+		if err := btree.CheckValue(key, seed, r.Value[:]); err != nil {
+			return err.Error()
+		}
+	}
+	if r.Hops != wantHops {
+		return fmt.Sprintf("%d blocks read, want %d", r.Hops, wantHops)
+	}
+	return ""
 }
 
 // zipf draws ranks 0..n-1 with P(rank i) ∝ 1/(i+1)^θ, θ < 1 (Gray et al.,
@@ -489,19 +535,9 @@ func runBTree(env *Env, ps proto.PointSpec, p *proto.Point) error {
 			} else {
 				o.notFound++
 			}
-			wantHops := depth
-			if present {
-				wantHops++
-			}
 			why := kwhy
-			switch {
-			case why != "":
-			case r.Found != present:
-				why = fmt.Sprintf("found=%v, want %v", r.Found, present)
-			case present && btree.CheckValue(key, sb.Seed, r.Value[:]) != nil:
-				why = btree.CheckValue(key, sb.Seed, r.Value[:]).Error()
-			case r.Hops != wantHops:
-				why = fmt.Sprintf("%d blocks read, want %d", r.Hops, wantHops)
+			if why == "" {
+				why = checkLookup(r, key, present, depth, sb.Seed)
 			}
 			if why == "" {
 				o.ok++

@@ -16,7 +16,16 @@ type opFunc func(record bool) error
 // ends). Each thread first runs its share of warmup unrecorded; the measured
 // part starts for all threads at once. It returns the time from that start
 // to the end of the last thread, and each thread's error (nil if none).
+//
+// Workloads issue their I/O with RawSyscall, which keeps the goroutine's P
+// while it blocks in the kernel: with fewer Ps than threads, only GOMAXPROCS
+// threads would have I/O in flight. So GOMAXPROCS is raised to threads for
+// the run (the guest kernel schedules the extra OS threads) and restored.
 func measureThreads(threads, ops, warmup int, setup func(t int) (opFunc, func(), error)) (time.Duration, []error) {
+	if prev := runtime.GOMAXPROCS(0); threads > prev {
+		runtime.GOMAXPROCS(threads)
+		defer runtime.GOMAXPROCS(prev)
+	}
 	errs := make([]error, threads)
 	var wg, start sync.WaitGroup
 	start.Add(1)
