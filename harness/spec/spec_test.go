@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -135,4 +136,56 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("points mismatch")
 		}
 	})
+}
+
+func TestBTreeWorkloads(t *testing.T) {
+	const head = "name = \"b\"\n[data]\nkind = \"btree\"\nkeys = 3000\n[[workload]]\nkind = \"btree\"\nops = 10\n"
+	s, err := Parse("b.toml", head+"op = [\"range\", \"sum\"]\nspan = [8, 63]\nmode = [\"pread\", \"driver\"]\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := s.Points()
+	if len(ps) != 8 || ps[0].ID != "btree-0-pread-range-s8/rep0" || ps[7].ID != "btree-0-driver-sum-s63/rep0" {
+		t.Fatalf("points %v", ps)
+	}
+	s, err = Parse("b.toml", head+"mode = \"uring\"\nbatch = [1, 32]\nthreads = [1, 2]\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps := s.Points(); len(ps) != 4 || ps[3].ID != "btree-0-uring-b32-t2/rep0" {
+		t.Fatalf("points %v", ps)
+	}
+	for _, bad := range []struct{ text, want string }{
+		{"mode = \"uring\"", "mode uring needs batch"},
+		{"mode = \"pread\"\nbatch = 4", "batch is the io_uring batch"},
+		{"mode = \"uring\"\nbatch = 0", "batch: 0 is outside 1..256"},
+		{"mode = \"pread\"\nop = \"scan\"\nspan = 3", `op: "scan" is not lookup, range or sum`},
+		{"mode = \"pread\"\nop = \"sum\"", "need span"},
+		{"mode = \"pread\"\nspan = 8", "span is the keys of a range or sum query"},
+		{"mode = \"pread\"\nop = \"range\"\nspan = 64", "a range query collects at most 63 values"},
+		{"mode = \"pread\"\nop = \"sum\"\nspan = 121", "span: 121 is outside 1..120"},
+		{"mode = \"uring\"\nbatch = 2\nop = \"sum\"\nspan = 8", "sum queries have no uring mode"},
+	} {
+		_, err := Parse("b.toml", head+bad.text+"\n")
+		if err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%q: err = %v, want %q", bad.text, err, bad.want)
+		}
+	}
+	if _, err := Parse("c.toml", "name = \"c\"\n[[workload]]\nkind = \"pread\"\nops = 1\nop = \"sum\"\n"); err == nil || !strings.Contains(err.Error(), "op is for btree workloads only") {
+		t.Errorf("op on pread: err = %v", err)
+	}
+}
+
+// TestCommittedSpecs parses every spec in experiments/: a spec that a
+// suite or the README names must not fail at run time on a typo.
+func TestCommittedSpecs(t *testing.T) {
+	files, err := filepath.Glob("../../experiments/*.toml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no specs in experiments/ (%v)", err)
+	}
+	for _, f := range files {
+		if _, err := Load(f); err != nil {
+			t.Error(err)
+		}
+	}
 }

@@ -104,6 +104,45 @@ type walkResult struct {
 	ValueOff uint64 // absolute offset of the value (found only)
 }
 
+// node is a tree node block as the user-space walks read it.
+type node struct {
+	b    []byte
+	n    int // keys
+	leaf bool
+}
+
+// parseNode checks the node header of block b (read at off) as the BPF
+// programs do (btree_descend in bpf/include/btree.h).
+func parseNode(b []byte, off uint64) (node, error) {
+	le := binary.LittleEndian
+	if m := le.Uint16(b[btree.NodeOffMagic:]); m != btree.NodeMagic {
+		return node{}, fmt.Errorf("btree walk: block at %d: node magic %#04x, want %#04x", off, m, btree.NodeMagic)
+	}
+	n := int(le.Uint16(b[btree.NodeOffNKeys:]))
+	if n < 1 || n > btree.MaxFanout {
+		return node{}, fmt.Errorf("btree walk: block at %d: %d keys, outside 1..%d", off, n, btree.MaxFanout)
+	}
+	switch b[btree.NodeOffKind] {
+	case btree.KindInner:
+		return node{b: b, n: n}, nil
+	case btree.KindLeaf:
+		return node{b: b, n: n, leaf: true}, nil
+	}
+	return node{}, fmt.Errorf("btree walk: block at %d: node kind %d", off, b[btree.NodeOffKind])
+}
+
+func (nd node) key(i int) uint64 { return binary.LittleEndian.Uint64(nd.b[btree.NodeOffKeys+8*i:]) }
+func (nd node) ptr(i int) uint64 { return binary.LittleEndian.Uint64(nd.b[btree.NodeOffPtrs+8*i:]) }
+
+// child is the block an inner node sends key to.
+func (nd node) child(key uint64) uint64 {
+	i := 0
+	for i < nd.n && key >= nd.key(i) {
+		i++
+	}
+	return nd.ptr(i)
+}
+
 // lookupWalk is one point lookup walked from user space exactly as
 // bpf/progs/btree.c walks it in the kernel: one 512-byte block per level
 // (a block at a 512-aligned byte offset), then the value's block. Each
@@ -136,36 +175,23 @@ func (w *lookupWalk) step(b []byte) (done bool, err error) {
 		w.R.Found, w.R.ValueOff = true, w.voff
 		return true, nil
 	}
-	if m := le.Uint16(b[btree.NodeOffMagic:]); m != btree.NodeMagic {
-		return true, fmt.Errorf("btree walk: block at %d: node magic %#04x, want %#04x", off, m, btree.NodeMagic)
+	nd, err := parseNode(b, off)
+	if err != nil {
+		return true, err
 	}
-	n := int(le.Uint16(b[btree.NodeOffNKeys:]))
-	if n < 1 || n > btree.MaxFanout {
-		return true, fmt.Errorf("btree walk: block at %d: %d keys, outside 1..%d", off, n, btree.MaxFanout)
-	}
-	keyAt := func(i int) uint64 { return le.Uint64(b[btree.NodeOffKeys+8*i:]) }
-	ptrAt := func(i int) uint64 { return le.Uint64(b[btree.NodeOffPtrs+8*i:]) }
-	switch b[btree.NodeOffKind] {
-	case btree.KindInner:
-		i := 0
-		for i < n && key >= keyAt(i) {
-			i++
-		}
-		w.Off = ptrAt(i) * btree.BlockSize
+	if !nd.leaf {
+		w.Off = nd.child(key) * btree.BlockSize
 		return false, nil
-	case btree.KindLeaf:
-	default:
-		return true, fmt.Errorf("btree walk: block at %d: node kind %d", off, b[btree.NodeOffKind])
 	}
-	for i := 0; i < n; i++ {
-		k := keyAt(i)
+	for i := 0; i < nd.n; i++ {
+		k := nd.key(i)
 		if k > key {
 			break
 		}
 		if k != key {
 			continue
 		}
-		voff := ptrAt(i)
+		voff := nd.ptr(i)
 		if voff == 0 || voff%btree.ValueSize != 0 {
 			return true, fmt.Errorf("btree walk: leaf at %d: bad value offset %d for key %d", off, voff, key)
 		}
@@ -375,106 +401,249 @@ func btreeCorruptCheck(prog *ebpf.Program, f *os.File, key uint64) error {
 	return nil
 }
 
-// runBTree measures B+-tree point lookups on the btree data image in one of
-// the three modes: pread (one O_DIRECT pread per level from user space),
-// syscall or driver (one chain_read with bpf/progs/btree.c). Latency is per
-// lookup. Every answer is checked: a key of the tree must be found with
-// btree.ValueFor's value, an absent key must not be found, and the number of
-// blocks read must be depth+1 (found) or depth (absent).
-func runBTree(env *Env, ps proto.PointSpec, p *proto.Point) error {
+// btreeJob is what every btree workload point starts from: the tree on the
+// data disk read by the Go reference reader (through the page cache), its
+// key list and a pool of absent keys, and the disk opened O_DIRECT for the
+// measured reads.
+type btreeJob struct {
+	W       proto.Workload
+	Rep     int
+	Dist    string
+	Threads int
+
+	rf     *os.File // page-cache view, for the reference reader
+	Tree   *btree.Tree
+	SB     btree.Superblock
+	Keys   []uint64
+	Absent []uint64
+	Depth  int
+
+	f    *os.File // O_DIRECT
+	FD   int
+	Root int64  // byte offset of the root node
+	Seed uint64 // the job's seed (key draws)
+}
+
+// openBTreeJob opens the tree on env's data disk for point ps.
+func openBTreeJob(env *Env, ps proto.PointSpec) (*btreeJob, error) {
 	w := ps.Workload
+	j := &btreeJob{W: w, Rep: ps.Rep, Dist: w.Dist, Threads: max(w.Threads, 1), Seed: uint64(env.Job.Seed)}
+	if j.Dist == "" {
+		j.Dist = "uniform"
+	}
+	if j.Dist != "uniform" && j.Dist != "zipf" {
+		return nil, fmt.Errorf("dist %q is not uniform or zipf", j.Dist)
+	}
+	var err error
+	if j.rf, err = os.Open(env.Job.Device); err != nil {
+		return nil, err
+	}
+	if j.Tree, err = btree.Open(j.rf); err != nil {
+		j.Close()
+		return nil, fmt.Errorf("%s: %w", env.Job.Device, err)
+	}
+	j.SB = j.Tree.Superblock()
+	j.Depth = int(j.SB.Depth)
+	j.Root = int64(j.SB.Root) * btree.BlockSize
+	if j.Keys, err = btree.Keys(btree.Params{Keys: j.SB.Keys, Fanout: int(j.SB.Fanout), Seed: j.SB.Seed}); err != nil {
+		j.Close()
+		return nil, fmt.Errorf("keys of %s: %w", env.Job.Device, err)
+	}
+	// The key list must be the tree's: spot-check it with the reference.
+	keys := j.Keys
+	for _, k := range []uint64{keys[0], keys[len(keys)/2], keys[len(keys)-1]} {
+		if _, found, err := j.Tree.Lookup(k); err != nil || !found {
+			j.Close()
+			return nil, fmt.Errorf("generated key %d not found in %s by the reference reader (%v): image and generator disagree", k, env.Job.Device, err)
+		}
+	}
+	j.Absent = btree.AbsentKeys(keys, btreeAbsentKeys, j.SB.Seed^uint64(ps.Rep))
+	if len(j.Absent) == 0 {
+		j.Close()
+		return nil, fmt.Errorf("no absent keys for a tree of %d keys", len(keys))
+	}
+	if j.f, err = os.OpenFile(env.Job.Device, os.O_RDONLY|unix.O_DIRECT, 0); err != nil {
+		j.Close()
+		return nil, err
+	}
+	j.FD = int(j.f.Fd())
+	return j, nil
+}
+
+// Close closes the job's files.
+func (j *btreeJob) Close() {
+	if j.f != nil {
+		j.f.Close()
+	}
+	if j.rf != nil {
+		j.rf.Close()
+	}
+}
+
+// rng returns thread t's random source: the same for the same job seed,
+// repetition and thread, in every mode, so the modes compared look up the
+// same keys.
+func (j *btreeJob) rng(t int) *rand.Rand {
+	return rand.New(rand.NewPCG(j.Seed, uint64(j.Rep)<<16|uint64(t)))
+}
+
+// drawer returns thread t's lookup key drawer.
+func (j *btreeJob) drawer(t int) *keyDrawer {
+	return newKeyDrawer(j.rng(t), j.Keys, j.Absent, j.Dist, j.Seed)
+}
+
+// btreeOut is one thread's tally of a btree point.
+type btreeOut struct {
+	H                *hist.Histogram
+	Ops, OK, Wrong   int64
+	Found, NotFound  int64
+	Hops, DriverHops int64
+	FirstWrong       string
+}
+
+// answer records one measured operation: its latency, blocks read and
+// what is wrong with its answer ("" if nothing). what names the operation
+// in the run's error (e.g. "key 42 (present true)").
+func (o *btreeOut) answer(d time.Duration, hops, driverHops int64, why, mode, what string) {
+	if o.H == nil {
+		o.H = hist.New()
+	}
+	o.H.Record(d)
+	o.Ops++
+	o.Hops += hops
+	o.DriverHops += driverHops
+	if why == "" {
+		o.OK++
+		return
+	}
+	o.Wrong++
+	if o.FirstWrong == "" {
+		o.FirstWrong = fmt.Sprintf("btree %s: %s: %s", mode, what, why)
+	}
+}
+
+// finish fills p from the threads' tallies and errors, and returns the
+// first thread's error. extra is added to p.Extra.
+func (j *btreeJob) finish(p *proto.Point, outs []btreeOut, elapsed time.Duration, errs []error, extra map[string]any) error {
+	h := hist.New()
+	var firstErr error
+	var hops, driverHops, found, notFound int64
+	for t, o := range outs {
+		if o.H != nil {
+			h.Merge(o.H)
+		}
+		p.Ops += o.Ops
+		p.Checked += o.OK + o.Wrong
+		p.Wrong += o.Wrong
+		hops += o.Hops
+		driverHops += o.DriverHops
+		found += o.Found
+		notFound += o.NotFound
+		if o.FirstWrong != "" && p.Error == "" {
+			p.Error = o.FirstWrong
+		}
+		if errs[t] != nil && firstErr == nil {
+			firstErr = fmt.Errorf("btree %s depth %d: %w", j.W.Mode, j.Depth, errs[t])
+		}
+	}
+	p.ElapsedNs = int64(elapsed)
+	if elapsed > 0 {
+		p.IOPS = float64(p.Ops) / elapsed.Seconds()
+	}
+	p.Latency = h
+	s := h.Summarize()
+	p.Summary = &s
+	p.Extra = map[string]any{
+		"tree_depth": j.Depth, "tree_keys": j.SB.Keys, "tree_fanout": j.SB.Fanout,
+		"dist": j.Dist, "threads": j.Threads, "hops": hops,
+	}
+	if found+notFound > 0 {
+		p.Extra["found"], p.Extra["not_found"] = found, notFound
+	}
+	if j.W.Mode == ModeSyscall || j.W.Mode == ModeDriver {
+		p.Extra["driver_hops"] = driverHops
+	}
+	for k, v := range extra {
+		p.Extra[k] = v
+	}
+	return firstErr
+}
+
+// loadBTreeLookup loads bpf/progs/btree.c and checks it with
+// BPF_PROG_TEST_RUN against the Go reference reader before it is used.
+func (j *btreeJob) loadBTreeLookup(env *Env) (*ebpf.Program, error) {
+	prog, err := loadProg(env, BTreeObject, BTreeProg)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range []uint64{j.Keys[len(j.Keys)/3], j.Absent[len(j.Absent)-1]} {
+		if err := btreeSelfCheck(prog, j.Tree, j.rf, k); err != nil {
+			return nil, fmt.Errorf("self-check of %s (BPF_PROG_TEST_RUN vs the Go reader) failed: %w", BTreeProg, err)
+		}
+	}
+	if err := btreeCorruptCheck(prog, j.rf, j.Keys[0]); err != nil {
+		return nil, fmt.Errorf("self-check of %s failed: %w", BTreeProg, err)
+	}
+	return prog, nil
+}
+
+// readBlock returns a read function for one O_DIRECT block buffer.
+func readBlock(fd int, buf []byte) func(off int64) ([]byte, error) {
+	return func(off int64) ([]byte, error) {
+		n, err := preadRaw(fd, buf, off)
+		if err != nil {
+			return nil, fmt.Errorf("pread at %d: %w", off, err)
+		}
+		if n != len(buf) {
+			return nil, fmt.Errorf("pread at %d: short read %d of %d", off, n, len(buf))
+		}
+		return buf, nil
+	}
+}
+
+// runBTree measures one btree point. Point lookups (op lookup, the
+// default) run in one of four modes: pread (one O_DIRECT pread per level),
+// syscall or driver (one chain_read with bpf/progs/btree.c), or uring
+// (runBTreeURing). Range and sum queries are runBTreeRange. Latency is per
+// lookup. Every answer is checked (checkLookup).
+func runBTree(env *Env, ps proto.PointSpec, p *proto.Point) error {
+	j, err := openBTreeJob(env, ps)
+	if err != nil {
+		return fmt.Errorf("btree: %w", err)
+	}
+	defer j.Close()
+	switch j.W.Op {
+	case "", OpLookup:
+	case OpRange, OpSum:
+		return runBTreeRange(env, j, p)
+	default:
+		return fmt.Errorf("btree: op %q is not lookup, range or sum", j.W.Op)
+	}
+	return runBTreeLookup(env, j, p)
+}
+
+func runBTreeLookup(env *Env, j *btreeJob, p *proto.Point) error {
+	w := j.W
 	flags, err := modeFlags(w.Mode)
 	if err != nil {
 		return fmt.Errorf("btree: %w", err)
 	}
-	dist := w.Dist
-	if dist == "" {
-		dist = "uniform"
-	}
-	if dist != "uniform" && dist != "zipf" {
-		return fmt.Errorf("btree: dist %q is not uniform or zipf", dist)
-	}
-	threads := max(w.Threads, 1)
-
-	// The reference: superblock and tree through the page cache.
-	rf, err := os.Open(env.Job.Device)
-	if err != nil {
-		return fmt.Errorf("btree: %w", err)
-	}
-	defer rf.Close()
-	tree, err := btree.Open(rf)
-	if err != nil {
-		return fmt.Errorf("btree: %s: %w", env.Job.Device, err)
-	}
-	sb := tree.Superblock()
-	keys, err := btree.Keys(btree.Params{Keys: sb.Keys, Fanout: int(sb.Fanout), Seed: sb.Seed})
-	if err != nil {
-		return fmt.Errorf("btree: keys of %s: %w", env.Job.Device, err)
-	}
-	// The key list must be the tree's: spot-check it with the reference.
-	for _, k := range []uint64{keys[0], keys[len(keys)/2], keys[len(keys)-1]} {
-		if _, found, err := tree.Lookup(k); err != nil || !found {
-			return fmt.Errorf("btree: generated key %d not found in %s by the reference reader (%v): image and generator disagree", k, env.Job.Device, err)
-		}
-	}
-	absent := btree.AbsentKeys(keys, btreeAbsentKeys, sb.Seed^uint64(ps.Rep))
-	if len(absent) == 0 {
-		return fmt.Errorf("btree: no absent keys for a tree of %d keys", len(keys))
-	}
-	depth := int(sb.Depth)
-
 	var prog *ebpf.Program
 	if flags != 0 {
-		if prog, err = loadProg(env, BTreeObject, BTreeProg); err != nil {
+		if prog, err = j.loadBTreeLookup(env); err != nil {
 			return fmt.Errorf("btree: %w", err)
 		}
-		for _, k := range []uint64{keys[len(keys)/3], absent[len(absent)-1]} {
-			if err := btreeSelfCheck(prog, tree, rf, k); err != nil {
-				return fmt.Errorf("btree: self-check of %s (BPF_PROG_TEST_RUN vs the Go reader) failed: %w", BTreeProg, err)
-			}
-		}
-		if err := btreeCorruptCheck(prog, rf, keys[0]); err != nil {
-			return fmt.Errorf("btree: self-check of %s failed: %w", BTreeProg, err)
-		}
 	}
-
-	f, err := os.OpenFile(env.Job.Device, os.O_RDONLY|unix.O_DIRECT, 0)
-	if err != nil {
-		return fmt.Errorf("btree: %w", err)
-	}
-	defer f.Close()
-	fd := int(f.Fd())
-	root := int64(sb.Root) * btree.BlockSize
-	seed := uint64(env.Job.Seed)
-
-	type out struct {
-		h                *hist.Histogram
-		ops, ok, wrong   int64
-		found, notFound  int64
-		hops, driverHops int64
-		firstWrong       string
-	}
-	outs := make([]out, threads)
-	elapsed, errs := measureThreads(threads, w.Ops, w.Warmup, func(t int) (opFunc, func(), error) {
+	outs := make([]btreeOut, j.Threads)
+	elapsed, errs := measureThreads(j.Threads, w.Ops, w.Warmup, func(t int) (opFunc, func(), error) {
 		o := &outs[t]
-		o.h = hist.New()
 		buf, err := alignedBuf(btree.BlockSize)
 		if err != nil {
 			return nil, nil, err
 		}
 		scratch := make([]byte, btreeScratchSize)
-		rng := rand.New(rand.NewPCG(seed, uint64(ps.Rep)<<16|uint64(t)))
-		draw := newKeyDrawer(rng, keys, absent, dist, seed)
-		read := func(off int64) ([]byte, error) {
-			n, err := preadRaw(fd, buf, off)
-			if err != nil {
-				return nil, fmt.Errorf("pread at %d: %w", off, err)
-			}
-			if n != len(buf) {
-				return nil, fmt.Errorf("pread at %d: short read %d of %d", off, n, len(buf))
-			}
-			return buf, nil
-		}
+		draw := j.drawer(t)
+		read := readBlock(j.FD, buf)
 		one := func(record bool) error {
 			key, present := draw.next()
 			var r walkResult
@@ -484,16 +653,17 @@ func runBTree(env *Env, ps proto.PointSpec, p *proto.Point) error {
 			var d time.Duration
 			if flags == 0 {
 				t0 = time.Now()
-				r, err = walkLookup(read, sb.Root, key, depth+1)
+				r, err = walkLookup(read, j.SB.Root, key, j.Depth+1)
 				d = time.Since(t0)
 				if err != nil {
 					return fmt.Errorf("key %d: %w", key, err)
 				}
+				st.Hops = uint32(r.Hops)
 			} else {
 				(&btreeScratch{Key: key}).marshal(scratch)
 				var n int
 				t0 = time.Now()
-				n, st, err = storfn.ChainReadStats(fd, buf, root, prog.FD(), scratch, flags)
+				n, st, err = storfn.ChainReadStats(j.FD, buf, j.Root, prog.FD(), scratch, flags)
 				d = time.Since(t0)
 				if err != nil {
 					if errors.Is(err, unix.EBADMSG) {
@@ -523,92 +693,53 @@ func runBTree(env *Env, ps proto.PointSpec, p *proto.Point) error {
 			if !record {
 				return nil
 			}
-			o.h.Record(d)
-			o.ops++
-			o.hops += int64(st.Hops)
-			if flags == 0 {
-				o.hops += int64(r.Hops)
-			}
-			o.driverHops += int64(st.DriverHops)
-			if r.Found {
-				o.found++
-			} else {
-				o.notFound++
-			}
-			why := kwhy
-			if why == "" {
-				why = checkLookup(r, key, present, depth, sb.Seed)
-			}
-			if why == "" {
-				o.ok++
-				return nil
-			}
-			o.wrong++
-			if o.firstWrong == "" {
-				o.firstWrong = fmt.Sprintf("btree %s: key %d (present %v): %s", w.Mode, key, present, why)
-			}
+			o.lookup(d, r, int64(st.DriverHops), kwhy, j, key, present)
 			return nil
 		}
 		return one, func() { unix.Munmap(buf[:cap(buf)]) }, nil
 	})
-
-	h := hist.New()
-	var firstErr error
-	var hops, driverHops, found, notFound int64
-	for t, o := range outs {
-		if o.h != nil {
-			h.Merge(o.h)
-		}
-		p.Ops += o.ops
-		p.Checked += o.ok + o.wrong
-		p.Wrong += o.wrong
-		hops += o.hops
-		driverHops += o.driverHops
-		found += o.found
-		notFound += o.notFound
-		if o.firstWrong != "" && p.Error == "" {
-			p.Error = o.firstWrong
-		}
-		if errs[t] != nil && firstErr == nil {
-			firstErr = fmt.Errorf("btree %s depth %d: %w", w.Mode, depth, errs[t])
-		}
-	}
-	p.ElapsedNs = int64(elapsed)
-	if elapsed > 0 {
-		p.IOPS = float64(p.Ops) / elapsed.Seconds()
-	}
-	p.Latency = h
-	s := h.Summarize()
-	p.Summary = &s
-	p.Extra = map[string]any{
-		"tree_depth": depth, "tree_keys": sb.Keys, "tree_fanout": sb.Fanout,
-		"dist": dist, "threads": threads,
-		"found": found, "not_found": notFound, "hops": hops,
-	}
-	if flags != 0 {
-		p.Extra["driver_hops"] = driverHops
-	}
-	if firstErr != nil || flags == 0 {
-		return firstErr
-	}
-	// Range scans and sums with the scan program, checked against the Go
-	// reader (not timed: the spec has no range workload yet).
-	sprog, err := loadProg(env, BTreeScanObject, BTreeScanProg)
-	if err != nil {
-		return fmt.Errorf("btree: %w", err)
-	}
-	buf, err := alignedBuf(btree.BlockSize)
-	if err != nil {
+	if err := j.finish(p, outs, elapsed, errs, nil); err != nil || flags == 0 {
 		return err
 	}
-	defer unix.Munmap(buf[:cap(buf)])
-	qs := btreeScanQueries(rand.New(rand.NewPCG(seed, uint64(ps.Rep)<<16|0xffff)), keys, sb.ImageSize(), btreeScanChecks)
-	n, err := btreeScanCheck(sprog, tree, fd, buf, root, flags, qs)
+	// Range scans and sums with the scan program, checked against the Go
+	// reader after every kernel-mode lookup point.
+	n, err := j.scanCheck(env, flags, btreeScanChecks)
 	if err != nil {
 		return fmt.Errorf("btree: %s range scan check: %w", BTreeScanProg, err)
 	}
 	p.Extra["scan_checked"] = n
 	return nil
+}
+
+// lookup records one measured point lookup and checks its answer (kwhy is
+// a kernel-mode answer's inconsistency, checked first).
+func (o *btreeOut) lookup(d time.Duration, r walkResult, driverHops int64, kwhy string, j *btreeJob, key uint64, present bool) {
+	if r.Found {
+		o.Found++
+	} else {
+		o.NotFound++
+	}
+	why := kwhy
+	if why == "" {
+		why = checkLookup(r, key, present, j.Depth, j.SB.Seed)
+	}
+	o.answer(d, int64(r.Hops), driverHops, why, j.W.Mode, fmt.Sprintf("key %d (present %v)", key, present))
+}
+
+// scanCheck runs n range queries with the scan program through chain_read
+// with flags and checks each against the Go reader.
+func (j *btreeJob) scanCheck(env *Env, flags uint32, n int) (int, error) {
+	sprog, err := loadProg(env, BTreeScanObject, BTreeScanProg)
+	if err != nil {
+		return 0, err
+	}
+	buf, err := alignedBuf(btree.BlockSize)
+	if err != nil {
+		return 0, err
+	}
+	defer unix.Munmap(buf[:cap(buf)])
+	qs := btreeScanQueries(rand.New(rand.NewPCG(j.Seed, uint64(j.Rep)<<16|0xffff)), j.Keys, j.SB.ImageSize(), n)
+	return btreeScanCheck(sprog, j.Tree, j.FD, buf, j.Root, flags, qs)
 }
 
 // Range scan / aggregate (bpf/progs/btree_scan.c, struct btree_scan_scratch).

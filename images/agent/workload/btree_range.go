@@ -1,0 +1,292 @@
+package workload
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+
+	"github.com/bpfstor/bpfstor/bpf/storfn"
+	"github.com/bpfstor/bpfstor/harness/proto"
+	"github.com/bpfstor/bpfstor/images/btree"
+)
+
+// Range query operations of the btree workload (proto.Workload.Op).
+const (
+	OpLookup = "lookup"
+	OpRange  = "range" // collect the values of Span keys
+	OpSum    = "sum"   // sum of the first 8 bytes of Span keys' values
+)
+
+// scanWalk is one range query walked from user space exactly as
+// bpf/progs/btree_scan.c walks it in the kernel: descend to the leaf where
+// lo belongs, find the first key >= lo (in the next leaf if lo is above
+// every key of its leaf), then read the value log block by block until a
+// value above hi, an empty slot, the end of the log, or max values.
+type scanWalk struct {
+	Q btreeScanQuery
+	// Off is the byte offset of the block to read next.
+	Off uint64
+	R   btreeScanResult
+
+	values bool   // reading the value log
+	voff   uint64 // first value's offset in the first value block
+}
+
+func newScanWalk(root uint64, q btreeScanQuery) scanWalk {
+	return scanWalk{Q: q, Off: root * btree.BlockSize}
+}
+
+// step consumes the block read at w.Off: done when the query has its answer
+// in w.R, else w.Off is the next block to read.
+func (w *scanWalk) step(b []byte) (done bool, err error) {
+	w.R.Hops++
+	if w.values {
+		return w.valueBlock(b)
+	}
+	if w.Q.Lo > w.Q.Hi {
+		return true, nil
+	}
+	nd, err := parseNode(b, w.Off)
+	if err != nil {
+		return true, err
+	}
+	if !nd.leaf {
+		w.Off = nd.child(w.Q.Lo) * btree.BlockSize
+		return false, nil
+	}
+	for i := 0; i < nd.n; i++ {
+		k := nd.key(i)
+		if k < w.Q.Lo {
+			continue
+		}
+		if k > w.Q.Hi {
+			return true, nil // empty range
+		}
+		off := nd.ptr(i)
+		if off == 0 || off%btree.ValueSize != 0 {
+			return true, fmt.Errorf("btree scan: leaf at %d: bad value offset %d for key %d", w.Off, off, k)
+		}
+		w.values, w.voff = true, off%btree.BlockSize
+		w.Off = off &^ (btree.BlockSize - 1)
+		return false, nil
+	}
+	next := nd.ptr(btree.NextLeaf)
+	if next == 0 {
+		return true, nil
+	}
+	w.Off = next * btree.BlockSize
+	return false, nil
+}
+
+func (w *scanWalk) valueBlock(b []byte) (bool, error) {
+	le := binary.LittleEndian
+	for j := int(w.voff / btree.ValueSize); j < btree.ValuesPerBlock; j++ {
+		v := b[j*btree.ValueSize : (j+1)*btree.ValueSize]
+		k := le.Uint64(v)
+		if k == 0 || k > w.Q.Hi {
+			return true, nil
+		}
+		if k < w.Q.Lo {
+			return true, fmt.Errorf("btree scan: value log at %d: key %d below lo %d", w.Off+uint64(j*btree.ValueSize), k, w.Q.Lo)
+		}
+		if w.Q.Op == btreeScanCollect {
+			if w.R.Count >= w.Q.Max || w.R.Count >= btreeScanMax {
+				return true, nil
+			}
+			w.R.Values = append(w.R.Values, append([]byte(nil), v...))
+		}
+		w.R.Sum += k
+		w.R.Count++
+	}
+	w.voff = 0
+	if w.Off+btree.BlockSize >= w.Q.VLogEnd {
+		return true, nil
+	}
+	w.Off += btree.BlockSize
+	return false, nil
+}
+
+// rangeQuery is a timed range query: the Span keys from index A of the
+// sorted key list, and what its answer must be.
+type rangeQuery struct {
+	Q     btreeScanQuery
+	A     int    // index of the first key
+	Count int    // keys in the range
+	Sum   uint64 // sum of their keys (a value's first 8 bytes are its key)
+	Hops  int    // blocks the walk reads
+}
+
+// newRangeQuery makes the query for keys[a : a+span] (fewer at the end of
+// the key list), with its expected answer. vlogStart is the first value-log
+// block: the value of keys[i] is at vlogStart*512 + i*64 (images/btree).
+func newRangeQuery(keys []uint64, prefix []uint64, a, span int, op uint32, depth int, vlogStart, imageSize uint64) rangeQuery {
+	e := min(a+span, len(keys)) - 1
+	q := rangeQuery{
+		Q:     btreeScanQuery{Lo: keys[a], Hi: keys[e], VLogEnd: imageSize, Op: op},
+		A:     a,
+		Count: e - a + 1,
+		Sum:   prefix[e+1] - prefix[a],
+	}
+	if op == btreeScanCollect {
+		q.Q.Max = uint32(span)
+	}
+	// The walk reads the nodes down to lo's leaf (lo is a key: no
+	// next-leaf hop), every value block from keys[a]'s to keys[e]'s, and
+	// one more when keys[e] fills the last slot of its block and the log
+	// goes on: only the next block shows that the range has ended.
+	first, last := uint64(a)/btree.ValuesPerBlock, uint64(e)/btree.ValuesPerBlock
+	q.Hops = depth + int(last-first) + 1
+	if e%btree.ValuesPerBlock == btree.ValuesPerBlock-1 && (vlogStart+last+1)*btree.BlockSize < imageSize {
+		q.Hops++
+	}
+	return q
+}
+
+// check says what is wrong with r as the answer to q, "" if nothing.
+func (q rangeQuery) check(r btreeScanResult, keys []uint64, seed uint64) string {
+	switch {
+	case int(r.Count) != q.Count:
+		return fmt.Sprintf("%d keys, want %d", r.Count, q.Count)
+	case r.Sum != q.Sum:
+		return fmt.Sprintf("sum %d, want %d", r.Sum, q.Sum)
+	case int(r.Hops) != q.Hops:
+		return fmt.Sprintf("%d blocks read, want %d", r.Hops, q.Hops)
+	}
+	if q.Q.Op != btreeScanCollect {
+		return ""
+	}
+	if len(r.Values) != q.Count {
+		return fmt.Sprintf("%d values collected, want %d", len(r.Values), q.Count)
+	}
+	for i, v := range r.Values {
+		if err := btree.CheckValue(keys[q.A+i], seed, v); err != nil {
+			return fmt.Sprintf("value %d: %v", i, err)
+		}
+	}
+	return ""
+}
+
+// prefixSums returns p with p[i] = keys[0] + ... + keys[i-1] (mod 2^64).
+func prefixSums(keys []uint64) []uint64 {
+	p := make([]uint64, len(keys)+1)
+	for i, k := range keys {
+		p[i+1] = p[i] + k
+	}
+	return p
+}
+
+// scanOp maps a workload op onto the scan program's operation.
+func scanOp(op string) (uint32, error) {
+	switch op {
+	case OpRange:
+		return btreeScanCollect, nil
+	case OpSum:
+		return btreeScanSum, nil
+	}
+	return 0, fmt.Errorf("op %q is not range or sum", op)
+}
+
+// runBTreeRange measures range queries (op range: collect the values of
+// span consecutive keys; op sum: only their sum) in mode pread (a scanWalk,
+// one O_DIRECT pread per block), syscall or driver (one chain_read with
+// bpf/progs/btree_scan.c). Latency and IOPS are per query. Every answer is
+// checked: key count, sum, blocks read, and each collected value.
+func runBTreeRange(env *Env, j *btreeJob, p *proto.Point) error {
+	w := j.W
+	op, err := scanOp(w.Op)
+	if err != nil {
+		return fmt.Errorf("btree: %w", err)
+	}
+	if w.Span < 1 || (op == btreeScanCollect && w.Span > btreeScanMax) {
+		return fmt.Errorf("btree %s: span %d outside 1..%d", w.Op, w.Span, btreeScanMax)
+	}
+	flags, err := modeFlags(w.Mode)
+	if err != nil {
+		return fmt.Errorf("btree: %w", err)
+	}
+	var prog *ebpf.Program
+	if flags != 0 {
+		if prog, err = loadProg(env, BTreeScanObject, BTreeScanProg); err != nil {
+			return fmt.Errorf("btree: %w", err)
+		}
+		// The program against the Go reader on edge cases first.
+		if _, err := j.scanCheck(env, flags, 8); err != nil {
+			return fmt.Errorf("btree: %s self-check: %w", BTreeScanProg, err)
+		}
+	}
+	prefix := prefixSums(j.Keys)
+	imageSize := j.SB.ImageSize()
+	scratchLen := btreeScanHdr
+	if op == btreeScanCollect {
+		scratchLen = btreeScanSize
+	}
+	outs := make([]btreeOut, j.Threads)
+	elapsed, errs := measureThreads(j.Threads, w.Ops, w.Warmup, func(t int) (opFunc, func(), error) {
+		o := &outs[t]
+		buf, err := alignedBuf(btree.BlockSize)
+		if err != nil {
+			return nil, nil, err
+		}
+		rng := j.rng(t)
+		read := readBlock(j.FD, buf)
+		scratch := make([]byte, scratchLen)
+		one := func(record bool) error {
+			q := newRangeQuery(j.Keys, prefix, rng.IntN(len(j.Keys)), w.Span, op, j.Depth, j.SB.ValueLogStart, imageSize)
+			var r btreeScanResult
+			var st storfn.Stats
+			var d time.Duration
+			var kwhy string
+			if flags == 0 {
+				sw := newScanWalk(j.SB.Root, q.Q)
+				t0 := time.Now()
+				for {
+					b, err := read(int64(sw.Off))
+					if err != nil {
+						return fmt.Errorf("range [%d, %d]: %w", q.Q.Lo, q.Q.Hi, err)
+					}
+					done, err := sw.step(b)
+					if err != nil {
+						return fmt.Errorf("range [%d, %d]: %w", q.Q.Lo, q.Q.Hi, err)
+					}
+					if done {
+						break
+					}
+					if int(sw.R.Hops) > q.Hops+1 {
+						return fmt.Errorf("range [%d, %d]: more than %d blocks read", q.Q.Lo, q.Q.Hi, q.Hops+1)
+					}
+				}
+				d = time.Since(t0)
+				r = sw.R
+			} else {
+				q.Q.marshal(scratch)
+				t0 := time.Now()
+				_, st, err = storfn.ChainReadStats(j.FD, buf, j.Root, prog.FD(), scratch, flags)
+				d = time.Since(t0)
+				if err != nil {
+					return fmt.Errorf("range [%d, %d]: %w", q.Q.Lo, q.Q.Hi, err)
+				}
+				r = unmarshalBTreeScan(scratch, op)
+				if r.Hops != st.Hops {
+					kwhy = fmt.Sprintf("program counted %d hops, chain_read %d", r.Hops, st.Hops)
+				}
+				if r.Error != 0 {
+					kwhy = fmt.Sprintf("program error %d", r.Error)
+				}
+			}
+			if !record {
+				return nil
+			}
+			why := kwhy
+			if why == "" {
+				why = q.check(r, j.Keys, j.SB.Seed)
+			}
+			o.answer(d, int64(r.Hops), int64(st.DriverHops), why, w.Mode, fmt.Sprintf("%s [%d, %d] (%d keys from index %d)", w.Op, q.Q.Lo, q.Q.Hi, q.Count, q.A))
+			return nil
+		}
+		return one, func() { unix.Munmap(buf[:cap(buf)]) }, nil
+	})
+	return j.finish(p, outs, elapsed, errs, map[string]any{"op": w.Op, "span": w.Span})
+}
