@@ -197,14 +197,18 @@ func TestKeyDrawer(t *testing.T) {
 			t.Errorf("uniform: a key drawn %d times of %d", most, draws)
 		}
 	}
-	// Same seed, same sequence.
-	a := newKeyDrawer(rand.New(rand.NewPCG(3, 4)), keys, absent, "zipf", 9)
-	b := newKeyDrawer(rand.New(rand.NewPCG(3, 4)), keys, absent, "zipf", 9)
-	for range 100 {
-		x, _ := a.next()
-		y, _ := b.next()
-		if x != y {
-			t.Fatal("same seed, different keys")
+	// Same seed, same sequence, whether drawn ahead (fill) or not, and
+	// past the keys drawn ahead.
+	for _, ahead := range []int{0, 1, 50, 100} {
+		a := newKeyDrawer(rand.New(rand.NewPCG(3, 4)), keys, absent, "zipf", 9)
+		b := newKeyDrawer(rand.New(rand.NewPCG(3, 4)), keys, absent, "zipf", 9)
+		b.fill(ahead)
+		for i := range 150 {
+			x, px := a.next()
+			y, py := b.next()
+			if x != y || px != py {
+				t.Fatalf("fill(%d): draw %d: key %d/%v vs %d/%v: same seed, different keys", ahead, i, x, px, y, py)
+			}
 		}
 	}
 }
