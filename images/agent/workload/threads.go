@@ -30,10 +30,7 @@ func measureThreads(threads, ops, warmup int, setup func(t int) (opFunc, func(),
 	var wg, start sync.WaitGroup
 	start.Add(1)
 	for t := range threads {
-		n := ops / threads
-		if t < ops%threads {
-			n++
-		}
+		n := threadShare(ops, threads, t)
 		wg.Add(1)
 		go func(t, n int) {
 			defer wg.Done()
@@ -62,4 +59,14 @@ func measureThreads(threads, ops, warmup int, setup func(t int) (opFunc, func(),
 	start.Done()
 	wg.Wait()
 	return time.Since(t0), errs
+}
+
+// threadShare is the number of the ops that thread t of threads runs: an
+// even split, the remainder to the first threads.
+func threadShare(ops, threads, t int) int {
+	n := ops / threads
+	if t < ops%threads {
+		n++
+	}
+	return n
 }

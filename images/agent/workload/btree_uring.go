@@ -1,0 +1,280 @@
+package workload
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/bpfstor/bpfstor/harness/proto"
+	"github.com/bpfstor/bpfstor/images/agent/internal/uring"
+	"github.com/bpfstor/bpfstor/images/btree"
+)
+
+// ModeURing is the btree mode that chains from user space over io_uring:
+// each thread keeps Batch lookups in flight on its own ring (HotOS'21
+// Fig. 3). Kernel-side chaining through io_uring does not exist yet.
+const ModeURing = "uring"
+
+// pipeIO is the I/O a lookupPipe drives: one 512-byte block buffer per
+// slot, reads queued per slot and handed to the kernel together.
+type pipeIO interface {
+	// read queues a read of the block at byte offset off into slot's
+	// buffer.
+	read(slot int, off int64) error
+	// wait submits every queued read at once and waits until at least one
+	// read has completed; it appends the completions to dst.
+	wait(dst []pipeDone) ([]pipeDone, error)
+	// buf is slot's block buffer.
+	buf(slot int) []byte
+}
+
+// pipeDone is one completed read: its slot and result (bytes read or a
+// negated errno).
+type pipeDone struct {
+	slot int
+	res  int32
+}
+
+// pipeLookup is one finished lookup.
+type pipeLookup struct {
+	Key     uint64
+	Present bool
+	R       walkResult
+	D       time.Duration // from its first read's submission to its last read's completion
+}
+
+// pipeSlot is one lookup in flight.
+type pipeSlot struct {
+	w       lookupWalk
+	present bool
+	t0      time.Time
+}
+
+// lookupPipe keeps up to len(slots) independent lookups in flight and chains
+// each one from user space: when a lookup's read completes, lookupWalk.step
+// picks its next block and the read is queued at once; when a lookup has
+// its answer, its slot starts the next key. All reads that became ready are
+// submitted together by the next wait (one io_uring_enter: the batching).
+// Lookups start only while the phase's allowance lasts (allow), so a phase
+// ends with nothing in flight.
+type lookupPipe struct {
+	io      pipeIO
+	root    uint64 // root block
+	maxHops int    // reads a lookup may take (cycle guard)
+	draw    func() (uint64, bool)
+	now     func() time.Time
+
+	slots []pipeSlot
+	free  []int        // idle slots
+	left  int          // lookups this phase may still start
+	reads int          // reads queued or in flight
+	done  []pipeLookup // finished, not yet returned by next
+	comps []pipeDone
+	waits int // wait calls (io_uring_enter rounds) since the last allow
+}
+
+func newLookupPipe(io pipeIO, batch int, root uint64, maxHops int, draw func() (uint64, bool)) *lookupPipe {
+	p := &lookupPipe{io: io, root: root, maxHops: maxHops, draw: draw, now: time.Now, slots: make([]pipeSlot, batch)}
+	for s := batch - 1; s >= 0; s-- {
+		p.free = append(p.free, s)
+	}
+	return p
+}
+
+// allow starts a phase in which n more lookups may start.
+func (p *lookupPipe) allow(n int) {
+	p.left += n
+	p.waits = 0
+}
+
+// inFlight is the number of lookups started and not finished.
+func (p *lookupPipe) inFlight() int { return len(p.slots) - len(p.free) }
+
+// next returns the next lookup to finish, keeping the slots busy meanwhile.
+func (p *lookupPipe) next() (pipeLookup, error) {
+	for len(p.done) == 0 {
+		if err := p.fill(); err != nil {
+			return pipeLookup{}, err
+		}
+		if p.reads == 0 {
+			return pipeLookup{}, errors.New("uring: no lookup in flight and none left to start")
+		}
+		var err error
+		p.waits++
+		if p.comps, err = p.io.wait(p.comps[:0]); err != nil {
+			return pipeLookup{}, err
+		}
+		p.reads -= len(p.comps)
+		for _, c := range p.comps {
+			if err := p.complete(c); err != nil {
+				return pipeLookup{}, err
+			}
+		}
+	}
+	l := p.done[0]
+	p.done = p.done[1:]
+	return l, nil
+}
+
+// fill starts a lookup in every idle slot while the allowance lasts. A
+// lookup's clock starts here, just before the wait that submits its first
+// read.
+func (p *lookupPipe) fill() error {
+	for len(p.free) > 0 && p.left > 0 {
+		s := p.free[len(p.free)-1]
+		key, present := p.draw()
+		p.slots[s] = pipeSlot{w: newLookupWalk(p.root, key), present: present, t0: p.now()}
+		if err := p.io.read(s, int64(p.slots[s].w.Off)); err != nil {
+			return fmt.Errorf("key %d: uring read at %d: %w", key, p.slots[s].w.Off, err)
+		}
+		p.free = p.free[:len(p.free)-1]
+		p.left--
+		p.reads++
+	}
+	return nil
+}
+
+// complete consumes one completed read: the lookup either queues its next
+// read or finishes.
+func (p *lookupPipe) complete(c pipeDone) error {
+	s := &p.slots[c.slot]
+	key, off := s.w.Key, s.w.Off
+	switch {
+	case c.res < 0:
+		return fmt.Errorf("key %d: uring read at %d: %w", key, off, unix.Errno(-c.res))
+	case c.res != btree.BlockSize:
+		return fmt.Errorf("key %d: uring read at %d: short read %d of %d", key, off, c.res, btree.BlockSize)
+	}
+	done, err := s.w.step(p.io.buf(c.slot))
+	if err != nil {
+		return fmt.Errorf("key %d: %w", key, err)
+	}
+	if done {
+		p.done = append(p.done, pipeLookup{Key: key, Present: s.present, R: s.w.R, D: p.now().Sub(s.t0)})
+		p.free = append(p.free, c.slot)
+		return nil
+	}
+	if s.w.R.Hops >= p.maxHops {
+		return fmt.Errorf("btree walk: key %d: more than %d reads (cyclic tree?)", key, p.maxHops)
+	}
+	if err := p.io.read(c.slot, int64(s.w.Off)); err != nil {
+		return fmt.Errorf("key %d: uring read at %d: %w", key, s.w.Off, err)
+	}
+	p.reads++
+	return nil
+}
+
+// drain waits for every read still queued or in flight, without looking at
+// the blocks: after an error, before the buffers are unmapped.
+func (p *lookupPipe) drain() {
+	for p.reads > 0 {
+		var err error
+		if p.comps, err = p.io.wait(p.comps[:0]); err != nil {
+			return
+		}
+		p.reads -= len(p.comps)
+	}
+}
+
+// ringIO is pipeIO on an io_uring: one ring, one O_DIRECT file, one mapped
+// 512-byte-aligned block buffer per slot; a slot's user_data is its index.
+type ringIO struct {
+	ring *uring.Ring
+	fd   int
+	mem  []byte // slots × btree.BlockSize, from alignedBuf
+	cqes []uring.CQE
+}
+
+func newRingIO(fd, slots int) (*ringIO, error) {
+	r, err := uring.New(uint32(slots))
+	if err != nil {
+		return nil, err
+	}
+	mem, err := alignedBuf(slots * btree.BlockSize)
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	return &ringIO{ring: r, fd: fd, mem: mem, cqes: make([]uring.CQE, r.CQEntries())}, nil
+}
+
+func (r *ringIO) buf(slot int) []byte {
+	return r.mem[slot*btree.BlockSize : (slot+1)*btree.BlockSize]
+}
+
+func (r *ringIO) read(slot int, off int64) error {
+	return r.ring.PrepRead(r.fd, r.buf(slot), uint64(off), uint64(slot))
+}
+
+func (r *ringIO) wait(dst []pipeDone) ([]pipeDone, error) {
+	if _, err := r.ring.Submit(1); err != nil {
+		return dst, err
+	}
+	n := r.ring.Reap(r.cqes)
+	for _, c := range r.cqes[:n] {
+		dst = append(dst, pipeDone{slot: int(c.UserData), res: c.Res})
+	}
+	return dst, nil
+}
+
+// close closes the ring, then unmaps the buffers.
+func (r *ringIO) close() {
+	r.ring.Close()
+	unix.Munmap(r.mem[:cap(r.mem)])
+}
+
+// runBTreeURing measures point lookups with Batch lookups in flight per
+// thread, each thread on its own io_uring, chained from user space (a
+// lookupPipe). One measured op is one finished lookup; its latency runs
+// from its first read's submission to its last read's completion, and its
+// answer is checked as in the pread mode. Each phase (warm-up, measured)
+// starts exactly its share of lookups, so none crosses from one into the
+// other and the measured time holds exactly the measured lookups.
+func runBTreeURing(env *Env, j *btreeJob, p *proto.Point) error {
+	w := j.W
+	if w.Op != "" && w.Op != OpLookup {
+		return fmt.Errorf("btree %s: op %q: only point lookups have a uring mode", w.Mode, w.Op)
+	}
+	if w.Batch < 1 {
+		return fmt.Errorf("btree %s: batch %d: the uring mode needs batch >= 1 (lookups in flight)", w.Mode, w.Batch)
+	}
+	outs := make([]btreeOut, j.Threads)
+	waits := make([]int, j.Threads)
+	elapsed, errs := measureThreads(j.Threads, w.Ops, w.Warmup, func(t int) (opFunc, func(), error) {
+		rio, err := newRingIO(j.FD, w.Batch)
+		if err != nil {
+			return nil, nil, err
+		}
+		draw := j.drawer(t)
+		pipe := newLookupPipe(rio, w.Batch, j.SB.Root, j.Depth+1, draw.next)
+		pipe.allow(w.Warmup / j.Threads)
+		measuring := false
+		one := func(record bool) error {
+			if record && !measuring {
+				measuring = true // the warm-up lookups have all finished
+				pipe.allow(threadShare(w.Ops, j.Threads, t))
+			}
+			l, err := pipe.next()
+			if err != nil {
+				return err
+			}
+			if record {
+				outs[t].lookup(l.D, l.R, 0, "", j, l.Key, l.Present)
+				waits[t] = pipe.waits
+			}
+			return nil
+		}
+		cleanup := func() {
+			pipe.drain()
+			rio.close()
+		}
+		return one, cleanup, nil
+	})
+	var submits int
+	for _, n := range waits {
+		submits += n
+	}
+	return j.finish(p, outs, elapsed, errs, map[string]any{"batch": w.Batch, "uring_submits": submits})
+}
