@@ -17,6 +17,7 @@ import (
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
@@ -69,7 +70,18 @@ const (
 	TopRight    = "tr"
 	BottomLeft  = "bl"
 	BottomRight = "br"
+	// Outside puts the legend to the right of the data area, for charts
+	// whose data fill the whole frame (stacked bars).
+	Outside = "out"
 )
+
+// Bar is one layer of a stacked bar chart: its value in each category
+// (Chart.Categories), stacked on the layers before it.
+type Bar struct {
+	Label  string
+	Values []float64
+	Style  int
+}
 
 // Chart is one panel.
 type Chart struct {
@@ -91,6 +103,14 @@ type Chart struct {
 	Legend string
 	Series []Series
 	HLines []HLine
+	// Bars are stacked bars over Categories, bottom layer first.
+	Bars []Bar
+	// BarLabel, when set, formats a value written inside each bar segment
+	// tall enough to hold it (e.g. "%.0f %%").
+	BarLabel string
+	// BarWidth is the bars' width in points (default: by the number of
+	// categories, at most 100).
+	BarWidth float64
 }
 
 // Palette is the colour-blind-safe Okabe–Ito palette.
@@ -201,6 +221,11 @@ func (c *Chart) Plot() (*plot.Plot, error) {
 			entries++
 		}
 	}
+	n, err := c.addBars(p)
+	if err != nil {
+		return nil, err
+	}
+	entries += n
 	for _, h := range c.HLines {
 		y := h.Y
 		l := plotter.NewFunction(func(float64) float64 { return y })
@@ -216,7 +241,7 @@ func (c *Chart) Plot() (*plot.Plot, error) {
 			entries++
 		}
 	}
-	if entries == 0 && len(c.Series) == 0 {
+	if entries == 0 && len(c.Series) == 0 && len(c.Bars) == 0 {
 		return nil, errors.New("plot: chart has no data")
 	}
 
@@ -283,7 +308,7 @@ func (c *Chart) Plot() (*plot.Plot, error) {
 	if pos == "" {
 		pos, covered = c.legendCorner(p, entries)
 	}
-	p.Legend.Top = pos == TopLeft || pos == TopRight
+	p.Legend.Top = pos == TopLeft || pos == TopRight || pos == Outside
 	p.Legend.Left = pos == TopLeft || pos == BottomLeft
 	p.Legend.XOffs = vg.Points(4)
 	if !p.Legend.Left {
@@ -305,7 +330,7 @@ func (c *Chart) Plot() (*plot.Plot, error) {
 			p.Y.Max += span * 0.04
 		}
 	}
-	if c.YMin == 0 && c.YMax == 0 && p.Legend.Top && entries > 0 && covered > 0 {
+	if c.YMin == 0 && c.YMax == 0 && p.Legend.Top && entries > 0 && covered > 0 && pos != Outside {
 		// Room for the legend above the data.
 		frac := 0.06*float64(entries) + 0.06
 		if c.LogY && p.Y.Min > 0 {
@@ -327,6 +352,87 @@ func (c *Chart) Plot() (*plot.Plot, error) {
 	}
 	return p, nil
 }
+
+// addBars stacks the chart's bars on the plot (bottom layer first) and
+// labels the segments; it returns the legend entries it added.
+func (c *Chart) addBars(p *plot.Plot) (int, error) {
+	if len(c.Bars) == 0 {
+		return 0, nil
+	}
+	if len(c.Categories) == 0 {
+		return 0, errors.New("plot: stacked bars need Categories")
+	}
+	width := vg.Points(c.BarWidth)
+	if c.BarWidth == 0 {
+		width = vg.Points(math.Min(100, 200/float64(len(c.Categories))))
+	}
+	var below *plotter.BarChart
+	var lx []plotter.XY
+	var labels []string
+	var styles []text.Style
+	top, total := 0.0, make([]float64, len(c.Categories))
+	for _, b := range c.Bars {
+		if len(b.Values) != len(c.Categories) {
+			return 0, fmt.Errorf("plot: bar %q: %d values for %d categories", b.Label, len(b.Values), len(c.Categories))
+		}
+		for i, v := range b.Values {
+			total[i] += v
+			top = math.Max(top, total[i])
+		}
+	}
+	base := make([]float64, len(c.Categories)) // where the next layer starts
+	for _, b := range c.Bars {
+		bc, err := plotter.NewBarChart(plotter.Values(b.Values), width)
+		if err != nil {
+			return 0, fmt.Errorf("plot: bar %q: %w", b.Label, err)
+		}
+		bc.Color = colorOf(b.Style)
+		bc.LineStyle.Color = color.White
+		bc.LineStyle.Width = vg.Points(0.5)
+		if below != nil {
+			bc.StackOn(below)
+		}
+		below = bc
+		p.Add(bc)
+		if b.Label != "" {
+			p.Legend.Add(b.Label, bc)
+		}
+		for i, v := range b.Values {
+			if c.BarLabel != "" && top > 0 && v >= top*0.06 {
+				lx = append(lx, plotter.XY{X: float64(i), Y: base[i] + v/2})
+				labels = append(labels, fmt.Sprintf(c.BarLabel, v))
+				st := p.Legend.TextStyle
+				st.Font.Size = vg.Points(9)
+				st.XAlign, st.YAlign = draw.XCenter, draw.YCenter
+				st.Color = color.White
+				if light[((b.Style%len(Palette))+len(Palette))%len(Palette)] {
+					st.Color = color.Black
+				}
+				styles = append(styles, st)
+			}
+			base[i] += v
+		}
+	}
+	if len(lx) > 0 {
+		l, err := plotter.NewLabels(plotter.XYLabels{XYs: lx, Labels: labels})
+		if err != nil {
+			return 0, fmt.Errorf("plot: bar labels: %w", err)
+		}
+		l.TextStyle = styles
+		p.Add(l)
+	}
+	p.Y.Min = math.Min(p.Y.Min, 0)
+	n := 0
+	for _, b := range c.Bars {
+		if b.Label != "" {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// light marks the palette colours dark text reads best on.
+var light = map[int]bool{3: true, 4: true, 5: true, 7: true}
 
 // legendCorner picks the corner where the legend covers the fewest data
 // points (line segments sampled, error bar ends included), preferring the
@@ -354,6 +460,9 @@ func (c *Chart) legendCorner(p *plot.Plot, entries int) (string, int) {
 	for _, h := range c.HLines {
 		longest = max(longest, len([]rune(h.Label)))
 	}
+	for _, b := range c.Bars {
+		longest = max(longest, len([]rune(b.Label)))
+	}
 	// A panel's data area is about 430x250 pt; a legend entry is ~11 pt
 	// high, a character ~4.6 pt wide, the thumbnail and gaps ~34 pt.
 	w := math.Min(0.7, (float64(longest)*4.6+34)/430)
@@ -373,6 +482,19 @@ func (c *Chart) legendCorner(p *plot.Plot, entries int) (string, int) {
 				for k := 1; k < 8; k++ {
 					f := float64(k) / 8
 					add(s.X[i-1]+(s.X[i]-s.X[i-1])*f, s.Y[i-1]+(s.Y[i]-s.Y[i-1])*f)
+				}
+			}
+		}
+	}
+	if len(c.Bars) > 0 { // a bar covers its category from 0 to its top
+		for i := range c.Categories {
+			tot := 0.0
+			for _, b := range c.Bars {
+				tot += b.Values[i]
+			}
+			for k := 0; k <= 8; k++ {
+				for _, dx := range []float64{-0.2, 0, 0.2} {
+					add(float64(i)+dx, tot*float64(k)/8)
 				}
 			}
 		}
@@ -541,13 +663,13 @@ func Save(path string, charts ...*Chart) (err error) {
 	img := vgimg.NewWith(vgimg.UseWH(w, PanelHeight), vgimg.UseDPI(DPI))
 	dc := draw.New(img)
 	if len(ps) == 1 {
-		ps[0].Draw(dc)
+		drawPlot(charts[0], ps[0], dc)
 	} else {
 		tiles := draw.Tiles{Rows: 1, Cols: len(ps), PadX: vg.Millimeter * 8, PadLeft: vg.Millimeter * 2,
 			PadRight: vg.Millimeter * 2, PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2}
 		cs := plot.Align([][]*plot.Plot{ps}, tiles, dc)
 		for j, p := range ps {
-			p.Draw(cs[0][j])
+			drawPlot(charts[j], p, cs[0][j])
 		}
 	}
 	f, err := os.Create(path)
@@ -559,6 +681,27 @@ func Save(path string, charts ...*Chart) (err error) {
 		return fmt.Errorf("plot: %s: %w", path, err)
 	}
 	return f.Close()
+}
+
+// drawPlot draws p into dc; a chart with its legend Outside gets the
+// legend in a column right of the plot, aligned with the data area's top.
+func drawPlot(c *Chart, p *plot.Plot, dc draw.Canvas) {
+	if c.Legend != Outside {
+		p.Draw(dc)
+		return
+	}
+	leg := p.Legend
+	r := leg.Rectangle(dc)
+	w := r.Max.X - r.Min.X + vg.Points(12)
+	p.Legend = plot.NewLegend()
+	p.Draw(draw.Crop(dc, 0, -w, 0, 0))
+	title := vg.Length(0)
+	if p.Title.Text != "" {
+		title = p.Title.TextStyle.Rectangle(p.Title.Text).Size().Y + p.Title.Padding
+	}
+	leg.Top, leg.Left = true, true
+	leg.XOffs, leg.YOffs = 0, -vg.Points(4)
+	leg.Draw(draw.Crop(dc, dc.Max.X-dc.Min.X-w+vg.Points(8), 0, 0, -title))
 }
 
 // CDF returns the latency CDF of a histogram: x in µs at each bucket's upper

@@ -96,6 +96,8 @@ func TestChartErrors(t *testing.T) {
 		{"log zero", Chart{Title: "t", LogX: true, Series: []Series{{Label: "a", X: []float64{0, 1}, Y: []float64{1, 2}}}}, "log axis"},
 		{"log error bar", Chart{LogY: true, Series: []Series{{Label: "a", X: []float64{1}, Y: []float64{1}, Lo: []float64{0}, Hi: []float64{2}}}}, "error bar"},
 		{"empty", Chart{}, "no data"},
+		{"bars without categories", Chart{Bars: []Bar{{Label: "a", Values: []float64{1}}}}, "need Categories"},
+		{"bar values", Chart{Categories: []string{"x", "y"}, Bars: []Bar{{Label: "a", Values: []float64{1}}}}, "1 values for 2 categories"},
 	}
 	for _, tt := range tests {
 		_, err := tt.c.Plot()
@@ -139,11 +141,15 @@ func TestSave(t *testing.T) {
 			{Label: "paper", X: []float64{3}, Y: []float64{2}, Anchor: true, Shape: ShapeSquare}},
 		HLines: []HLine{{Y: 1, Label: "bound"}}}
 	c2 := &Chart{Title: "u", LogX: true, XTicks: []float64{1, 4, 16}, Series: []Series{{Label: "b", X: []float64{1, 4, 16}, Y: []float64{3, 2, 1}}}}
+	// Stacked bars with labelled segments, the legend outside the frame.
+	bars := &Chart{Title: "share", Categories: []string{"ours", "paper"}, YMin: 0, YMax: 100, BarLabel: "%.0f", Legend: Outside, BarWidth: 40,
+		Bars: []Bar{{Label: "device", Values: []float64{40, 51}, Style: 5}, {Label: "software", Values: []float64{60, 0}, Style: 1},
+			{Label: "fs", Values: []float64{0, 49}, Style: 3}}}
 	for _, tt := range []struct {
 		name   string
 		charts []*Chart
 		minW   int
-	}{{"one.png", []*Chart{c}, 600}, {"two.png", []*Chart{c, c2}, 1200}} {
+	}{{"one.png", []*Chart{c}, 600}, {"two.png", []*Chart{c, c2}, 1200}, {"bars.png", []*Chart{c, bars}, 1200}} {
 		path := filepath.Join(dir, tt.name)
 		if err := Save(path, tt.charts...); err != nil {
 			t.Fatal(err)
@@ -163,5 +169,26 @@ func TestSave(t *testing.T) {
 	}
 	if err := Save(filepath.Join(dir, "none.png")); err == nil {
 		t.Error("Save with no chart: no error")
+	}
+}
+
+func TestBarsStack(t *testing.T) {
+	// Both stacks reach the top: the legend needs room above them.
+	c := Chart{Categories: []string{"mean", "p50"}, YFrom0: true, BarLabel: "%.0f",
+		Bars: []Bar{{Label: "device", Values: []float64{65, 65}}, {Label: "software", Values: []float64{120, 120}, Style: 1}}}
+	p, err := c.Plot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Y.Min != 0 || p.Y.Max < 185*1.1 {
+		t.Errorf("y range %v..%v for bars up to 185 under a legend", p.Y.Min, p.Y.Max)
+	}
+	// A lower second stack leaves the top right free: no room needed.
+	c.Bars[1].Values[1] = 60
+	if p, err = c.Plot(); err != nil {
+		t.Fatal(err)
+	}
+	if p.Legend.Left || !p.Legend.Top || p.Y.Max > 185*1.05 {
+		t.Errorf("legend left=%v top=%v, y max %v", p.Legend.Left, p.Legend.Top, p.Y.Max)
 	}
 }

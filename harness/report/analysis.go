@@ -1,10 +1,12 @@
 package report
 
 import (
+	"encoding/json"
 	"sort"
 	"strings"
 
 	"github.com/bpfstor/bpfstor/harness/hist"
+	"github.com/bpfstor/bpfstor/harness/nvmetrace"
 	"github.com/bpfstor/bpfstor/harness/proto"
 	"github.com/bpfstor/bpfstor/harness/results"
 	"github.com/bpfstor/bpfstor/harness/stats"
@@ -28,7 +30,7 @@ var Axes = []Axis{
 	{"depth", "chain depth (dependent reads per lookup)", func(w proto.Workload) int { return w.Depth }, func(w *proto.Workload, v int) { w.Depth = v }},
 	{"batch", "io_uring batch size", func(w proto.Workload) int { return w.Batch }, func(w *proto.Workload, v int) { w.Batch = v }},
 	{"threads", "threads", func(w proto.Workload) int { return w.Threads }, func(w *proto.Workload, v int) { w.Threads = v }},
-	{"span", "keys per range query", func(w proto.Workload) int { return w.Span }, func(w *proto.Workload, v int) { w.Span = v }},
+	{"span", "keys per range or sum query (span)", func(w proto.Workload) int { return w.Span }, func(w *proto.Workload, v int) { w.Span = v }},
 	{"bs", "block size (bytes)", func(w proto.Workload) int { return w.BlockSize }, func(w *proto.Workload, v int) { w.BlockSize = v }},
 }
 
@@ -38,6 +40,10 @@ type Sweep struct {
 	Kind  string
 	Axis  Axis
 	Lines []*Line
+	// Refs are the lines the axis does not apply to (its value unset, 0,
+	// while other lines vary it): the sync modes beside an io_uring batch
+	// sweep. Figures draw them as horizontal reference lines.
+	Refs []*Line
 }
 
 // Line is one curve of a sweep.
@@ -45,9 +51,12 @@ type Line struct {
 	Label string
 	Mode  string
 	// Base is the workload with the swept parameter zeroed.
-	Base   proto.Workload
-	Style  int
-	Points []SweepPoint // by increasing X
+	Base  proto.Workload
+	Style int
+	// Variant tells apart lines of one mode (same colour): 0 solid, 1
+	// dashed (e.g. op=sum beside op=range).
+	Variant int
+	Points  []SweepPoint // by increasing X
 }
 
 // SweepPoint is one workload of a line.
@@ -73,14 +82,24 @@ type Analysis struct {
 	Sweeps []*Sweep
 	// Single are the groups of kinds with nothing swept (pread, fio).
 	Single []Group
+	// Device is the run's device-side trace (nil when not recorded).
+	Device *nvmetrace.Result
 }
 
 // modeStyles fixes a colour per dispatch mode across all figures.
-var modeStyles = map[string]int{BaselineMode: 0, "syscall": 1, "driver": 2}
+var modeStyles = map[string]int{BaselineMode: 0, "syscall": 1, "driver": 2, "uring": 3}
+
+// styleOf is a mode's colour; unknown modes get a colour no mode uses.
+func styleOf(mode string) int {
+	if st, ok := modeStyles[mode]; ok {
+		return st
+	}
+	return len(modeStyles)
+}
 
 // Analyze groups a result's ok points into sweeps and single workloads.
 func Analyze(r *results.Result) *Analysis {
-	a := &Analysis{Groups: Groups(r)}
+	a := &Analysis{Groups: Groups(r), Device: r.Device}
 	var kinds []string
 	byKind := map[string][]Group{}
 	for _, g := range a.Groups {
@@ -132,46 +151,157 @@ func Analyze(r *results.Result) *Analysis {
 			return 100
 		}
 		sort.SliceStable(s.Lines, func(i, j int) bool { return order(s.Lines[i]) < order(s.Lines[j]) })
-		used := map[int]bool{}
-		first := 0 // unknown modes take the colours no known mode uses
-		for _, l := range s.Lines {
-			if _, ok := modeStyles[l.Mode]; ok {
-				first = len(modeStyles)
-			}
-		}
-		for _, l := range s.Lines {
-			sort.Slice(l.Points, func(i, j int) bool { return l.Points[i].X < l.Points[j].X })
-			if st, ok := modeStyles[l.Mode]; ok && !used[st] {
-				l.Style = st
-			} else {
-				st := first
-				for used[st] {
-					st++
-				}
-				l.Style = st
-			}
-			used[l.Style] = true
-		}
+		styleLines(s.Lines)
+		s.Lines, s.Refs = splitRefs(s.Lines)
 		a.Sweeps = append(a.Sweeps, s)
 	}
 	return a
 }
 
+// styleLines sorts each line's points and gives it a colour: its mode's,
+// a second line of the same mode dashed (Variant 1); further ones, and
+// unknown modes, colours no mode uses.
+func styleLines(ls []*Line) {
+	used := map[int]bool{}
+	variants := map[int]int{}
+	first := 0 // unknown modes take the colours no known mode uses
+	for _, l := range ls {
+		if _, ok := modeStyles[l.Mode]; ok {
+			first = len(modeStyles)
+		}
+	}
+	for _, l := range ls {
+		sort.Slice(l.Points, func(i, j int) bool { return l.Points[i].X < l.Points[j].X })
+		st, ok := modeStyles[l.Mode]
+		switch {
+		case ok && !used[st]:
+			l.Style = st
+		case ok && variants[st] == 0:
+			l.Style, l.Variant = st, 1
+			variants[st] = 1
+		default:
+			st := first
+			for used[st] {
+				st++
+			}
+			l.Style = st
+		}
+		used[l.Style] = true
+	}
+}
+
+// splitRefs moves the lines measured only with the axis unset (x = 0)
+// out of a sweep whose other lines vary it.
+func splitRefs(ls []*Line) (lines, refs []*Line) {
+	for _, l := range ls {
+		if len(l.Points) == 1 && l.Points[0].X == 0 {
+			refs = append(refs, l)
+		} else {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 0 {
+		return ls, nil
+	}
+	return lines, refs
+}
+
 // Baseline returns the line l is compared with: same workload, mode
-// BaselineMode. Nil for the baseline itself or when there is none.
+// BaselineMode (a reference line when the baseline is one). Nil for the
+// baseline itself or when there is none.
 func (s *Sweep) Baseline(l *Line) *Line {
 	if l.Mode == BaselineMode || l.Mode == "" {
 		return nil
 	}
 	want := l.Base
 	want.Mode = BaselineMode
-	for _, o := range s.Lines {
-		if o.Base == want {
-			return o
+	for _, ls := range [][]*Line{s.Lines, s.Refs} {
+		for _, o := range ls {
+			if o.Base == want {
+				return o
+			}
 		}
 	}
 	return nil
 }
+
+// BaselineAt is the baseline group of l at x: the baseline line's point at
+// x, or a reference baseline's only point at any x.
+func (s *Sweep) BaselineAt(l *Line, x int) (Group, bool) {
+	b := s.Baseline(l)
+	if b == nil {
+		return Group{}, false
+	}
+	if len(b.Points) == 1 && b.Points[0].X == 0 {
+		return b.Points[0].G, true
+	}
+	return b.At(x)
+}
+
+// IsRef reports whether l is one of the sweep's reference lines.
+func (s *Sweep) IsRef(l *Line) bool {
+	for _, r := range s.Refs {
+		if r == l {
+			return true
+		}
+	}
+	return false
+}
+
+// baselineOf is the group g is compared with among gs: the same workload
+// in mode BaselineMode (for an io_uring batch, the sync pread lookup).
+func baselineOf(gs []Group, g Group) (Group, bool) {
+	w := g.Points[0].Workload
+	if w.Mode == BaselineMode || w.Mode == "" {
+		return Group{}, false
+	}
+	want := w
+	want.Mode = BaselineMode
+	keys := []string{WorkloadKey(want)}
+	if want.Batch > 0 {
+		want.Batch = 0
+		keys = append(keys, WorkloadKey(want))
+	}
+	for _, k := range keys {
+		for _, o := range gs {
+			if o.Key == k {
+				return o, true
+			}
+		}
+	}
+	return Group{}, false
+}
+
+// extraInt is an integer of a point's Extra map (JSON numbers arrive as
+// float64).
+func extraInt(p *proto.Point, key string) (int, bool) {
+	switch v := p.Extra[key].(type) {
+	case float64:
+		return int(v), true
+	case int:
+		return v, true
+	case int64:
+		return int(v), true
+	case json.Number:
+		i, err := v.Int64()
+		return int(i), err == nil
+	}
+	return 0, false
+}
+
+// Depth is the dependent reads per operation of a group: the chain depth,
+// or a B+-tree's depth (Extra tree_depth); 0 when unknown.
+func (g Group) Depth() int {
+	w := g.Points[0].Workload
+	if w.Depth > 0 {
+		return w.Depth
+	}
+	d, _ := extraInt(g.Points[0], "tree_depth")
+	return d
+}
+
+// Threads is the group's thread count (at least 1).
+func (g Group) Threads() int { return max(g.Points[0].Workload.Threads, 1) }
 
 // Ratio is a per-repetition ratio of a mode against the baseline.
 type Ratio struct {
@@ -224,6 +354,22 @@ func Speedup(mode, base Group) Ratio { return ratio(mode, base, iopsOf, false) }
 // LatencyRatio is mean latency(base)/mean latency(mode) per repetition.
 func LatencyRatio(mode, base Group) Ratio { return ratio(mode, base, meanOf, true) }
 
+func p99Of(p *proto.Point) float64 { return float64(p.Summary.P99Ns) }
+
+// P99Ratio is p99(mode)/p99(base) per repetition: below 1 is a shorter tail.
+func P99Ratio(mode, base Group) Ratio { return ratio(mode, base, p99Of, false) }
+
+// RatioFor is the per-repetition ratio an anchor's metric states.
+func RatioFor(metric string, mode, base Group) Ratio {
+	switch metric {
+	case MetricLatency:
+		return LatencyRatio(mode, base)
+	case MetricP99:
+		return P99Ratio(mode, base)
+	}
+	return Speedup(mode, base)
+}
+
 // Merged is the histogram of all repetitions of a group (nil when no point
 // has one, as for fio).
 func (g Group) Merged() *hist.Histogram {
@@ -252,7 +398,7 @@ type Stat struct {
 // Stats are the statistics tables and compare report.
 var Stats = []Stat{
 	{"p50", "µs", func(p *proto.Point) float64 { return float64(p.Summary.P50Ns) }, false},
-	{"p99", "µs", func(p *proto.Point) float64 { return float64(p.Summary.P99Ns) }, false},
+	{"p99", "µs", p99Of, false},
 	{"mean", "µs", func(p *proto.Point) float64 { return p.Summary.MeanNs }, false},
 	{"IOPS", "IOPS", iopsOf, true},
 }
@@ -281,7 +427,10 @@ func labelLines(kind string, ls []*Line) {
 		var keep []string
 		for _, t := range toks[i] {
 			if count[t] < len(ls) || len(ls) == 1 && strings.HasPrefix(t, "mode=") {
-				keep = append(keep, strings.TrimPrefix(t, "mode="))
+				for _, p := range []string{"mode=", "op=", "dist="} {
+					t = strings.TrimPrefix(t, p)
+				}
+				keep = append(keep, t)
 			}
 		}
 		l.Label = strings.Join(keep, " ")

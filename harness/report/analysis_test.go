@@ -18,8 +18,11 @@ func TestAnalyze(t *testing.T) {
 	}{
 		{"chain", fixture(t, "chain"), []string{"pread bs=512", "fio bs=512"},
 			[]string{"chain/depth: pread syscall driver"}},
-		{"uring and threads", uringRun(), nil,
-			[]string{"uring/batch: pread syscall driver", "threads/threads: threads"}},
+		{"uring", uringRun(), nil, []string{"btree/batch: uring refs: pread syscall driver"}},
+		{"threads", threadsRun(), nil, []string{"btree/threads: pread syscall driver"}},
+		{"range", rangeRun(), nil, []string{"btree/span: pread range, pread sum, syscall range, syscall sum, driver range, driver sum"}},
+		{"kv", kvRun(), []string{"btree mode=pread dist=uniform", "btree mode=syscall dist=uniform", "btree mode=driver dist=uniform",
+			"btree mode=pread dist=zipf", "btree mode=syscall dist=zipf", "btree mode=driver dist=zipf"}, nil},
 		{"partial", fixture(t, "partial"), []string{"pread bs=4096", "fio bs=4096"}, nil},
 	}
 	for _, tt := range tests {
@@ -43,7 +46,19 @@ func TestAnalyze(t *testing.T) {
 						}
 					}
 				}
-				sweeps = append(sweeps, s.Kind+"/"+s.Axis.Name+": "+strings.Join(ls, " "))
+				sep := " "
+				if strings.Contains(strings.Join(ls, ""), " ") {
+					sep = ", "
+				}
+				desc := s.Kind + "/" + s.Axis.Name + ": " + strings.Join(ls, sep)
+				if len(s.Refs) > 0 {
+					var rs []string
+					for _, l := range s.Refs {
+						rs = append(rs, l.Label)
+					}
+					desc += " refs: " + strings.Join(rs, " ")
+				}
+				sweeps = append(sweeps, desc)
 			}
 			if strings.Join(sweeps, ",") != strings.Join(tt.sweeps, ",") {
 				t.Errorf("sweeps %q, want %q", sweeps, tt.sweeps)

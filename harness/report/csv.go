@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 
@@ -27,6 +26,7 @@ var CSVColumns = []string{
 	"count", "min_ns", "mean_ns", "p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns",
 	"clocksource_before", "clocksource_after",
 	"accel", "kernel_release", "patch_series_hash", "config_hash", "error",
+	"dist", "op", "span", "tree_depth",
 }
 
 // WriteCSV writes one row per point (a point is one repetition of one
@@ -50,19 +50,7 @@ func WriteCSV(w io.Writer, r *results.Result) error {
 
 // WriteCSVFile writes results.csv into the run directory dir.
 func WriteCSVFile(dir string, r *results.Result) error {
-	path := filepath.Join(dir, CSVFile)
-	f, err := os.Create(path + ".tmp")
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	if err := WriteCSV(f, r); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	return os.Rename(path+".tmp", path)
+	return writeFile(filepath.Join(dir, CSVFile), func(w io.Writer) error { return WriteCSV(w, r) })
 }
 
 func csvRow(r *results.Result, p *proto.Point) []string {
@@ -91,5 +79,7 @@ func csvRow(r *results.Result, p *proto.Point) []string {
 	m := r.Meta
 	row = append(row, p.ClocksourceBefore, p.ClocksourceAfter,
 		m.Accel, m.KernelRelease, m.PatchSeriesHash, m.ConfigHash, p.Error)
+	td, _ := extraInt(p, "tree_depth")
+	row = append(row, w.Dist, w.Op, opt(w.Span), opt(td))
 	return row
 }

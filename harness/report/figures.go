@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 
 	"github.com/bpfstor/bpfstor/harness/plot"
 	"github.com/bpfstor/bpfstor/harness/proto"
@@ -24,15 +25,17 @@ type Figure struct {
 type FigureFunc func(a *Analysis, s *Sweep) []Figure
 
 // SweepFigures are applied to every sweep, in order.
-var SweepFigures = []FigureFunc{latencyFigure, iopsFigure, speedupFigure, sweepCDFFigure}
+var SweepFigures = []FigureFunc{latencyFigure, iopsFigure, speedupFigure, p99VsPreadFigure, sweepCDFFigure}
 
-// SingleFigures are applied to the workloads nothing is swept in.
-var SingleFigures = []func(a *Analysis) []Figure{singleLatencyFigure, singleCDFFigure}
+// RunFigures are applied to the whole analysis: the workloads nothing is
+// swept in, and experiments read across workloads (key distributions, the
+// device/software split).
+var RunFigures = []func(a *Analysis) []Figure{singleLatencyFigure, singleCDFFigure, kvFigure, breakdownFigure}
 
 // Figures returns every figure of an analysis.
 func Figures(a *Analysis) []Figure {
 	var fs []Figure
-	for _, f := range SingleFigures {
+	for _, f := range RunFigures {
 		fs = append(fs, f(a)...)
 	}
 	for _, s := range a.Sweeps {
@@ -50,8 +53,8 @@ const usPerNs = 1e-3
 // The i-th of n lines is shifted sideways a little so that error bars at
 // the same x stay apart.
 func (sw *Sweep) spreadSeries(l *Line, f func(*proto.Point) float64, scale float64, i, n int) plot.Series {
-	s := plot.Series{Label: l.Label, Style: l.Style}
-	if n == 1 { // nothing to tell apart: no legend
+	s := plot.Series{Label: l.Label, Style: l.Style, Dashed: l.Variant > 0}
+	if n == 1 && len(sw.Refs) == 0 { // nothing to tell apart: no legend
 		s.Label = ""
 	}
 	for _, p := range l.Points {
@@ -111,6 +114,62 @@ func (sw *Sweep) xAt(x, i, n int) float64 {
 	return float64(x) + off*0.08
 }
 
+// refLines are the sweep's reference lines (see Sweep.Refs) at the median
+// of f, scaled.
+func (sw *Sweep) refLines(f func(*proto.Point) float64, scale float64) []plot.HLine {
+	var hs []plot.HLine
+	for _, l := range sw.Refs {
+		hs = append(hs, plot.HLine{Y: l.Points[0].G.spread(f).Median * scale, Style: l.Style, Label: sw.refLabel(l)})
+	}
+	return hs
+}
+
+// refLabel names a reference line by what it lacks.
+func (sw *Sweep) refLabel(l *Line) string {
+	if sw.Axis.Name == "batch" {
+		return l.Label + " (sync, one lookup at a time)"
+	}
+	return fmt.Sprintf("%s (no %s)", l.Label, sw.Axis.Name)
+}
+
+// hasMode reports whether any line of the sweep is in mode m.
+func (sw *Sweep) hasMode(m string) bool {
+	for _, ls := range [][]*Line{sw.Lines, sw.Refs} {
+		for _, l := range ls {
+			if l.Mode == m {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// notes is what a caption adds for the sweep's experiment: the reference
+// lines and, where uring appears, that kernel chaining over io_uring is
+// not there yet.
+func (sw *Sweep) notes() string {
+	var n string
+	if len(sw.Refs) > 0 {
+		n += " Dotted horizontal lines are workloads without a " + sw.Axis.Name + " (median over repetitions)."
+	}
+	if sw.hasMode("uring") {
+		n += " " + uringNote
+	}
+	return n
+}
+
+// uringNote is said in every caption and section where mode uring appears.
+const uringNote = "Mode uring is user-space chaining over io_uring; kernel chaining through io_uring does not exist yet, " +
+	"so HotOS'21's io_uring numbers are not drawn."
+
+// Title names what the sweep measures.
+func (sw *Sweep) Title() string {
+	if sw.Kind == proto.KindBTree && sw.Axis.Name == "span" {
+		return "B+-tree range and sum queries"
+	}
+	return kindTitle(sw.Kind)
+}
+
 func kindTitle(k string) string {
 	switch k {
 	case "chain":
@@ -124,7 +183,7 @@ func kindTitle(k string) string {
 func latencyFigure(_ *Analysis, s *Sweep) []Figure {
 	mk := func(stat string, f func(*proto.Point) float64) *plot.Chart {
 		c := &plot.Chart{
-			Title:  fmt.Sprintf("%s: %s latency", kindTitle(s.Kind), stat),
+			Title:  fmt.Sprintf("%s: %s latency", s.Title(), stat),
 			YLabel: stat + " latency (µs)",
 			YFrom0: true,
 		}
@@ -132,23 +191,21 @@ func latencyFigure(_ *Analysis, s *Sweep) []Figure {
 		for i, l := range s.Lines {
 			c.Series = append(c.Series, s.spreadSeries(l, f, usPerNs, i, len(s.Lines)))
 		}
+		c.HLines = s.refLines(f, usPerNs)
 		return c
 	}
 	return []Figure{{
 		File:  s.Kind + "-latency.png",
-		Title: fmt.Sprintf("%s: latency vs %s", kindTitle(s.Kind), s.Axis.Name),
+		Title: fmt.Sprintf("%s: latency vs %s", s.Title(), s.Axis.Name),
 		Caption: "Mean (left) and p99 (right) latency per operation; points are the median over repetitions, " +
-			"bars the min–max over repetitions.",
-		Charts: []*plot.Chart{
-			mk("mean", meanOf),
-			mk("p99", func(p *proto.Point) float64 { return float64(p.Summary.P99Ns) }),
-		},
+			"bars the min–max over repetitions." + s.notes(),
+		Charts: []*plot.Chart{mk("mean", meanOf), mk("p99", p99Of)},
 	}}
 }
 
 func iopsFigure(_ *Analysis, s *Sweep) []Figure {
 	c := &plot.Chart{
-		Title:  fmt.Sprintf("%s: throughput", kindTitle(s.Kind)),
+		Title:  fmt.Sprintf("%s: throughput", s.Title()),
 		YLabel: "thousand operations per second (K IOPS)",
 		YFrom0: true,
 	}
@@ -156,47 +213,25 @@ func iopsFigure(_ *Analysis, s *Sweep) []Figure {
 	for i, l := range s.Lines {
 		c.Series = append(c.Series, s.spreadSeries(l, iopsOf, 1e-3, i, len(s.Lines)))
 	}
+	c.HLines = s.refLines(iopsOf, 1e-3)
 	return []Figure{{
 		File:    s.Kind + "-iops.png",
-		Title:   fmt.Sprintf("%s: IOPS vs %s", kindTitle(s.Kind), s.Axis.Name),
-		Caption: "Operations per second as the guest workload counts them; median over repetitions, bars min–max.",
+		Title:   fmt.Sprintf("%s: IOPS vs %s", s.Title(), s.Axis.Name),
+		Caption: "Operations per second as the guest workload counts them; median over repetitions, bars min–max." + s.notes(),
 		Charts:  []*plot.Chart{c},
 	}}
 }
 
 func speedupFigure(_ *Analysis, s *Sweep) []Figure {
 	c := &plot.Chart{
-		Title:  fmt.Sprintf("%s: speedup over mode pread (user-space chain)", kindTitle(s.Kind)),
+		Title:  fmt.Sprintf("%s: speedup over mode pread (user-space chain)", s.Title()),
 		YLabel: "speedup vs mode pread (IOPS ratio)",
 	}
 	s.setX(c)
-	nb := 0
-	for _, l := range s.Lines {
-		if s.Baseline(l) != nil {
-			nb++
-		}
-	}
-	i := -1
-	for _, l := range s.Lines {
-		b := s.Baseline(l)
-		if b == nil {
-			continue
-		}
-		i++
-		sr := plot.Series{Label: l.Label + " (measured)", Style: l.Style}
-		for _, p := range l.Points {
-			bg, ok := b.At(p.X)
-			if !ok {
-				continue
-			}
-			r := Speedup(p.G, bg)
-			sr.X = append(sr.X, s.xAt(p.X, i, nb))
-			sr.Y = append(sr.Y, r.Median)
-			sr.Lo = append(sr.Lo, r.Min)
-			sr.Hi = append(sr.Hi, r.Max)
-		}
-		if len(sr.X) > 0 {
-			c.Series = append(c.Series, sr)
+	c.Series = s.ratioSeries(" (measured)", Speedup, 1)
+	for _, l := range s.Refs {
+		if g, ok := s.BaselineAt(l, 0); ok {
+			c.HLines = append(c.HLines, plot.HLine{Y: Speedup(l.Points[0].G, g).Median, Style: l.Style, Label: s.refLabel(l) + " (measured)"})
 		}
 	}
 	if len(c.Series) == 0 {
@@ -204,38 +239,15 @@ func speedupFigure(_ *Analysis, s *Sweep) []Figure {
 	}
 	c.HLines = append(c.HLines, plot.HLine{Y: 1, Style: 7})
 	anchors := 0
-	if exp, ok := Experiments[s.Kind]; ok {
+	if exp := SweepExperiment(s); exp != "" {
 		for _, l := range s.Lines {
 			if s.Baseline(l) == nil {
 				continue
 			}
-			var hotos, xrp plot.Series
-			hotos = plot.Series{Label: "HotOS'21 " + l.Mode + " (paper)", Style: l.Style, Anchor: true}
-			xrp = plot.Series{Label: "XRP Table 3, latency ratio (paper)", Style: l.Style, Anchor: true, Shape: plot.ShapeSquare}
-			for _, a := range Paper {
-				if a.Experiment != exp || a.Mode != l.Mode {
-					continue
-				}
-				switch {
-				case a.Depth == 0 && a.Bound:
-					c.HLines = append(c.HLines, plot.HLine{Y: a.R(), Style: l.Style,
-						Label: fmt.Sprintf("%s: %s up to %.3gx", a.Paper, l.Mode, a.R())})
-				case s.Axis.Name != "depth":
-					// Depth-specific numbers do not place on another axis.
-				case a.Paper == PaperHotOS && a.Metric == MetricIOPS:
-					hotos.X = append(hotos.X, float64(a.Depth))
-					hotos.Y = append(hotos.Y, a.R())
-				case a.Paper == PaperXRP && a.Metric == MetricLatency:
-					xrp.X = append(xrp.X, float64(a.Depth))
-					xrp.Y = append(xrp.Y, a.R())
-				}
-			}
-			for _, sr := range []plot.Series{hotos, xrp} {
-				if len(sr.X) > 0 {
-					c.Series = append(c.Series, sr)
-					anchors++
-				}
-			}
+			sr, hl := anchorMarks(exp, l.Mode, l.Style, s.Axis.Name == "depth")
+			c.Series = append(c.Series, sr...)
+			c.HLines = append(c.HLines, hl...)
+			anchors += len(sr) + len(hl)
 		}
 	}
 	caption := "Per-repetition ratio IOPS(mode)/IOPS(pread), repetitions paired by index (same VM run, interleaved); " +
@@ -246,19 +258,155 @@ func speedupFigure(_ *Analysis, s *Sweep) []Figure {
 	}
 	return []Figure{{
 		File:    s.Kind + "-speedup.png",
-		Title:   fmt.Sprintf("%s: speedup vs %s beside the papers", kindTitle(s.Kind), s.Axis.Name),
-		Caption: caption,
+		Title:   fmt.Sprintf("%s: speedup vs %s beside the papers", s.Title(), s.Axis.Name),
+		Caption: caption + s.notes(),
 		Charts:  []*plot.Chart{c},
 	}}
 }
 
-func sweepCDFFigure(_ *Analysis, s *Sweep) []Figure {
+// ratioSeries is, for every line with a baseline, the per-repetition
+// ratio f(line, baseline) at each x (median, bars min–max), scaled.
+func (s *Sweep) ratioSeries(suffix string, f func(mode, base Group) Ratio, scale float64) []plot.Series {
+	nb := 0
+	for _, l := range s.Lines {
+		if s.Baseline(l) != nil {
+			nb++
+		}
+	}
+	var out []plot.Series
+	i := -1
+	for _, l := range s.Lines {
+		if s.Baseline(l) == nil {
+			continue
+		}
+		i++
+		sr := plot.Series{Label: l.Label + suffix, Style: l.Style, Dashed: l.Variant > 0}
+		for _, p := range l.Points {
+			bg, ok := s.BaselineAt(l, p.X)
+			if !ok {
+				continue
+			}
+			r := f(p.G, bg)
+			if r.N == 0 {
+				continue
+			}
+			sr.X = append(sr.X, s.xAt(p.X, i, nb))
+			sr.Y = append(sr.Y, r.Median*scale)
+			sr.Lo = append(sr.Lo, r.Min*scale)
+			sr.Hi = append(sr.Hi, r.Max*scale)
+		}
+		if len(sr.X) > 0 {
+			out = append(out, sr)
+		}
+	}
+	return out
+}
+
+// anchorMarks are the papers' numbers of an experiment for one mode as
+// drawn on a speedup chart: stated maxima as dashed lines, and, when x is
+// the depth, HotOS's IOPS ratios as rings and XRP Table 3's latency ratios
+// as squares at their depths. Unmeasurable numbers are left out.
+func anchorMarks(exp, mode string, style int, depthAxis bool) ([]plot.Series, []plot.HLine) {
+	hotos := plot.Series{Label: "HotOS'21 " + mode + " (paper)", Style: style, Anchor: true}
+	xrp := plot.Series{Label: "XRP Table 3, latency ratio (paper)", Style: style, Anchor: true, Shape: plot.ShapeSquare}
+	var hls []plot.HLine
+	for _, a := range Paper {
+		if a.Experiment != exp || a.Mode != mode || a.Unmeasured != "" || a.Metric == MetricP99 {
+			continue
+		}
+		switch {
+		case a.Depth == 0 && a.Bound:
+			hls = append(hls, plot.HLine{Y: a.R(), Style: style, Label: fmt.Sprintf("%s: %s up to %.3gx", a.Paper, mode, a.R())})
+		case !depthAxis:
+			// Depth-specific numbers do not place on another axis.
+		case a.Paper == PaperHotOS && a.Metric == MetricIOPS:
+			hotos.X = append(hotos.X, float64(a.Depth))
+			hotos.Y = append(hotos.Y, a.R())
+		case a.Paper == PaperXRP && a.Metric == MetricLatency:
+			xrp.X = append(xrp.X, float64(a.Depth))
+			xrp.Y = append(xrp.Y, a.R())
+		}
+	}
+	var srs []plot.Series
+	for _, sr := range []plot.Series{hotos, xrp} {
+		if len(sr.X) > 0 {
+			srs = append(srs, sr)
+		}
+	}
+	return srs, hls
+}
+
+// p99VsPreadFigure is the tail against the baseline where the papers state
+// a p99 change for the sweep's experiment (XRP's threads numbers).
+func p99VsPreadFigure(_ *Analysis, s *Sweep) []Figure {
+	exp := SweepExperiment(s)
 	c := &plot.Chart{
-		Title:  fmt.Sprintf("%s: latency CDF", kindTitle(s.Kind)),
+		Title:  fmt.Sprintf("%s: p99 latency change vs mode pread", s.Title()),
+		YLabel: "p99 change vs pread (%, below 0 = shorter tail)",
+	}
+	s.setX(c)
+	var anchors []Anchor
+	for _, a := range Paper {
+		if a.Experiment == exp && a.Metric == MetricP99 && a.Unmeasured == "" && s.hasMode(a.Mode) {
+			anchors = append(anchors, a)
+		}
+	}
+	if len(anchors) == 0 {
+		return nil
+	}
+	for _, sr := range s.ratioSeries("", P99Ratio, 100) {
+		for i := range sr.Y { // ratio×100 → change in %
+			sr.Y[i] -= 100
+			sr.Lo[i] -= 100
+			sr.Hi[i] -= 100
+		}
+		c.Series = append(c.Series, sr)
+	}
+	if len(c.Series) == 0 {
+		return nil
+	}
+	c.HLines = append(c.HLines, plot.HLine{Y: 0, Style: 7})
+	var said []string
+	for _, a := range anchors {
+		for i, r := range []float64{a.Ratio, a.RatioTo} {
+			if r == 0 {
+				continue
+			}
+			h := plot.HLine{Y: (r - 1) * 100, Style: styleOf(a.Mode)}
+			if i == 0 {
+				h.Label = fmt.Sprintf("%s %s: %s (paper)", a.Paper, a.Mode, a.Text())
+			}
+			c.HLines = append(c.HLines, h)
+		}
+		said = append(said, a.Source)
+	}
+	return []Figure{{
+		File:  s.Kind + "-p99-vs-pread.png",
+		Title: fmt.Sprintf("%s: p99 change vs %s beside the papers", s.Title(), s.Axis.Name),
+		Caption: "Per-repetition p99(mode)/p99(pread) − 1, repetitions paired by index; median, bars min–max. Dashed lines are " +
+			"the papers' stated p99 change (" + strings.Join(said, "; ") + "). The grey dotted line is no change." + s.notes(),
+		Charts: []*plot.Chart{c},
+	}}
+}
+
+// cdfChart is an empty latency CDF chart.
+func cdfChart(title string) *plot.Chart {
+	return &plot.Chart{
+		Title:  title,
 		XLabel: "latency (µs, log scale)",
 		YLabel: "fraction of operations ≤ latency",
 		LogX:   true, YMin: 0, YMax: 1.0001, Legend: plot.BottomRight, // a CDF leaves the bottom right empty
 	}
+}
+
+func sweepCDFFigure(_ *Analysis, s *Sweep) []Figure {
+	mk := cdfChart
+	variants := false
+	for _, l := range s.Lines {
+		variants = variants || l.Variant > 0
+	}
+	c := mk(fmt.Sprintf("%s: latency CDF", s.Title()))
+	charts := []*plot.Chart{c}
 	var lo, hi int
 	for _, l := range s.Lines {
 		first, last := l.Points[0], l.Points[len(l.Points)-1]
@@ -268,25 +416,51 @@ func sweepCDFFigure(_ *Analysis, s *Sweep) []Figure {
 				break
 			}
 			label := fmt.Sprintf("%s, %s %d", l.Label, s.Axis.Name, p.X)
-			if len(s.Lines) == 1 {
+			switch {
+			case variants: // one panel per end; solid and dashed tell a mode's workloads apart
+				label = l.Label
+			case len(s.Lines) == 1 && len(s.Refs) == 0:
 				label = fmt.Sprintf("%s %d", s.Axis.Name, p.X)
 			}
 			sr := plot.CDF(label, p.G.Merged(), l.Style)
 			sr.Dashed = i == 0
+			if variants {
+				sr.Dashed = l.Variant > 0
+				for len(charts) <= i {
+					charts = append(charts, mk(""))
+				}
+				charts[i].Series = append(charts[i].Series, sr)
+				continue
+			}
 			if len(sr.X) > 0 {
 				c.Series = append(c.Series, sr)
 			}
 		}
 	}
+	for _, l := range s.Refs {
+		if sr := plot.CDF(s.refLabel(l), l.Points[0].G.Merged(), l.Style); len(sr.X) > 0 {
+			c.Series = append(c.Series, sr)
+		}
+	}
+	caption := fmt.Sprintf("CDF of every operation's latency, all repetitions merged, from the recorded histograms; "+
+		"dashed at the smallest %s (%d), solid at the largest (%d).", s.Axis.Name, lo, hi)
+	if variants {
+		for i, x := range []int{lo, hi} {
+			if i < len(charts) {
+				charts[i].Title = fmt.Sprintf("%s: latency CDF at %s %d", s.Title(), s.Axis.Name, x)
+			}
+		}
+		caption = fmt.Sprintf("CDF of every operation's latency, all repetitions merged, from the recorded histograms; "+
+			"left at the smallest %s (%d), right at the largest (%d); a mode's second workload is dashed.", s.Axis.Name, lo, hi)
+	}
 	if len(c.Series) == 0 {
 		return nil
 	}
 	return []Figure{{
-		File:  s.Kind + "-cdf.png",
-		Title: fmt.Sprintf("%s: latency distribution", kindTitle(s.Kind)),
-		Caption: fmt.Sprintf("CDF of every operation's latency, all repetitions merged, from the recorded histograms; "+
-			"dashed at the smallest %s (%d), solid at the largest (%d).", s.Axis.Name, lo, hi),
-		Charts: []*plot.Chart{c},
+		File:    s.Kind + "-cdf.png",
+		Title:   fmt.Sprintf("%s: latency distribution", s.Title()),
+		Caption: caption + s.notes(),
+		Charts:  charts,
 	}}
 }
 
@@ -343,14 +517,13 @@ func singleCDFFigure(a *Analysis) []Figure {
 	if len(a.Single) == 0 {
 		return nil
 	}
-	c := &plot.Chart{
-		Title:  "latency CDF per workload",
-		XLabel: "latency (µs, log scale)",
-		YLabel: "fraction of operations ≤ latency",
-		LogX:   true, YMin: 0, YMax: 1.0001, Legend: plot.BottomRight, // a CDF leaves the bottom right empty
-	}
+	c := cdfChart("latency CDF per workload")
 	percentilesOnly := false
+	inKV := KVOf(a).keys()
 	for i, g := range a.Single {
+		if inKV[g.Key] {
+			continue // drawn by key distribution in the kv figure
+		}
 		if h := g.Merged(); h != nil {
 			c.Series = append(c.Series, plot.CDF(g.Key, h, i))
 			continue

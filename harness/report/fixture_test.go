@@ -114,34 +114,67 @@ func partialRun() *results.Result {
 	return r
 }
 
-// uringRun sweeps io_uring batch sizes in three modes and threads for
-// pread: the shapes the coming experiments produce.
-func uringRun() *results.Result {
-	rng := rand.New(rand.NewPCG(5, 6))
-	r := &results.Result{Schema: results.Schema, Name: "uring", Meta: meta("kvm")}
-	gain := map[string]float64{"pread": 1, "syscall": 1.15, "driver": 1.9}
-	for rep := 0; rep < 3; rep++ {
-		for _, b := range []int{1, 2, 4, 8, 16, 32, 64} {
-			for _, mode := range []string{"pread", "syscall", "driver"} {
-				w := proto.Workload{Kind: "uring", BlockSize: 512, Depth: 3, Batch: b, Mode: mode, Ops: 500}
-				// per-op latency grows with the batch, IOPS saturates
-				lat := 36e3 / gain[mode] * (1 + float64(b)/8)
-				p := synth(rng, fmt.Sprintf("uring/b%d/%s/rep%d", b, mode, rep), rep, w, time.Duration(lat), 500)
-				p.IOPS = float64(b) / lat * 1e9
-				r.Points = append(r.Points, p)
+// btreeExtra is what the guest's btree workload reports beside a point.
+func btreeExtra(p *proto.Point, depth int) *proto.Point {
+	p.Extra = map[string]any{"tree_depth": float64(depth), "tree_keys": float64(30000), "tree_fanout": float64(31),
+		"dist": p.Workload.Dist, "threads": float64(max(p.Workload.Threads, 1))}
+	return p
+}
+
+// btreeRun is a run of depth-3 B+-tree workloads: every repetition
+// measures each of ws in order (interleaved) with mean latency lat(w) in
+// ns; a workload with threads or an io_uring batch keeps that many
+// lookups in flight, which sets its IOPS.
+func btreeRun(name string, seed uint64, reps, samples int, ws []proto.Workload, lat func(proto.Workload) float64) *results.Result {
+	rng := rand.New(rand.NewPCG(seed, seed+1))
+	r := &results.Result{Schema: results.Schema, Name: name, Meta: meta("kvm")}
+	for rep := 0; rep < reps; rep++ {
+		for i, w := range ws {
+			w.Ops = samples
+			l := lat(w)
+			p := synth(rng, fmt.Sprintf("btree-%d/rep%d", i, rep), rep, w, time.Duration(l), samples)
+			if inFlight := max(w.Threads, 1) * max(w.Batch, 1); inFlight > 1 {
+				p.IOPS = float64(inFlight) / l * 1e9
 			}
-		}
-		for _, th := range []int{1, 2, 4, 8} {
-			w := proto.Workload{Kind: "threads", BlockSize: 512, Threads: th, Ops: 500}
-			lat := 12e3 * (1 + float64(th*th)/16)
-			p := synth(rng, fmt.Sprintf("threads/t%d/rep%d", th, rep), rep, w, time.Duration(lat), 500)
-			p.IOPS = float64(th) / lat * 1e9
-			r.Points = append(r.Points, p)
+			r.Points = append(r.Points, btreeExtra(p, 3))
 		}
 	}
 	r.Expected = len(r.Points)
 	r.Finish("")
 	return r
+}
+
+// lookups are B+-tree point lookups (uniform keys, one thread) in modes,
+// each changed by set.
+func lookups(set func(*proto.Workload), modes ...string) []proto.Workload {
+	var ws []proto.Workload
+	for _, m := range modes {
+		w := proto.Workload{Kind: proto.KindBTree, Mode: m, Dist: "uniform", Threads: 1}
+		if set != nil {
+			set(&w)
+		}
+		ws = append(ws, w)
+	}
+	return ws
+}
+
+var syncModes = []string{"pread", "syscall", "driver"}
+
+var modeLat = map[string]float64{"pread": 36e3, "syscall": 32e3, "driver": 21e3}
+
+// uringRun is the uring experiment: depth-3 B+-tree lookups in the three
+// sync modes (one lookup at a time) and in mode uring at batch sizes 1..64.
+func uringRun() *results.Result {
+	ws := lookups(nil, syncModes...)
+	for _, b := range []int{1, 2, 4, 8, 16, 32, 64} {
+		ws = append(ws, lookups(func(w *proto.Workload) { w.Batch = b }, "uring")...)
+	}
+	return btreeRun("uring", 5, 3, 500, ws, func(w proto.Workload) float64 {
+		if w.Mode == "uring" { // per-lookup latency grows with the batch, IOPS saturates
+			return 37e3 * (1 + float64(w.Batch)/8)
+		}
+		return modeLat[w.Mode]
+	})
 }
 
 var fixtures = map[string]func() *results.Result{

@@ -29,6 +29,20 @@ func Write(dir string, r *results.Result) error {
 	}
 	a := Analyze(r)
 	figs := Figures(a)
+	errs := saveFigures(dir, figs)
+	if err := writeFile(filepath.Join(dir, MarkdownFile), func(w io.Writer) error {
+		Markdown(w, r, a, figs)
+		return nil
+	}); err != nil {
+		return err
+	}
+	// A figure that could not be drawn is named in report.md and here.
+	return errors.Join(errs...)
+}
+
+// saveFigures draws each figure as a PNG into dir. A figure that cannot
+// be drawn gets its Err set (the Markdown names it) and an error here.
+func saveFigures(dir string, figs []Figure) []error {
 	var errs []error
 	for i, f := range figs {
 		if err := plot.Save(filepath.Join(dir, f.File), f.Charts...); err != nil {
@@ -36,20 +50,27 @@ func Write(dir string, r *results.Result) error {
 			errs = append(errs, fmt.Errorf("report: figure %s: %w", f.File, err))
 		}
 	}
-	path := filepath.Join(dir, MarkdownFile)
-	out, err := os.Create(path + ".tmp")
+	return errs
+}
+
+// writeFile writes path through path.tmp and a rename, so that a reader
+// never sees half a file.
+func writeFile(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path + ".tmp")
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	Markdown(out, r, a, figs)
-	if err := out.Close(); err != nil {
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	if err := os.Rename(path+".tmp", path); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	// A figure that could not be drawn is named in report.md and here.
-	return errors.Join(errs...)
+	return nil
 }
 
 // md escapes text for a Markdown table cell.
@@ -125,8 +146,10 @@ func Markdown(w io.Writer, r *results.Result, a *Analysis, figs []Figure) {
 
 	conditions(w, r)
 	deviceMD(w, r, a.Groups)
+	breakdownMD(w, a)
 	fidelityMD(w, a.Groups)
 	measured(w, r, a)
+	kvMD(w, a)
 	paperSection(w, a)
 
 	fmt.Fprintln(w, "\n## Figures")
@@ -242,63 +265,11 @@ func paperSection(w io.Writer, a *Analysis) {
 	fmt.Fprintln(w, "\n## Beside the papers")
 	fmt.Fprintln(w, "\nAbsolute microseconds do not carry over from the papers' Optane drive to this VM; ratios against the "+
 		"user-space pread chain do. Ours: median [min–max] of per-repetition ratios (repetitions paired by index).")
-	any := false
-	for _, s := range a.Sweeps {
-		exp, ok := Experiments[s.Kind]
-		if !ok {
-			continue
-		}
-		var rows []string
-		for _, l := range s.Lines {
-			b := s.Baseline(l)
-			if b == nil {
-				continue
-			}
-			for _, p := range l.Points {
-				bg, ok := b.At(p.X)
-				if !ok {
-					continue
-				}
-				sp, lr := Speedup(p.G, bg), LatencyRatio(p.G, bg)
-				depth := p.G.Points[0].Workload.Depth
-				var paper, vs []string
-				for _, an := range anchorsFor(exp, l.Mode, depth, true) {
-					ours := sp
-					if an.Metric == MetricLatency {
-						ours = lr
-					}
-					metric := "IOPS"
-					if an.Metric == MetricLatency {
-						metric = "latency"
-					}
-					paper = append(paper, fmt.Sprintf("%s %s %s", an.Paper, metric, an.Text()))
-					switch {
-					case ours.N == 0:
-						vs = append(vs, "—")
-					case an.Bound && ours.Median <= an.R():
-						vs = append(vs, fmt.Sprintf("within: %.2f of the max", ours.Median/an.R()))
-					case an.Bound:
-						vs = append(vs, fmt.Sprintf("**above the stated max**: %.2f of it", ours.Median/an.R()))
-					default:
-						vs = append(vs, fmt.Sprintf("%.2f", ours.Median/an.R()))
-					}
-				}
-				rows = append(rows, fmt.Sprintf("| %d | %s | %s | %s | %s | %s |", p.X, md(l.Label), ratioText(sp), ratioText(lr),
-					orDash(strings.Join(paper, "<br>")), orDash(strings.Join(vs, "<br>"))))
-			}
-		}
-		if len(rows) == 0 {
-			continue
-		}
-		any = true
-		fmt.Fprintf(w, "\n### %s (%s experiment)\n\n", kindTitle(s.Kind), exp)
-		fmt.Fprintf(w, "| %s | mode | speedup IOPS(mode)/IOPS(pread) | latency ratio mean(pread)/mean(mode) | paper | ours ÷ paper |\n", s.Axis.Name)
-		fmt.Fprintln(w, "|---:|---|---:|---:|---|---|")
-		for _, r := range rows {
-			fmt.Fprintln(w, r)
-		}
+	ts := comparisonTables(a)
+	for _, t := range ts {
+		writeComparison(w, t)
 	}
-	if !any {
+	if len(ts) == 0 {
 		fmt.Fprintln(w, "\nThis run has no workload with a paper anchor (chain or B+-tree lookups in modes pread and syscall/driver).")
 	}
 	fmt.Fprintln(w, "\nThe papers' numbers used (`report.Paper`):")
@@ -310,9 +281,14 @@ func paperSection(w io.Writer, a *Analysis) {
 		if an.Depth > 0 {
 			d = fmt.Sprint(an.Depth)
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", an.Experiment, an.Mode, d, an.Metric, md(an.Text()), md(an.Source))
+		src := an.Source
+		if an.Unmeasured != "" {
+			src += " — not measurable yet: " + an.Unmeasured
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", an.Experiment, an.Mode, d, an.Metric, md(an.Text()), md(src))
 	}
-	fmt.Fprintln(w, "\nXRP Table 3 rows for depths 2–5 are not in the project's reference notes (shared/README.md) and are left out rather than guessed.")
+	fmt.Fprintln(w, "\nXRP Table 3 rows for depths 2–5 are not in the project's reference notes (shared/README.md) and are left out rather than guessed. "+
+		"XRP Fig. 8 (range query and aggregation) has no number there either. XRP Table 1 is set beside the breakdown experiment.")
 }
 
 // problems lists every point that did not produce a measurement, the

@@ -159,6 +159,9 @@ func Text(w io.Writer, r *results.Result) {
 	if d := r.Device; d != nil && d.Paired > 0 {
 		fmt.Fprintf(w, "\nDevice side (QEMU trace, doorbell→MSI-X, %d commands, %d ambiguous dropped): p50 %sµs p99 %sµs mean %sµs\n",
 			d.Paired, d.Ambiguous, us(float64(d.Summary.P50Ns)), us(float64(d.Summary.P99Ns)), us(d.Summary.MeanNs))
+		for _, b := range Breakdowns(Analyze(r)) {
+			fmt.Fprintln(w, b)
+		}
 	}
 }
 

@@ -18,7 +18,8 @@ func TestCSVSchema(t *testing.T) {
 	want := []string{"run", "point_id", "workload", "kind", "block_size", "depth", "mode", "batch", "threads", "rep",
 		"status", "ops", "checked", "wrong", "elapsed_ns", "iops",
 		"count", "min_ns", "mean_ns", "p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns",
-		"clocksource_before", "clocksource_after", "accel", "kernel_release", "patch_series_hash", "config_hash", "error"}
+		"clocksource_before", "clocksource_after", "accel", "kernel_release", "patch_series_hash", "config_hash", "error",
+		"dist", "op", "span", "tree_depth"}
 	if strings.Join(CSVColumns, ",") != strings.Join(want, ",") {
 		t.Fatalf("CSV columns changed:\n got %v\nwant %v", CSVColumns, want)
 	}
@@ -89,6 +90,31 @@ func pngOK(t *testing.T, path string) {
 	}
 }
 
+// checkFile reads a report file and checks it holds every string of want
+// and none of not; it returns the text (logged when a check failed).
+func checkFile(t *testing.T, path string, want, not []string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(b)
+	for _, s := range want {
+		if !strings.Contains(out, s) {
+			t.Errorf("%s lacks %q", filepath.Base(path), s)
+		}
+	}
+	for _, s := range not {
+		if strings.Contains(out, s) {
+			t.Errorf("%s has %q", filepath.Base(path), s)
+		}
+	}
+	if t.Failed() {
+		t.Logf("%s:\n%s", filepath.Base(path), out)
+	}
+	return out
+}
+
 func TestWrite(t *testing.T) {
 	tests := []struct {
 		fixture string
@@ -153,24 +179,7 @@ func TestWrite(t *testing.T) {
 					t.Error(err)
 				}
 			}
-			b, err := os.ReadFile(filepath.Join(dir, MarkdownFile))
-			if err != nil {
-				t.Fatal(err)
-			}
-			out := string(b)
-			for _, s := range tt.md {
-				if !strings.Contains(out, s) {
-					t.Errorf("report.md lacks %q", s)
-				}
-			}
-			for _, s := range tt.not {
-				if strings.Contains(out, s) {
-					t.Errorf("report.md has %q", s)
-				}
-			}
-			if t.Failed() {
-				t.Logf("report.md:\n%s", out)
-			}
+			checkFile(t, filepath.Join(dir, MarkdownFile), tt.md, tt.not)
 		})
 	}
 }
@@ -184,6 +193,7 @@ func TestWriteView(t *testing.T) {
 	}
 	for name, r := range map[string]*results.Result{
 		"depth10": chainRun(10, 5, 3000), "uring": uringRun(), "chain": fixture(t, "chain"), "partial": fixture(t, "partial"),
+		"threads": threadsRun(), "range": rangeRun(), "kv": kvRun(), "breakdown": breakdownRun(), "breakdown-recorded": recordedBreakdown(t),
 	} {
 		dir := filepath.Join(out, name)
 		if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -300,10 +301,13 @@ func runCmd() *cli.Command {
 		Name:      "run",
 		Usage:     "run experiment specs (TOML) and write results/<time>-<name>/",
 		ArgsUsage: "SPEC.toml...",
+		Description: "With --suite NAME, runs the specs listed in experiments/NAME.suite (after any given), goes on when one\n" +
+			"fails, and ends with a suite report in results/<time>-suite-NAME/ (index.md, cross-run figures), marked\n" +
+			"partial when a spec failed or made no run.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "src", Usage: "kernel tree to build instead of Debian's tarball"},
 			&cli.BoolFlag{Name: "force", Usage: "measure every point again, even those measured before with the same inputs"},
-			&cli.StringFlag{Name: "suite", Usage: "run the specs listed in experiments/NAME.suite (e.g. default)"},
+			&cli.StringFlag{Name: "suite", Usage: "run the specs listed in experiments/NAME.suite (e.g. default) and write a suite report"},
 		},
 		Action: func(c *cli.Context) error {
 			e, err := env(c)
@@ -311,8 +315,9 @@ func runCmd() *cli.Command {
 				return err
 			}
 			files := c.Args().Slice()
-			if name := c.String("suite"); name != "" {
-				more, err := runner.Suite(e.Repo, name)
+			suite := c.String("suite")
+			if suite != "" {
+				more, err := runner.Suite(e.Repo, suite)
 				if err != nil {
 					return err
 				}
@@ -330,12 +335,31 @@ func runCmd() *cli.Command {
 				}
 				specs = append(specs, s)
 			}
-			var failed []string
-			for _, s := range specs {
+			start := time.Now()
+			var failed, dirs []string
+			var missing []report.SuiteMissing
+			for i, s := range specs {
+				if c.Context.Err() != nil {
+					for _, rest := range specs[i:] {
+						missing = append(missing, report.SuiteMissing{Spec: rest.File, Error: "not run: interrupted"})
+					}
+					break
+				}
 				res, dir, err := runner.Run(c.Context, e, s, runner.Options{Force: c.Bool("force")})
 				if err != nil {
-					return fmt.Errorf("run %s: %w", s.Name, err)
+					err = fmt.Errorf("run %s: %w", s.Name, err)
+					if suite == "" {
+						return err
+					}
+					// A suite goes on: the rest of it is still worth measuring.
+					fmt.Fprintf(os.Stderr, "bpfstor: %v\n", err)
+					failed = append(failed, err.Error())
+					if dir == "" || res == nil {
+						missing = append(missing, report.SuiteMissing{Spec: s.File, Error: err.Error()})
+						continue
+					}
 				}
+				dirs = append(dirs, dir)
 				report.Text(os.Stdout, res)
 				if err := report.Write(dir, res); err != nil {
 					fmt.Fprintf(os.Stderr, "report: %v\n", err)
@@ -344,8 +368,16 @@ func runCmd() *cli.Command {
 				if res.Status != results.StatusOK {
 					failed = append(failed, fmt.Sprintf("%s: %s (%s)", s.Name, res.Status, res.Reason))
 				}
-				if c.Context.Err() != nil {
-					break
+			}
+			if suite != "" {
+				out, err := results.NewRunDir(e.Results, "suite-"+suite, start)
+				if err == nil {
+					err = report.WriteSuite(out, dirs, report.SuiteOptions{Name: suite, Missing: missing})
+				}
+				if err != nil {
+					fmt.Fprintf(os.Stderr, "suite report: %v\n", err)
+				} else {
+					fmt.Printf("\nsuite report: %s (%d run(s), %d spec(s) without a run)\n", filepath.Join(out, report.SuiteIndex), len(dirs), len(missing))
 				}
 			}
 			if len(failed) > 0 {
@@ -359,31 +391,99 @@ func runCmd() *cli.Command {
 func reportCmd() *cli.Command {
 	return &cli.Command{
 		Name:      "report",
-		Usage:     "write report.md, PNG figures and results.csv into a run directory and print the summary",
-		ArgsUsage: "RUNDIR",
-		Flags:     []cli.Flag{&cli.BoolFlag{Name: "text", Usage: "only print the text summary, write no files"}},
+		Usage:     "write report.md, PNG figures and results.csv into run directories (and a suite report over several)",
+		ArgsUsage: "RUNDIR... | SUITEDIR",
+		Description: "One RUNDIR: its report. Several RUNDIRs (or --suite-out): each run's report, then a suite report\n" +
+			"(index.md, cross-run figures such as lookup latency vs B+-tree depth) in --suite-out DIR, by default a new\n" +
+			"<time>-suite-report directory beside the first run. A SUITEDIR (made by run --suite, or an earlier suite\n" +
+			"report) regenerates its runs' reports and its index in place.",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "text", Usage: "only print the text summary, write no files"},
+			&cli.StringFlag{Name: "suite-out", Usage: "write the suite report of the given runs into DIR"},
+		},
 		Action: func(c *cli.Context) error {
-			if c.NArg() != 1 {
-				return errors.New("report: give one run directory (e.g. results/20261125-120000-baseline)")
+			args := c.Args().Slice()
+			if len(args) == 0 {
+				return errors.New("report: give a run directory (e.g. results/20261125-120000-baseline), several, or a suite directory")
 			}
-			dir := c.Args().First()
-			r, err := results.Read(dir)
-			if err != nil {
-				return err
-			}
-			if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
-				dir = filepath.Dir(dir) // given result.json itself
-			}
-			report.Text(os.Stdout, r)
-			if c.Bool("text") {
-				return nil
+			for _, a := range args {
+				if strings.HasPrefix(a, "-") {
+					return fmt.Errorf("report: %s: flags go before the directories (bpfstor report --suite-out DIR RUNDIR...)", a)
+				}
+				if _, err := os.Stat(a); err != nil {
+					return fmt.Errorf("report: %w", err)
+				}
 			}
 			start := time.Now()
-			err = report.Write(dir, r) // writes what it can even when a figure fails
-			fmt.Printf("\nreport: %s (%v)\n", filepath.Join(dir, report.MarkdownFile), time.Since(start).Round(time.Millisecond))
-			return err
+			suiteOut, opts := c.String("suite-out"), report.SuiteOptions{}
+			var runs []string
+			for _, a := range args {
+				if !report.IsSuiteDir(a) {
+					runs = append(runs, a)
+					continue
+				}
+				if len(args) > 1 {
+					fmt.Fprintf(os.Stderr, "report: %s is a suite directory, not a run: skipped (give it alone to regenerate it)\n", a)
+					continue
+				}
+				m, rs, err := report.ReadSuite(a)
+				if err != nil {
+					return err
+				}
+				runs, suiteOut, opts = rs, a, report.SuiteOptions{Name: m.Name, Missing: m.Missing}
+			}
+			multi := len(runs) > 1 || suiteOut != ""
+			var errs []error
+			for _, dir := range runs {
+				if err := reportRun(dir, !multi || c.Bool("text"), c.Bool("text")); err != nil {
+					if !multi {
+						return err
+					}
+					errs = append(errs, err) // the suite report names the run too
+				}
+			}
+			if !multi || c.Bool("text") {
+				return errors.Join(errs...)
+			}
+			if suiteOut == "" {
+				out, err := results.NewRunDir(filepath.Dir(filepath.Clean(runs[0])), "suite-report", time.Now())
+				if err != nil {
+					return err
+				}
+				suiteOut = out
+			}
+			if err := report.WriteSuite(suiteOut, runs, opts); err != nil {
+				errs = append(errs, err)
+			}
+			fmt.Printf("suite report: %s (%d run(s), %v in all)\n", filepath.Join(suiteOut, report.SuiteIndex), len(runs), time.Since(start).Round(time.Millisecond))
+			return errors.Join(errs...)
 		},
 	}
+}
+
+// reportRun prints a run's text summary (when verbose) and writes its
+// report files (unless textOnly).
+func reportRun(dir string, verbose, textOnly bool) error {
+	r, err := results.Read(dir)
+	if err != nil {
+		return err
+	}
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		dir = filepath.Dir(dir) // given result.json itself
+	}
+	if verbose {
+		report.Text(os.Stdout, r)
+	}
+	if textOnly {
+		return nil
+	}
+	start := time.Now()
+	err = report.Write(dir, r) // writes what it can even when a figure fails
+	if verbose {
+		fmt.Println()
+	}
+	fmt.Printf("report: %s (%v)\n", filepath.Join(dir, report.MarkdownFile), time.Since(start).Round(time.Millisecond))
+	return err
 }
 
 func compareCmd() *cli.Command {

@@ -81,7 +81,7 @@ func TestRangeQueryExpectation(t *testing.T) {
 		spans []int
 	}{
 		{btree.Params{Keys: 1, Fanout: 31, Seed: 1}, []int{1, 5}},
-		{btree.Params{Keys: 8, Fanout: 31, Seed: 2}, []int{1, 8, 9}},      // one full value block
+		{btree.Params{Keys: 8, Fanout: 31, Seed: 2}, []int{1, 8, 9}},     // one full value block
 		{btree.Params{Keys: 17, Fanout: 4, Seed: 3}, []int{1, 2, 8, 16}}, // a partial last block
 		{btree.Params{Keys: 500, Fanout: 31, Seed: 4}, []int{1, 7, 8, 9, 63}},
 		{btree.Params{Keys: 200, Fanout: 2, Seed: 5}, []int{3, 63, 120}},

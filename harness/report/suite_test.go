@@ -1,0 +1,154 @@
+package report
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bpfstor/bpfstor/harness/results"
+)
+
+// recordedRuns are the run directories in experiments/recorded/, in name
+// (time) order.
+func recordedRuns(t testing.TB) []string {
+	t.Helper()
+	dirs, err := filepath.Glob(filepath.Join("..", "..", "experiments", "recorded", "2*"))
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no recorded runs: %v", err)
+	}
+	return dirs
+}
+
+// TestSuiteRecorded writes the suite report of the recorded default-suite
+// runs (baseline, chain with a device trace, B+-tree at depths 1, 2, 3, 4,
+// 5 and 10) and checks what index.md says and that the figures decode.
+func TestSuiteRecorded(t *testing.T) {
+	runs := recordedRuns(t)
+	out := t.TempDir()
+	start := time.Now()
+	if err := WriteSuite(out, runs, SuiteOptions{Name: "default"}); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el > 10*time.Second {
+		t.Errorf("suite report took %v, want < 10 s", el)
+	}
+	for _, f := range []string{"depth-latency.png", "depth-speedup.png"} {
+		pngOK(t, filepath.Join(out, f))
+	}
+	want := []string{
+		"# bpfstor suite: default", "Status **ok**: 8 run(s) ok",
+		"**TCG (software CPU emulation) in at least one run",
+		"![B+-tree lookup latency vs tree depth (depth experiment, across runs)](depth-latency.png)",
+		"![B+-tree lookup speedup vs tree depth beside the papers (depth experiment, across runs)](depth-speedup.png)",
+		"unjoined markers are runs at another fanout",
+		"| 1 | 31 | 31 | btree-d1-f31 | driver | 3 |", "| 3 | 31 | 30000 | btree | syscall | 3 |",
+		"| 10 | 2 | 39366 | btree-d10-f2 | driver | 3 |",
+		"XRP (OSDI'22) latency 1.25x (13.4→10.7 µs)", // XRP Table 3 at depth 1
+		"HotOS'21 IOPS 2.53x (109→276 K IOPS)",       // HotOS at depth 10
+		"### baseline — ok", "### chain — ok", "### btree-d10-f2 — ok",
+		"[report](", "20261125-125121-chain/report.md)",
+		"| chain bs=512 depth=10 mode=driver | 3 |",
+		"| btree mode=driver dist=uniform | 3 |",
+	}
+	idx := checkFile(t, filepath.Join(out, SuiteIndex), want, []string{"NaN", "Inf", "partial"})
+	// No invented XRP number at depths 2..5: the depth-2 rows carry only the stated maxima.
+	for _, l := range strings.Split(idx, "\n") {
+		if strings.HasPrefix(l, "| 2 | 31 |") && strings.Contains(l, "XRP") {
+			t.Errorf("an XRP number at depth 2: %s", l)
+		}
+	}
+
+	// suite.json names the runs relative to the suite directory; read back
+	// they are the same directories.
+	m, got, err := ReadSuite(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Name != "default" || m.Status != results.StatusOK || len(got) != len(runs) {
+		t.Fatalf("manifest %+v, runs %v", m, got)
+	}
+	for i := range runs {
+		a, _ := filepath.Abs(runs[i])
+		if b, _ := filepath.Abs(got[i]); a != b {
+			t.Errorf("run %d: %s, want %s", i, b, a)
+		}
+	}
+	if !IsSuiteDir(out) || IsSuiteDir(runs[0]) {
+		t.Error("IsSuiteDir")
+	}
+}
+
+// A suite with a spec that made no run and a run directory that cannot be
+// read is reported, marked partial, with what is there.
+func TestSuitePartial(t *testing.T) {
+	runs := recordedRuns(t)
+	tests := []struct {
+		name    string
+		dirs    []string
+		missing []SuiteMissing
+		status  string
+		md      []string
+		files   []string
+	}{
+		{"missing spec", runs[:2], []SuiteMissing{{Spec: "experiments/btree-d4-f31.toml", Error: "kernel build: linux-source-6.12 not found"}},
+			"partial", []string{"Status **partial** (partial suite: experiments/btree-d4-f31.toml produced no run)",
+				"## Specs that produced no run", "- `experiments/btree-d4-f31.toml`: kernel build: linux-source-6.12 not found",
+				"### btree — ok"}, []string{"depth-latency.png"}},
+		{"unreadable run", append([]string{t.TempDir()}, runs[0]), nil,
+			"partial", []string{"— unreadable", "is this a run directory made by bpfstor run?",
+				"No run has plain B+-tree point lookups"}, nil},
+		{"nothing", nil, []SuiteMissing{{Spec: "experiments/baseline.toml", Error: "interrupted"}},
+			"failed", []string{"Status **failed**"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := t.TempDir()
+			if err := WriteSuite(out, tt.dirs, SuiteOptions{Name: "default", Missing: tt.missing}); err != nil {
+				t.Fatal(err)
+			}
+			checkFile(t, filepath.Join(out, SuiteIndex), tt.md, nil)
+			for _, f := range tt.files {
+				pngOK(t, filepath.Join(out, f))
+			}
+			m, _, err := ReadSuite(out)
+			if err != nil || m.Status != tt.status || len(m.Missing) != len(tt.missing) {
+				t.Errorf("manifest %+v, %v; want status %s", m, err, tt.status)
+			}
+		})
+	}
+}
+
+// TestSuiteView writes the suite report of the recorded runs, and every
+// run's own report, for looking at:
+// BPFSTOR_SUITE_VIEW=/tmp/suite go test ./harness/report/ -run TestSuiteView -v
+func TestSuiteView(t *testing.T) {
+	out := os.Getenv("BPFSTOR_SUITE_VIEW")
+	if out == "" {
+		t.Skip("set BPFSTOR_SUITE_VIEW=DIR to write the suite report of experiments/recorded to look at")
+	}
+	start := time.Now()
+	var dirs []string
+	for _, src := range recordedRuns(t) {
+		r, err := results.Read(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := filepath.Join(out, filepath.Base(src))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Write(dir); err != nil {
+			t.Fatal(err)
+		}
+		if err := Write(dir, r); err != nil {
+			t.Fatal(err)
+		}
+		dirs = append(dirs, dir)
+	}
+	if err := WriteSuite(filepath.Join(out, "suite-default"), dirs, SuiteOptions{Name: "default"}); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d run reports and the suite report in %v: %s", len(dirs), time.Since(start), filepath.Join(out, "suite-default", SuiteIndex))
+}
