@@ -14,8 +14,10 @@ type opFunc func(record bool) error
 // over threads goroutines, each locked to its OS thread. setup(t) prepares
 // thread t and returns its operation and a cleanup (run when the thread
 // ends). Each thread first runs its share of warmup unrecorded; the measured
-// part starts for all threads at once. It returns the time from that start
-// to the end of the last thread, and each thread's error (nil if none).
+// part starts for all threads at once, after every thread has finished its
+// setup and warm-up. It returns the time from that start to the end of the
+// last thread (setup and warm-up are not in it), and each thread's error
+// (nil if none).
 //
 // Workloads issue their I/O with RawSyscall, which keeps the goroutine's P
 // while it blocks in the kernel: with fewer Ps than threads, only GOMAXPROCS
@@ -27,8 +29,9 @@ func measureThreads(threads, ops, warmup int, setup func(t int) (opFunc, func(),
 		defer runtime.GOMAXPROCS(prev)
 	}
 	errs := make([]error, threads)
-	var wg, start sync.WaitGroup
+	var wg, ready, start sync.WaitGroup
 	start.Add(1)
+	ready.Add(threads)
 	for t := range threads {
 		n := threadShare(ops, threads, t)
 		wg.Add(1)
@@ -36,6 +39,12 @@ func measureThreads(threads, ops, warmup int, setup func(t int) (opFunc, func(),
 			defer wg.Done()
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
+			readied := false
+			defer func() {
+				if !readied {
+					ready.Done()
+				}
+			}()
 			one, cleanup, err := setup(t)
 			if err != nil {
 				errs[t] = err
@@ -47,6 +56,8 @@ func measureThreads(threads, ops, warmup int, setup func(t int) (opFunc, func(),
 					return
 				}
 			}
+			readied = true
+			ready.Done()
 			start.Wait()
 			for i := 0; i < n; i++ {
 				if errs[t] = one(true); errs[t] != nil {
@@ -55,6 +66,7 @@ func measureThreads(threads, ops, warmup int, setup func(t int) (opFunc, func(),
 			}
 		}(t, n)
 	}
+	ready.Wait()
 	t0 := time.Now()
 	start.Done()
 	wg.Wait()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestMeasureThreads(t *testing.T) {
@@ -44,6 +45,32 @@ func TestMeasureThreads(t *testing.T) {
 		}
 		if (tt.failAt >= 0) != (nerr == 1) || int(cleaned.Load()) != tt.threads-nerr {
 			t.Errorf("%+v: %d errors, %d cleanups", tt, nerr, cleaned.Load())
+		}
+	}
+}
+
+// TestMeasureThreadsExcludesSetupAndWarmup: the measured time holds only
+// the measured operations, however long setup and warm-up take, so IOPS
+// counts measured operations over measured time.
+func TestMeasureThreadsExcludesSetupAndWarmup(t *testing.T) {
+	const slow = 200 * time.Millisecond
+	for _, threads := range []int{1, 3} {
+		elapsed, errs := measureThreads(threads, 6, 3*threads, func(th int) (opFunc, func(), error) {
+			time.Sleep(slow) // a slow setup (e.g. a Zipfian sampler's zeta sum)
+			return func(record bool) error {
+				if !record {
+					time.Sleep(slow / 4) // a slow warm-up
+				}
+				return nil
+			}, func() {}, nil
+		})
+		for _, err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if elapsed >= slow/4 {
+			t.Errorf("threads %d: measured %v: setup or warm-up counted", threads, elapsed)
 		}
 	}
 }
