@@ -14,16 +14,35 @@ import (
 // (time) order.
 func recordedRuns(t testing.TB) []string {
 	t.Helper()
-	dirs, err := filepath.Glob(filepath.Join("..", "..", "experiments", "recorded", "2*"))
+	all, err := filepath.Glob(filepath.Join("..", "..", "experiments", "recorded", "2*"))
+	var dirs []string
+	for _, d := range all {
+		if !IsSuiteDir(d) {
+			dirs = append(dirs, d)
+		}
+	}
 	if err != nil || len(dirs) == 0 {
 		t.Fatalf("no recorded runs: %v", err)
 	}
 	return dirs
 }
 
+// runNamed is the recorded run of spec name.
+func runNamed(t testing.TB, runs []string, name string) string {
+	t.Helper()
+	for _, d := range runs {
+		if strings.HasSuffix(d, "-"+name) {
+			return d
+		}
+	}
+	t.Fatalf("no recorded run of %s", name)
+	return ""
+}
+
 // TestSuiteRecorded writes the suite report of the recorded default-suite
-// runs (baseline, chain with a device trace, B+-tree at depths 1, 2, 3, 4,
-// 5 and 10) and checks what index.md says and that the figures decode.
+// runs (the default suite: baseline, breakdown, chain with a device trace,
+// B+-tree lookups at depths 1..6 and 10, uring, threads, range, kv) and
+// checks what index.md says and that the figures decode.
 func TestSuiteRecorded(t *testing.T) {
 	runs := recordedRuns(t)
 	out := t.TempDir()
@@ -38,7 +57,7 @@ func TestSuiteRecorded(t *testing.T) {
 		pngOK(t, filepath.Join(out, f))
 	}
 	want := []string{
-		"# bpfstor suite: default", "Status **ok**: 8 run(s) ok",
+		"# bpfstor suite: default", "Status **ok**: 14 run(s) ok",
 		"**TCG (software CPU emulation) in at least one run",
 		"![B+-tree lookup latency vs tree depth (depth experiment, across runs)](depth-latency.png)",
 		"![B+-tree lookup speedup vs tree depth beside the papers (depth experiment, across runs)](depth-speedup.png)",
@@ -48,7 +67,8 @@ func TestSuiteRecorded(t *testing.T) {
 		"XRP (OSDI'22) latency 1.25x (13.4→10.7 µs)", // XRP Table 3 at depth 1
 		"HotOS'21 IOPS 2.53x (109→276 K IOPS)",       // HotOS at depth 10
 		"### baseline — ok", "### chain — ok", "### btree-d10-f2 — ok",
-		"[report](", "20261125-125121-chain/report.md)",
+		"[report](", "20261125-141009-chain/report.md)",
+		"the first kept: pread at depth 3 (run btree kept; also in uring-d3, threads)",
 		"| chain bs=512 depth=10 mode=driver | 3 |",
 		"| btree mode=driver dist=uniform | 3 |",
 	}
@@ -92,7 +112,7 @@ func TestSuitePartial(t *testing.T) {
 		md      []string
 		files   []string
 	}{
-		{"missing spec", runs[:2], []SuiteMissing{{Spec: "experiments/btree-d4-f31.toml", Error: "kernel build: linux-source-6.12 not found"}},
+		{"missing spec", []string{runNamed(t, runs, "baseline"), runNamed(t, runs, "btree")}, []SuiteMissing{{Spec: "experiments/btree-d4-f31.toml", Error: "kernel build: linux-source-6.12 not found"}},
 			"partial", []string{"Status **partial** (partial suite: experiments/btree-d4-f31.toml produced no run)",
 				"## Specs that produced no run", "- `experiments/btree-d4-f31.toml`: kernel build: linux-source-6.12 not found",
 				"### btree — ok"}, []string{"depth-latency.png"}},
