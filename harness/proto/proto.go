@@ -97,6 +97,10 @@ type Workload struct {
 	Op string `json:"op,omitempty"`
 	// Span is the number of keys a range or sum query covers.
 	Span int `json:"span,omitempty"`
+	// TraceLayers makes a pread point run its reads a second time with
+	// BPF kprobes on the read path (bpf/progs/layers.c) and put the
+	// per-layer split in Extra[ExtraLayers] (one thread only).
+	TraceLayers bool `json:"trace_layers,omitempty"`
 }
 
 // PointSpec is one point of a job: a workload and its repetition index.
@@ -148,6 +152,55 @@ type Point struct {
 	// ReusedFrom names the run directory a resumed run took the point from.
 	ReusedFrom string         `json:"reused_from,omitempty"`
 	Extra      map[string]any `json:"extra,omitempty"`
+}
+
+// ExtraLayers is the Point.Extra key of a pread point's Layers.
+const ExtraLayers = "layers"
+
+// Segments of one read in Layers, in the order a read passes them: each
+// ends where the next begins (the probe points in bpf/progs/layers.c).
+const (
+	SegCrossIn   = "crossing_in"    // user space before pread → __x64_sys_pread64 entry
+	SegSyscall   = "syscall"        // __x64_sys_pread64 → blkdev_read_iter
+	SegFile      = "file"           // blkdev_read_iter → submit_bio (block-device direct I/O)
+	SegBlock     = "block"          // submit_bio → nvme_queue_rqs (bio → blk-mq request → plug flush)
+	SegDriver    = "driver"         // nvme_queue_rqs entry → return (command copied, doorbell rung)
+	SegDeviceIRQ = "device_irq"     // nvme_queue_rqs return → nvme_irq entry
+	SegIRQ       = "completion_irq" // nvme_irq → submit_bio_wait_endio (CQE to bio completion)
+	SegWake      = "wakeup_return"  // submit_bio_wait_endio → __x64_sys_pread64 return
+	SegCrossOut  = "crossing_out"   // __x64_sys_pread64 return → user space after pread
+)
+
+// Layers is where the time of one read goes, measured in the guest with
+// BPF kprobes on a second run of a pread point's reads (TraceLayers).
+type Layers struct {
+	// Segments are the Seg* segments in order; each averages over the
+	// traced reads whose every point was seen, in order.
+	Segments []LayerSegment `json:"segments"`
+	// Reads is the traced reads measured; Discarded those left out of
+	// the segments (a point missing, repeated or out of order).
+	Reads     int64 `json:"reads"`
+	Discarded int64 `json:"discarded"`
+	// Missing and Disorder count discarded reads by probe point.
+	Missing  map[string]int64 `json:"missing,omitempty"`
+	Disorder map[string]int64 `json:"disorder,omitempty"`
+	// TracedMeanNs is the mean latency of every traced read, timed in user
+	// space like the point's own (untraced) reads, whose mean is
+	// UntracedMeanNs; OverheadNs = TracedMeanNs − UntracedMeanNs is what
+	// the probes cost.
+	TracedMeanNs   float64 `json:"traced_mean_ns"`
+	UntracedMeanNs float64 `json:"untraced_mean_ns"`
+	OverheadNs     float64 `json:"overhead_ns"`
+}
+
+// LayerSegment is one segment of Layers.
+type LayerSegment struct {
+	Name   string  `json:"name"`
+	MeanNs float64 `json:"mean_ns"`
+	Count  int64   `json:"count"`
+	// Log2[i] counts the reads whose segment took [2^i, 2^(i+1)) ns
+	// (0 ns in Log2[0]); trailing empty buckets are left out.
+	Log2 []int64 `json:"log2,omitempty"`
 }
 
 // Conn reads and writes messages on a stream. Send is safe for concurrent

@@ -1,9 +1,11 @@
 package report
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -13,7 +15,8 @@ import (
 
 // This file reads the experiments of shared/README.md section 5 that are
 // not a sweep along one integer axis: kv (key distributions side by side)
-// and breakdown (a read split into device and guest software), and sets
+// and breakdown (a read split into device and guest software, and by layer
+// when traced with BPF kprobes), and sets
 // every mode beside the pread baseline for the paper tables.
 
 // chained reports whether a workload kind is a chain of dependent reads
@@ -190,15 +193,20 @@ func pctText(r Ratio) string {
 }
 
 // Breakdown splits one pread workload's latency into the device (the run's
-// QEMU trace, doorbell→MSI-X) and the guest's software (the rest).
+// QEMU trace, doorbell→MSI-X) and the guest's software (the rest) and, when
+// its reads were traced (workload trace_layers), into the layers of XRP
+// Table 1.
 type Breakdown struct {
 	G         Group
 	BlockSize int
 	// Measured and Device are mean and p50 in ns: measured in the guest
-	// (median over repetitions) and on the device (whole trace).
+	// (median over repetitions) and on the device (whole trace). Without
+	// a trace the device's are 0, and so is Commands.
 	MeasuredMean, MeasuredP50 float64
 	DeviceMean, DeviceP50     float64
 	Commands                  int64
+	// Layers is the per-layer split of the traced reads (nil if untraced).
+	Layers *LayerSplit
 }
 
 // SoftwareMean is the guest software's part of the mean.
@@ -212,11 +220,27 @@ func (b Breakdown) SoftwareShare() float64 {
 	return b.SoftwareMean() / b.MeasuredMean
 }
 
-// String is the split in one line.
+// String is the split in one line (two with the layers).
 func (b Breakdown) String() string {
-	return fmt.Sprintf("Breakdown: %s mean %.1f µs = device %.1f µs + guest software %.1f µs (software %.1f %%; XRP Table 1: %.1f %%).",
-		b.G.Key, b.MeasuredMean/1e3, b.DeviceMean/1e3, b.SoftwareMean()/1e3, b.SoftwareShare()*100,
-		(XRPTable1Total-XRPTable1[len(XRPTable1)-1].Ns)/XRPTable1Total*100)
+	var parts []string
+	if b.Commands > 0 {
+		parts = append(parts, fmt.Sprintf("Breakdown: %s mean %.1f µs = device %.1f µs + guest software %.1f µs (software %.1f %%; XRP Table 1: %.1f %%).",
+			b.G.Key, b.MeasuredMean/1e3, b.DeviceMean/1e3, b.SoftwareMean()/1e3, b.SoftwareShare()*100, xrpSoftwareShare()*100))
+	}
+	if l := b.Layers; l != nil {
+		var segs []string
+		for _, sg := range l.Segments {
+			segs = append(segs, fmt.Sprintf("%s %.1f", segmentInfo(sg.Name).Short, sg.Mean.Median/1e3))
+		}
+		parts = append(parts, fmt.Sprintf("Layers: %s traced read %.1f µs (probes %+.1f µs over the untraced %.1f µs): %s µs.",
+			b.G.Key, l.Total()/1e3, l.Overhead.Median/1e3, l.Untraced.Median/1e3, strings.Join(segs, ", ")))
+	}
+	return strings.Join(parts, "\n")
+}
+
+// xrpSoftwareShare is the software's share of XRP Table 1's read, 0..1.
+func xrpSoftwareShare() float64 {
+	return (XRPTable1Total - XRPTable1[len(XRPTable1)-1].Ns) / XRPTable1Total
 }
 
 // Ceiling is the most a depth-d chain that pays the full stack once and
@@ -231,23 +255,214 @@ func (b Breakdown) Ceiling(d int) float64 {
 }
 
 // Breakdowns are the run's plain pread workloads (one thread) split with
-// its device trace; none without a trace.
+// its device trace, their layers when traced; none without either.
 func Breakdowns(a *Analysis) []Breakdown {
 	d := a.Device
-	if d == nil || d.Paired == 0 {
-		return nil
-	}
+	traced := d != nil && d.Paired > 0
 	var out []Breakdown
 	for _, g := range a.Groups {
 		w := g.Points[0].Workload
 		if w.Kind != proto.KindPread || w.Threads > 1 {
 			continue
 		}
-		out = append(out, Breakdown{G: g, BlockSize: w.BlockSize,
-			MeasuredMean: g.Mean().Median, MeasuredP50: g.P50().Median,
-			DeviceMean: d.Summary.MeanNs, DeviceP50: float64(d.Summary.P50Ns), Commands: d.Paired})
+		b := Breakdown{G: g, BlockSize: w.BlockSize, MeasuredMean: g.Mean().Median, MeasuredP50: g.P50().Median, Layers: LayerSplitOf(g)}
+		if traced {
+			b.DeviceMean, b.DeviceP50, b.Commands = d.Summary.MeanNs, float64(d.Summary.P50Ns), d.Paired
+		} else if b.Layers == nil {
+			continue
+		}
+		out = append(out, b)
 	}
 	return out
+}
+
+// LayerSplit is where the traced reads of a pread workload went, segment
+// by segment (proto.Layers of its repetitions).
+type LayerSplit struct {
+	Segments []SplitSegment
+	// Traced, Untraced and Overhead are the traced reads' mean, the
+	// workload's own (untraced) mean and their difference, in ns.
+	Traced, Untraced, Overhead Spread
+	Reps                       int
+	// Reads and Discarded are summed over repetitions, as are the
+	// discarded reads by probe point.
+	Reads, Discarded  int64
+	Missing, Disorder map[string]int64
+}
+
+// SplitSegment is one segment over repetitions.
+type SplitSegment struct {
+	Name string
+	// Mean is the spread of the repetitions' mean durations (ns).
+	Mean Spread
+	// Count is the reads measured in it; Log2 their log2 histogram
+	// (proto.LayerSegment), both summed over repetitions.
+	Count int64
+	Log2  []int64
+}
+
+// layersOf is a point's layer split (Extra[proto.ExtraLayers], a JSON
+// object once read back from result.json).
+func layersOf(p *proto.Point) (*proto.Layers, bool) {
+	v, ok := p.Extra[proto.ExtraLayers]
+	if !ok {
+		return nil, false
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, false
+	}
+	var l proto.Layers
+	if err := json.Unmarshal(b, &l); err != nil || len(l.Segments) == 0 {
+		return nil, false
+	}
+	return &l, true
+}
+
+// LayerSplitOf gathers the layer splits of a group's repetitions; nil when
+// none was traced. Segments keep the order of the first repetition.
+func LayerSplitOf(g Group) *LayerSplit {
+	s := &LayerSplit{}
+	means := map[string][]float64{}
+	idx := map[string]int{}
+	var traced, untraced, overhead []float64
+	for _, p := range g.Points {
+		l, ok := layersOf(p)
+		if !ok {
+			continue
+		}
+		s.Reps++
+		s.Reads += l.Reads
+		s.Discarded += l.Discarded
+		s.Missing = addCounts(s.Missing, l.Missing)
+		s.Disorder = addCounts(s.Disorder, l.Disorder)
+		traced, untraced, overhead = append(traced, l.TracedMeanNs), append(untraced, l.UntracedMeanNs), append(overhead, l.OverheadNs)
+		for _, sg := range l.Segments {
+			i, ok := idx[sg.Name]
+			if !ok {
+				i = len(s.Segments)
+				idx[sg.Name] = i
+				s.Segments = append(s.Segments, SplitSegment{Name: sg.Name})
+			}
+			out := &s.Segments[i]
+			out.Count += sg.Count
+			for len(out.Log2) < len(sg.Log2) {
+				out.Log2 = append(out.Log2, 0)
+			}
+			for b, c := range sg.Log2 {
+				out.Log2[b] += c
+			}
+			if sg.Count > 0 {
+				means[sg.Name] = append(means[sg.Name], sg.MeanNs)
+			}
+		}
+	}
+	if s.Reps == 0 {
+		return nil
+	}
+	for i := range s.Segments {
+		s.Segments[i].Mean = SpreadOf(means[s.Segments[i].Name])
+	}
+	s.Traced, s.Untraced, s.Overhead = SpreadOf(traced), SpreadOf(untraced), SpreadOf(overhead)
+	return s
+}
+
+func addCounts(to, from map[string]int64) map[string]int64 {
+	for k, n := range from {
+		if to == nil {
+			to = map[string]int64{}
+		}
+		to[k] += n
+	}
+	return to
+}
+
+// Total is the sum of the segments' means (medians over repetitions): the
+// traced read the shares are of.
+func (s *LayerSplit) Total() float64 {
+	t := 0.0
+	for _, sg := range s.Segments {
+		t += sg.Mean.Median
+	}
+	return t
+}
+
+// Share is a duration's part of the traced read, 0..1.
+func (s *LayerSplit) Share(ns float64) float64 {
+	if t := s.Total(); t > 0 {
+		return ns / t
+	}
+	return 0
+}
+
+// Sum is the summed means (ns) of the named segments.
+func (s *LayerSplit) Sum(names ...string) float64 {
+	t := 0.0
+	for _, sg := range s.Segments {
+		if slices.Contains(names, sg.Name) {
+			t += sg.Mean.Median
+		}
+	}
+	return t
+}
+
+// P50Range is the log2 bucket [lo, hi) ns that holds the segment's median
+// read; ok is false without reads.
+func (sg SplitSegment) P50Range() (lo, hi float64, ok bool) {
+	var n, seen int64
+	for _, c := range sg.Log2 {
+		n += c
+	}
+	for b, c := range sg.Log2 {
+		seen += c
+		if n > 0 && 2*seen >= n {
+			if b == 0 {
+				return 0, 2, true
+			}
+			return math.Ldexp(1, b), math.Ldexp(1, b+1), true
+		}
+	}
+	return 0, 0, false
+}
+
+// LayerSegment is how the report shows one segment of proto.Layers.
+type LayerSegment struct {
+	Name   string
+	Label  string // table row
+	Short  string // one-line summaries
+	Probes string // where it starts and ends
+	// XRP is the row of XRP Table 1 it is set beside ("" for none).
+	XRP string
+	// Bar is its layer in the figure (segments of one Bar are summed) and
+	// Style that layer's colour.
+	Bar   string
+	Style int
+}
+
+// LayerSegments are the segments of bpf/progs/layers.c in the order a read
+// passes them. XRP Table 1 has no completion rows: the completion work sits
+// with the device row here.
+var LayerSegments = []LayerSegment{
+	{proto.SegCrossIn, "user→kernel crossing", "crossing in", "user space → `__x64_sys_pread64`", "user/kernel crossing", "user/kernel crossings", 6},
+	{proto.SegSyscall, "syscall", "syscall", "`__x64_sys_pread64` → `blkdev_read_iter`", "syscall", "syscall", 0},
+	{proto.SegFile, "file layer (block-device direct I/O)", "file", "`blkdev_read_iter` → `submit_bio`", "file system (ext4)", "file layer (XRP: ext4)", 3},
+	{proto.SegBlock, "block layer (bio → request → plug flush)", "block", "`submit_bio` → `nvme_queue_rqs`", "block layer (bio)", "block layer", 4},
+	{proto.SegDriver, "NVMe driver submit (doorbell included)", "driver", "`nvme_queue_rqs` entry → return", "NVMe driver", "NVMe driver submit", 2},
+	{proto.SegDeviceIRQ, "device + interrupt", "device+irq", "`nvme_queue_rqs` return → `nvme_irq`", "device", "device + interrupt (XRP: device)", 5},
+	{proto.SegIRQ, "completion: interrupt → bio done", "irq completion", "`nvme_irq` → `submit_bio_wait_endio`", "device", "completion in the interrupt", 1},
+	{proto.SegWake, "completion: wake-up → syscall return", "wake-up+return", "`submit_bio_wait_endio` → `__x64_sys_pread64` return", "device", "wake-up and return", 7},
+	{proto.SegCrossOut, "kernel→user crossing", "crossing out", "`__x64_sys_pread64` return → user space", "user/kernel crossing", "user/kernel crossings", 6},
+}
+
+// segmentInfo is the report's view of a segment; one it does not know is
+// shown by its name, beside nothing.
+func segmentInfo(name string) LayerSegment {
+	for _, ls := range LayerSegments {
+		if ls.Name == name {
+			return ls
+		}
+	}
+	return LayerSegment{Name: name, Label: name, Short: name, Probes: "—", Bar: name, Style: 7}
 }
 
 // Bar colours of the breakdown, device at the bottom.
@@ -260,12 +475,15 @@ const (
 // crossing), none the colour of the device or the unsplit software.
 var xrpLayerStyles = map[string]int{"NVMe driver": 2, "block layer (bio)": 4, "file system (ext4)": 3, "syscall": 0, "user/kernel crossing": 6}
 
-// breakdownFigure is the device/software split of the first plain pread
-// workload: this run in µs, and as shares beside XRP Table 1.
+// breakdownFigure is the split of the first plain pread workload: by
+// layer when its reads were traced, else device vs software.
 func breakdownFigure(a *Analysis) []Figure {
 	bs := Breakdowns(a)
 	if len(bs) == 0 {
 		return nil
+	}
+	if bs[0].Layers != nil {
+		return []Figure{layersFigure(bs[0])}
 	}
 	b := bs[0]
 	soft := func(total, dev float64) float64 { return math.Max(total-dev, 0) * usPerNs }
@@ -302,23 +520,141 @@ func breakdownFigure(a *Analysis) []Figure {
 		Title: fmt.Sprintf("where a %d B read's time goes (breakdown experiment)", b.BlockSize),
 		Caption: fmt.Sprintf("Left: this run's %s, mean and p50 (median over repetitions), split into the device (QEMU trace, "+
 			"doorbell→MSI-X, %d commands) and the guest's software (measured − device). Right: the same mean as shares beside XRP Table 1 "+
-			"(6.27 µs on Optane, software 48.6 %%). The guest software is not yet split into XRP's layers (crossing, syscall, "+
-			"file system, block, driver): that needs guest-side tracing (roadmap).", b.G.Key, b.Commands),
+			"(6.27 µs on Optane, software 48.6 %%). The guest software is not split into XRP's layers (crossing, syscall, "+
+			"file system, block, driver) in this run: that needs the layer trace (trace_layers = true).", b.G.Key, b.Commands),
 		Charts: []*plot.Chart{abs, share},
 	}}
 }
 
+// layerBar is one layer of the layer figure: the segments summed in it and
+// the XRP Table 1 row drawn beside it.
+type layerBar struct {
+	Label string
+	Style int
+	Ns    float64
+	XRPNs float64
+}
+
+// layerBars stacks a split the way XRP Table 1 reads bottom up: the device
+// row first, then the driver, block, file and syscall layers, the
+// crossings on top; within a row, the read's order. Each XRP row is drawn
+// beside the first layer set beside it; segments beside no row go last.
+func layerBars(s *LayerSplit) []layerBar {
+	var bars []layerBar
+	at := map[string]int{}
+	add := func(ls LayerSegment, ns, xrp float64) {
+		i, ok := at[ls.Bar]
+		if !ok {
+			i = len(bars)
+			at[ls.Bar] = i
+			bars = append(bars, layerBar{Label: ls.Bar, Style: ls.Style, XRPNs: xrp})
+		}
+		bars[i].Ns += ns
+	}
+	for r := len(XRPTable1) - 1; r >= 0; r-- {
+		row, xrp := XRPTable1[r], XRPTable1[r].Ns
+		for _, sg := range s.Segments {
+			if ls := segmentInfo(sg.Name); ls.XRP == row.Name {
+				add(ls, sg.Mean.Median, xrp)
+				xrp = 0
+			}
+		}
+	}
+	for _, sg := range s.Segments {
+		if ls := segmentInfo(sg.Name); ls.XRP == "" {
+			add(ls, sg.Mean.Median, 0)
+		}
+	}
+	return bars
+}
+
+// layersFigure draws a traced read by layer: its mean in µs with the
+// untraced mean and the QEMU trace's device time beside it, and as shares
+// beside XRP Table 1.
+func layersFigure(b Breakdown) Figure {
+	s := b.Layers
+	abs := &plot.Chart{
+		Title:      fmt.Sprintf("this run: one traced %d B pread, mean (µs)", b.BlockSize),
+		YLabel:     "latency (µs)",
+		YFrom0:     true,
+		Categories: []string{"traced read"},
+		BarLabel:   "%.0f",
+		BarWidth:   90,
+		Legend:     plot.TopRight,
+		HLines:     []plot.HLine{{Y: s.Untraced.Median * usPerNs, Label: "untraced read (mean)", Style: 7}},
+	}
+	if b.Commands > 0 {
+		abs.HLines = append(abs.HLines, plot.HLine{Y: b.DeviceMean * usPerNs, Label: "device alone (QEMU trace, mean)", Style: 6})
+	}
+	share := &plot.Chart{
+		Title:      "share of a read: this run vs XRP Table 1 (%)",
+		YLabel:     "% of the read's mean latency",
+		Categories: []string{"bpfstor (traced)", "XRP Table 1"},
+		YMin:       0, YMax: 100,
+		BarLabel: "%.0f",
+		BarWidth: 48,
+		Legend:   plot.Outside,
+	}
+	for _, lb := range layerBars(s) {
+		abs.Bars = append(abs.Bars, plot.Bar{Values: []float64{lb.Ns * usPerNs}, Style: lb.Style})
+		share.Bars = append(share.Bars, plot.Bar{Label: lb.Label, Style: lb.Style,
+			Values: []float64{s.Share(lb.Ns) * 100, lb.XRPNs / XRPTable1Total * 100}})
+	}
+	dev := ""
+	if b.Commands > 0 {
+		dev = fmt.Sprintf(" The black dashed line is the device alone (QEMU trace, doorbell→MSI-X, mean over %d commands), inside the "+
+			"in-guest \"device + interrupt\" segment.", b.Commands)
+	}
+	return Figure{
+		File:  "breakdown.png",
+		Title: fmt.Sprintf("where a %d B read's time goes, layer by layer (breakdown experiment)", b.BlockSize),
+		Caption: fmt.Sprintf("Left: the mean of %s's traced reads (BPF kprobes in the guest, %d reads over %d repetitions), stacked by "+
+			"segment (median over repetitions), the device at the bottom; the grey dashed line is the untraced reads' mean: the gap "+
+			"to the top of the bar is what the probes cost (%+.1f µs).%s Right: the same as shares of the traced read beside XRP "+
+			"Table 1 (6.27 µs on Optane); XRP has no completion rows, so the completion segments stand beside nothing.",
+			b.G.Key, s.Reads, s.Reps, s.Overhead.Median/1e3, dev),
+		Charts: []*plot.Chart{abs, share},
+	}
+}
+
 // breakdownMD is the breakdown section: the split per pread workload
-// beside XRP Table 1, what is not measured yet, and the ceiling it sets
-// on chained reads.
+// beside XRP Table 1, by layer when traced, and the ceiling it sets on
+// chained reads.
 func breakdownMD(w io.Writer, a *Analysis) {
 	bs := Breakdowns(a)
 	if len(bs) == 0 {
 		return
 	}
 	fmt.Fprintln(w, "\n## Where a read's time goes (breakdown experiment)")
+	split := false
+	for _, b := range bs {
+		split = split || b.Layers != nil
+	}
+	if bs[0].Commands > 0 {
+		deviceSplitMD(w, bs, split)
+	}
+	for _, b := range bs {
+		if b.Layers != nil {
+			layersMD(w, b)
+		}
+	}
+	if b := bs[0]; b.Commands > 0 {
+		fmt.Fprintf(w, "\nThe ceiling this split sets (shared/README.md section 6): a depth-d chain that pays the full stack once and "+
+			"only the device for each later hop speeds up by at most d·(S+D)/((S+D)+(d−1)·D): %.2fx at depth 3, %.2fx at depth 10 "+
+			"(S+D = %.1f µs, D = %.1f µs, from %s).\n", b.Ceiling(3), b.Ceiling(10), b.MeasuredMean/1e3, b.DeviceMean/1e3, b.G.Key)
+	}
+}
+
+// deviceSplitMD is the two-layer table: each pread workload's untraced
+// latency against the QEMU trace's device time.
+func deviceSplitMD(w io.Writer, bs []Breakdown, split bool) {
+	note := ExperimentNotes["breakdown"]
+	if split {
+		note = "First the device (QEMU trace, doorbell→MSI-X) against the rest, the guest's software; then the guest's own split " +
+			"by layer (BPF kprobes)."
+	}
 	fmt.Fprintf(w, "\n%s Latencies in µs; the guest's numbers are the median over repetitions, the device's are over every "+
-		"I/O command of the run (%d paired doorbell→MSI-X, warm-up and every workload included).\n\n", ExperimentNotes["breakdown"], bs[0].Commands)
+		"I/O command of the run (%d paired doorbell→MSI-X, warm-up and every workload included).\n\n", note, bs[0].Commands)
 	fmt.Fprintln(w, "| read | statistic | measured in the guest | device (QEMU trace) | guest software (measured − device) | software share |")
 	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|")
 	for _, b := range bs {
@@ -332,23 +668,130 @@ func breakdownMD(w io.Writer, a *Analysis) {
 	}
 	dev := XRPTable1[len(XRPTable1)-1].Ns
 	fmt.Fprintf(w, "| XRP Table 1: 512 B random read, Optane | mean | %.2f | %.2f | %.2f | %.1f %% |\n",
-		XRPTable1Total/1e3, dev/1e3, (XRPTable1Total-dev)/1e3, (XRPTable1Total-dev)/XRPTable1Total*100)
+		XRPTable1Total/1e3, dev/1e3, (XRPTable1Total-dev)/1e3, xrpSoftwareShare()*100)
 	var layers []string
 	for _, l := range XRPTable1[:len(XRPTable1)-1] {
 		layers = append(layers, fmt.Sprintf("%s %.0f ns", l.Name, l.Ns))
 	}
-	fmt.Fprintf(w, "\nXRP Table 1 splits the software into %s. **Not measured yet:** bpfstor does not split the guest "+
-		"software into these layers (crossing, syscall, file system, block, driver); that needs guest-side tracing "+
-		"(roadmap, shared/README.md section 8). The p50 rows subtract medians, which is indicative only.\n", strings.Join(layers, ", "))
+	if split {
+		fmt.Fprintf(w, "\nXRP Table 1 splits the software into %s; the section below splits this run's reads the same way. "+
+			"The p50 rows subtract medians, which is indicative only.\n", strings.Join(layers, ", "))
+	} else {
+		fmt.Fprintf(w, "\nXRP Table 1 splits the software into %s. **Not measured yet:** this run does not split the guest "+
+			"software into these layers (crossing, syscall, file system, block, driver); that needs the layer trace "+
+			"(`trace_layers = true` on the pread workload, guest-side tracing with BPF kprobes). The p50 rows subtract medians, "+
+			"which is indicative only.\n", strings.Join(layers, ", "))
+	}
 	for _, b := range bs {
 		if b.DeviceMean > b.MeasuredMean {
 			fmt.Fprintf(w, "\nWarning: %s: the device mean exceeds the measured mean; the trace covers other commands too (other workloads, warm-up), so this split does not hold for it.\n", b.G.Key)
 		}
 	}
-	b := bs[0]
-	fmt.Fprintf(w, "\nThe ceiling this split sets (shared/README.md section 6): a depth-d chain that pays the full stack once and "+
-		"only the device for each later hop speeds up by at most d·(S+D)/((S+D)+(d−1)·D): %.2fx at depth 3, %.2fx at depth 10 "+
-		"(S+D = %.1f µs, D = %.1f µs, from %s).\n", b.Ceiling(3), b.Ceiling(10), b.MeasuredMean/1e3, b.DeviceMean/1e3, b.G.Key)
+}
+
+// layersMD is one pread workload's split by layer: every segment, the
+// probes' cost, the split beside XRP Table 1 and the device beside the
+// QEMU trace.
+func layersMD(w io.Writer, b Breakdown) {
+	s := b.Layers
+	fmt.Fprintf(w, "\n### Per layer: %s, BPF kprobes in the guest\n\n", md(b.G.Key))
+	fmt.Fprintf(w, "Each repetition ran its reads a second time, as many and the same blocks, with kprobes on the read path "+
+		"(`bpf/progs/layers.c`) following the reading thread (the blocks were read once, untimed, before both runs, so that "+
+		"both find them in the host's page cache): %d traced reads over %d repetitions, %d (%.1f %%) discarded%s. "+
+		"A segment's mean is over the reads kept, median [min–max] over repetitions; shares are of the sum of the segments, "+
+		"the traced read. Time stamps: `bpf_ktime_get_ns()` in the kernel, the vDSO's CLOCK_MONOTONIC (the same clock) in user space.\n\n",
+		s.Reads, s.Reps, s.Discarded, pct(s.Discarded, s.Reads), discardReasons(s))
+	fmt.Fprintln(w, "| segment | from → to | mean (µs) | share of the traced read | reads | median read within |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|")
+	for _, sg := range s.Segments {
+		ls := segmentInfo(sg.Name)
+		within := "—"
+		if lo, hi, ok := sg.P50Range(); ok {
+			within = fmt.Sprintf("%s–%s µs", trimUs(lo), trimUs(hi))
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %.1f %% | %d | %s |\n", md(ls.Label), md(ls.Probes), spreadUs(sg.Mean),
+			s.Share(sg.Mean.Median)*100, sg.Count, within)
+	}
+	fmt.Fprintf(w, "| **sum of the segments: the traced read** | | **%.1f** | 100 %% | | |\n", s.Total()/1e3)
+	fmt.Fprintf(w, "| traced reads, mean in user space (every traced read) | | %s | | %d | |\n", spreadUs(s.Traced), s.Reads)
+	fmt.Fprintf(w, "| untraced reads, mean (the workload's latency) | | %s | | | |\n", spreadUs(s.Untraced))
+	fmt.Fprintf(w, "| **probe overhead** (traced − untraced mean) | | **%s** | %+.1f %% of the untraced read | | |\n",
+		spreadUs(s.Overhead), s.Overhead.Median/s.Untraced.Median*100)
+	fmt.Fprintf(w, "\nUnder TCG a kprobe is an emulated breakpoint trap and a kretprobe a return trampoline: the split is of the "+
+		"traced read, %.1f µs longer than an untraced one, and the segments that hold probes are inflated most. Read the shares "+
+		"and the order of magnitude, not single microseconds.\n", s.Overhead.Median/1e3)
+
+	fmt.Fprintln(w, "\nBeside XRP Table 1 (512 B random read on Optane, 6.27 µs):")
+	fmt.Fprintln(w, "\n| XRP Table 1 row | bpfstor segments | bpfstor (µs) | bpfstor share | XRP (ns) | XRP share |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|")
+	soft := 0.0
+	for i, row := range XRPTable1 {
+		var names, labels []string
+		for _, sg := range s.Segments {
+			if ls := segmentInfo(sg.Name); ls.XRP == row.Name {
+				names, labels = append(names, sg.Name), append(labels, ls.Label)
+			}
+		}
+		ns := s.Sum(names...)
+		if i < len(XRPTable1)-1 {
+			soft += ns
+		}
+		fmt.Fprintf(w, "| %s | %s | %.1f | %.1f %% | %.0f | %.1f %% |\n", md(row.Name), md(orDash(strings.Join(labels, ", "))), ns/1e3,
+			s.Share(ns)*100, row.Ns, row.Ns/XRPTable1Total*100)
+	}
+	fmt.Fprintf(w, "| **software** (all but the device row) | | %.1f | %.1f %% | %.0f | %.1f %% |\n", soft/1e3, s.Share(soft)*100,
+		XRPTable1Total-XRPTable1[len(XRPTable1)-1].Ns, xrpSoftwareShare()*100)
+	fmt.Fprintln(w, "\nXRP Table 1 has no completion rows; here the completion (interrupt handler, wake-up, return) sits in the "+
+		"device row, so bpfstor's software share is a lower bound. The file layer is the raw block device's direct I/O, "+
+		"not ext4.")
+	if b.Commands > 0 {
+		seg := s.Sum(proto.SegDeviceIRQ)
+		fmt.Fprintf(w, "\nThe device beside the QEMU trace: in the guest, driver submit → interrupt (`nvme_queue_rqs` return → "+
+			"`nvme_irq`) is %.1f µs; on the host, doorbell → MSI-X is %.1f µs (mean over every command of the run, traced or not). "+
+			"The difference, %.1f µs, is mostly the interrupt's way from QEMU into the guest (injection, waking the idle vCPU, "+
+			"the kprobe on `nvme_irq`) and the return from `nvme_queue_rqs` after the doorbell.\n", seg/1e3, b.DeviceMean/1e3, (seg-b.DeviceMean)/1e3)
+	}
+}
+
+// discardReasons lists where discarded reads lost a point, if any.
+func discardReasons(s *LayerSplit) string {
+	var parts []string
+	for _, r := range []struct {
+		what string
+		m    map[string]int64
+	}{{"missing", s.Missing}, {"out of order", s.Disorder}} {
+		var ks []string
+		for k := range r.m {
+			ks = append(ks, k)
+		}
+		sort.Strings(ks)
+		for _, k := range ks {
+			parts = append(parts, fmt.Sprintf("%s %s: %d", r.what, k, r.m[k]))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, "; ") + ")"
+}
+
+func pct(n, of int64) float64 {
+	if of == 0 {
+		return 0
+	}
+	return float64(n) / float64(of) * 100
+}
+
+// trimUs is ns in µs with the digits its size needs (0.51, 2.0, 131).
+func trimUs(ns float64) string {
+	switch us := ns / 1e3; {
+	case us >= 10:
+		return fmt.Sprintf("%.0f", us)
+	case us >= 1:
+		return fmt.Sprintf("%.1f", us)
+	default:
+		return fmt.Sprintf("%.2f", us)
+	}
 }
 
 // compTable is one table of "Beside the papers": modes against the pread

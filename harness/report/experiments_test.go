@@ -3,7 +3,10 @@ package report
 import (
 	"bytes"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
+	"math"
+	"math/bits"
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
@@ -80,6 +83,42 @@ func breakdownRun() *results.Result {
 	return r
 }
 
+// breakdownLayersRun is the breakdown spec with the layer trace on, as the
+// agent reports it (proto.Layers in Extra, read back from JSON), with or
+// without the NVMe trace. The traced read's segments add up to 148 µs;
+// the probes cost 26 µs (median over repetitions).
+func breakdownLayersRun(trace bool) *results.Result {
+	r := breakdownRun()
+	if !trace {
+		r.Device = nil
+	}
+	means := map[string]float64{
+		proto.SegCrossIn: 3e3, proto.SegSyscall: 4e3, proto.SegFile: 8e3, proto.SegBlock: 10e3, proto.SegDriver: 12e3,
+		proto.SegDeviceIRQ: 80e3, proto.SegIRQ: 11e3, proto.SegWake: 17e3, proto.SegCrossOut: 3e3,
+	}
+	order := []string{proto.SegCrossIn, proto.SegSyscall, proto.SegFile, proto.SegBlock, proto.SegDriver,
+		proto.SegDeviceIRQ, proto.SegIRQ, proto.SegWake, proto.SegCrossOut}
+	for rep, p := range r.Points {
+		p.Workload.TraceLayers = true
+		d := float64(rep-1) * 0.025 // repetitions 2.5 % apart
+		l := proto.Layers{Reads: 2000, Discarded: 10, Missing: map[string]int64{"nvme_irq": 8}, Disorder: map[string]int64{"nvme_irq": 2},
+			UntracedMeanNs: 120e3, TracedMeanNs: 146e3 + 2e3*float64(rep-1)}
+		l.OverheadNs = l.TracedMeanNs - l.UntracedMeanNs
+		for _, name := range order {
+			m := means[name] * (1 + d)
+			b := bits.Len64(uint64(m)) - 1
+			log2 := make([]int64, b+1)
+			log2[b-1], log2[b] = 990, 1000 // the median read is in [2^b, 2^(b+1))
+			l.Segments = append(l.Segments, proto.LayerSegment{Name: name, MeanNs: m, Count: 1990, Log2: log2})
+		}
+		var extra map[string]any
+		b, _ := json.Marshal(map[string]any{proto.ExtraLayers: l})
+		json.Unmarshal(b, &extra)
+		p.Extra = extra
+	}
+	return r
+}
+
 func TestExperimentReports(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -119,9 +158,28 @@ func TestExperimentReports(t *testing.T) {
 			[]string{"breakdown.png", "latency.png"},
 			[]string{"## Where a read's time goes (breakdown experiment)",
 				"| pread bs=512 | mean |", "| XRP Table 1: 512 B random read, Optane | mean | 6.27 | 3.22 | 3.05 | 48.6 % |",
-				"**Not measured yet:**", "needs guest-side tracing", "![where a 512 B read's time goes (breakdown experiment)](breakdown.png)",
+				"**Not measured yet:**", "needs the layer trace", "![where a 512 B read's time goes (breakdown experiment)](breakdown.png)",
 				"at depth 10"},
-			[]string{"NaN"}},
+			[]string{"NaN", "### Per layer"}},
+		{"breakdown by layer", breakdownLayersRun(true),
+			[]string{"breakdown.png", "latency.png"},
+			[]string{"## Where a read's time goes (breakdown experiment)",
+				"| pread bs=512 trace_layers | mean |", "the section below splits this run's reads the same way",
+				"### Per layer: pread bs=512 trace_layers, BPF kprobes in the guest",
+				"6000 traced reads over 3 repetitions, 30 (0.5 %) discarded (missing nvme_irq: 24; out of order nvme_irq: 6)",
+				"| syscall | `__x64_sys_pread64` → `blkdev_read_iter` | 4.0 [3.9–4.1] | 2.7 % | 5970 | 2.0–4.1 µs |",
+				"| **sum of the segments: the traced read** | | **148.0** | 100 % | | |",
+				"| **probe overhead** (traced − untraced mean) | | **26.0 [24.0–28.0]** | +21.7 % of the untraced read | | |",
+				"| device | device + interrupt, completion: interrupt → bio done, completion: wake-up → syscall return | 108.0 | 73.0 % | 3224 | 51.4 % |",
+				"| **software** (all but the device row) | | 40.0 | 27.0 % | 3046 | 48.6 % |",
+				"The device beside the QEMU trace: in the guest, driver submit → interrupt (`nvme_queue_rqs` return → `nvme_irq`) is 80.0 µs",
+				"![where a 512 B read's time goes, layer by layer (breakdown experiment)](breakdown.png)",
+				"at depth 10"},
+			[]string{"NaN", "**Not measured yet:**"}},
+		{"layers without a trace", breakdownLayersRun(false),
+			[]string{"breakdown.png"},
+			[]string{"### Per layer: pread bs=512 trace_layers, BPF kprobes in the guest", "| **probe overhead** (traced − untraced mean) |"},
+			[]string{"NaN", "| pread bs=512 trace_layers | mean |", "The device beside the QEMU trace", "at depth 10"}},
 		{"chain without pread", fixture(t, "chain"), nil, nil, []string{"## Where a read's time goes", "## Key distributions"}},
 	}
 	for _, tt := range tests {
@@ -178,6 +236,71 @@ func TestBreakdown(t *testing.T) {
 	noTrace.Device = nil
 	if bs := Breakdowns(Analyze(noTrace)); bs != nil {
 		t.Errorf("breakdown without a trace: %+v", bs)
+	}
+}
+
+func TestLayerSplit(t *testing.T) {
+	bs := Breakdowns(Analyze(breakdownLayersRun(false)))
+	if len(bs) != 1 || bs[0].Commands != 0 || bs[0].Layers == nil {
+		t.Fatalf("layers without a trace: %+v", bs)
+	}
+	s := bs[0].Layers
+	if s.Reps != 3 || s.Reads != 6000 || s.Discarded != 30 || s.Missing["nvme_irq"] != 24 || s.Disorder["nvme_irq"] != 6 {
+		t.Errorf("split %+v", s)
+	}
+	if len(s.Segments) != 9 || s.Segments[0].Name != proto.SegCrossIn || s.Segments[8].Name != proto.SegCrossOut {
+		t.Fatalf("segments %+v", s.Segments)
+	}
+	dev := s.Segments[5]
+	if dev.Name != proto.SegDeviceIRQ || dev.Mean.Median != 80e3 || dev.Mean.Min != 78e3 || dev.Mean.Max != 82e3 || dev.Count != 5970 {
+		t.Errorf("device segment %+v", dev)
+	}
+	if lo, hi, ok := dev.P50Range(); !ok || lo != 65536 || hi != 131072 {
+		t.Errorf("device median within [%v, %v) %v, want [65536, 131072)", lo, hi, ok)
+	}
+	if got := s.Total(); got != 148e3 {
+		t.Errorf("total %v, want 148000", got)
+	}
+	if got := s.Share(s.Sum(proto.SegCrossIn, proto.SegCrossOut)); math.Abs(got-6.0/148) > 1e-9 {
+		t.Errorf("crossings share %v", got)
+	}
+	if s.Overhead.Median != 26e3 || s.Untraced.Median != 120e3 || s.Traced.Median != 146e3 {
+		t.Errorf("overhead %+v untraced %+v traced %+v", s.Overhead, s.Untraced, s.Traced)
+	}
+	if str := bs[0].String(); strings.Contains(str, "Breakdown:") || !strings.Contains(str, "Layers: pread bs=512 trace_layers traced read 148.0 µs (probes +26.0 µs over the untraced 120.0 µs): crossing in 3.0, syscall 4.0") {
+		t.Errorf("String() = %q", str)
+	}
+
+	// The figure stacks XRP Table 1 bottom up, completion beside the device.
+	var labels []string
+	var xrp float64
+	for _, b := range layerBars(s) {
+		labels = append(labels, b.Label)
+		xrp += b.XRPNs
+	}
+	want := "device + interrupt (XRP: device),completion in the interrupt,wake-up and return,NVMe driver submit,block layer,file layer (XRP: ext4),syscall,user/kernel crossings"
+	if got := strings.Join(labels, ","); got != want {
+		t.Errorf("bars %s, want %s", got, want)
+	}
+	if bars := layerBars(s); bars[0].XRPNs != 3224 || bars[1].XRPNs != 0 || bars[7].Ns != 6e3 || bars[7].XRPNs != 351 || xrp != 6272 {
+		t.Errorf("bars %+v", bars)
+	}
+
+	// An untraced point beside traced ones is left out; an unknown segment is shown by name.
+	r := breakdownLayersRun(true)
+	delete(r.Points[0].Extra, proto.ExtraLayers)
+	l, _ := layersOf(r.Points[1])
+	l.Segments = append(l.Segments, proto.LayerSegment{Name: "softirq", MeanNs: 5e3, Count: 1})
+	r.Points[1].Extra[proto.ExtraLayers] = l
+	s = LayerSplitOf(Analyze(r).Groups[0])
+	if s.Reps != 2 || len(s.Segments) != 10 || segmentInfo("softirq").Label != "softirq" {
+		t.Errorf("split of 2 traced points %+v", s)
+	}
+	if bars := layerBars(s); bars[len(bars)-1].Label != "softirq" {
+		t.Errorf("unknown segment not last: %+v", bars)
+	}
+	if LayerSplitOf(Analyze(breakdownRun()).Groups[0]) != nil {
+		t.Error("a split of untraced points")
 	}
 }
 

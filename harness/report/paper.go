@@ -192,8 +192,9 @@ var ExperimentNotes = map[string]string{
 		"real KV store (BPF-KV), so they bound what to expect rather than predict it.",
 	"threads": "XRP's threads numbers (Fig. 5, 7) are for its B+-tree with up to many threads on real NVMe; here threads share " +
 		"the guest's vCPUs and one emulated device.",
-	"breakdown": "XRP Table 1 splits a 512 B read on Optane into six layers; bpfstor measures two so far: the device " +
-		"(QEMU trace, doorbell→MSI-X) and the guest's software (everything else).",
+	"breakdown": "XRP Table 1 splits a 512 B read on Optane into six layers. Without trace_layers bpfstor splits it in two: " +
+		"the device (QEMU trace, doorbell→MSI-X) and the guest's software (everything else); trace_layers = true adds the " +
+		"per-layer split from BPF kprobes in the guest.",
 }
 
 // Layer is one row of XRP Table 1.

@@ -47,6 +47,9 @@ func WorkloadKey(w proto.Workload) string {
 	if w.Span > 0 {
 		parts = append(parts, fmt.Sprintf("span=%d", w.Span))
 	}
+	if w.TraceLayers {
+		parts = append(parts, "trace_layers")
+	}
 	return strings.Join(parts, " ")
 }
 

@@ -84,6 +84,9 @@ type Workload struct {
 	Dist      StrList `toml:"dist"`
 	Op        StrList `toml:"op"`
 	Span      IntList `toml:"span"`
+	// TraceLayers (pread, one thread) runs the reads again with BPF
+	// kprobes on the read path and reports the per-layer split.
+	TraceLayers bool `toml:"trace_layers"`
 }
 
 // IntList is an integer or a list of integers.
@@ -153,6 +156,7 @@ func (w Workload) Expand() []proto.Workload {
 								out = append(out, proto.Workload{
 									Kind: w.Kind, BlockSize: w.BlockSize, Ops: w.Ops, Warmup: w.Warmup,
 									Threads: t, Depth: d, Mode: m, Batch: b, Dist: ds, Op: op, Span: sp,
+									TraceLayers: w.TraceLayers,
 								})
 							}
 						}
@@ -393,6 +397,9 @@ func (s *Spec) Validate(text string) error {
 			if len(w.Span) > 0 {
 				bad("span", "span is for btree range and sum workloads only")
 			}
+		}
+		if w.TraceLayers && (w.Kind != proto.KindPread || len(w.Threads) != 1 || w.Threads[0] != 1) {
+			bad("trace_layers", "the layer trace follows one reading thread: it needs kind = \"pread\" and threads = 1")
 		}
 		for _, d := range w.Dist {
 			if d != "uniform" && d != "zipf" {

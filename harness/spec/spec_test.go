@@ -65,6 +65,8 @@ func TestParseErrors(t *testing.T) {
 		{"no workloads", "name = \"x\"\n", "no [[workload]]"},
 		{"pread on a btree image", strings.Replace(good, "[run]", "[data]\nkind = \"btree\"\nkeys = 100\n[run]", 1), `needs data.kind = "pattern", not "btree"`},
 		{"bad accel", strings.Replace(good, "cpus = 1", `accel = "hvf"`, 1), `vm.accel: "hvf" is not auto, kvm or tcg`},
+		{"layer trace on fio", good + "trace_layers = true\n", `x.toml:20: trace_layers: the layer trace follows one reading thread: it needs kind = "pread" and threads = 1`},
+		{"layer trace with threads", strings.Replace(good, "warmup = 100", "warmup = 100\nthreads = 2\ntrace_layers = true", 1), "trace_layers: the layer trace follows one reading thread"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -187,5 +189,15 @@ func TestCommittedSpecs(t *testing.T) {
 		if _, err := Load(f); err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+func TestTraceLayers(t *testing.T) {
+	s, err := Parse("b.toml", "name = \"b\"\n[[workload]]\nkind = \"pread\"\nops = 10\ntrace_layers = true\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps := s.Points(); len(ps) != 1 || !ps[0].Workload.TraceLayers || ps[0].Workload.Threads != 1 {
+		t.Fatalf("points %+v", ps)
 	}
 }

@@ -22,7 +22,7 @@ type Env struct {
 type runner func(env *Env, ps proto.PointSpec, p *proto.Point) error
 
 var runners = map[string]runner{
-	proto.KindPread:  runPread,
+	proto.KindPread:  runPreadWithLayers,
 	proto.KindFio:    runFio,
 	proto.KindSleep:  runSleep,
 	proto.KindCrash:  runCrash,
