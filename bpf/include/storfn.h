@@ -11,18 +11,7 @@
  * Self-contained: built with only -I bpf/include (no asm/ headers for the
  * bpf target), so the few uapi types and constants needed are here.
  */
-typedef unsigned char __u8;
-typedef unsigned short __u16;
-typedef unsigned int __u32;
-typedef unsigned long long __u64;
-typedef signed char __s8;
-typedef short __s16;
-typedef int __s32;
-typedef long long __s64;
-typedef __u16 __be16;
-typedef __u32 __be32;
-typedef __u64 __be64;
-typedef __u32 __wsum;
+#include "types.h"
 
 #ifndef __bpf_md_ptr
 #define __bpf_md_ptr(type, name)	\

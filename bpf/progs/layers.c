@@ -28,23 +28,13 @@
  * go into one record (the read in flight); at the syscall's return each
  * segment (point to next point) is added to layer_stats, unless a point is
  * missing, repeated or out of order: then the read is counted as
- * discarded. The two user/kernel crossings are timed by user space (the
+ * discarded (an interrupt before the driver's return is not disorder: see
+ * finish()). The two user/kernel crossings are timed by user space (the
  * Go runtime's vDSO CLOCK_MONOTONIC, the clock bpf_ktime_get_ns() reads)
  * from the syscall entry and exit times published in last.
  */
 
-typedef unsigned char __u8;
-typedef unsigned short __u16;
-typedef unsigned int __u32;
-typedef unsigned long long __u64;
-typedef signed char __s8;
-typedef short __s16;
-typedef int __s32;
-typedef long long __s64;
-typedef __u16 __be16;
-typedef __u32 __be32;
-typedef __u64 __be64;
-typedef __u32 __wsum;
+#include "types.h"
 
 enum { BPF_MAP_TYPE_ARRAY = 2, BPF_MAP_TYPE_PERCPU_ARRAY = 6 };
 
@@ -125,6 +115,7 @@ struct layer_counts {
 	__u64 repeated;		/* a point seen twice, or the driver refused */
 	__u64 missing[NR_POINTS];
 	__u64 disorder[NR_POINTS];
+	__u64 overlapped;	/* kept, with the interrupt before the return */
 } counts;
 
 /* The read in flight. */
@@ -189,8 +180,22 @@ static __always_inline void finish(void)
 	struct segment_stats *st;
 	__u64 prev = 0, d;
 	__u32 i, b;
-	int kept = !cur.repeated;
+	int kept = !cur.repeated, overlapped = 0;
 
+	/*
+	 * The doorbell is rung inside nvme_queue_rq(s), so the interrupt can
+	 * come before it returns: the device was fast, or (under TCG) the
+	 * host descheduled the vCPU that rang it. Then the driver segment
+	 * ends at the interrupt and the device segment is 0 for this read:
+	 * its device time stays in the driver's. Such reads are kept and
+	 * counted in overlapped, so that they do not bias the split toward
+	 * the reads whose vCPU was never descheduled.
+	 */
+	if (cur.ts[PT_DRV] && cur.ts[PT_IRQ] >= cur.ts[PT_DRV] &&
+	    cur.ts[PT_IRQ] < cur.ts[PT_DRV_RET]) {
+		cur.ts[PT_DRV_RET] = cur.ts[PT_IRQ];
+		overlapped = 1;
+	}
 	if (cur.record) {
 		counts.reads++;
 		if (cur.repeated)
@@ -212,6 +217,7 @@ static __always_inline void finish(void)
 	}
 	if (cur.record && kept) {
 		counts.kept++;
+		counts.overlapped += overlapped;
 		for (i = 0; i < NR_SEGMENTS; i++) {
 			__u32 key = i;
 

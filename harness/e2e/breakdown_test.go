@@ -49,8 +49,8 @@ trace_layers = true
 	if err := json.Unmarshal(b, &l); err != nil {
 		t.Fatalf("extra %s: %v", b, err)
 	}
-	t.Logf("traced %.1f µs, untraced %.1f µs, overhead %.1f µs, %d reads, %d discarded (missing %v, out of order %v)",
-		l.TracedMeanNs/1e3, l.UntracedMeanNs/1e3, l.OverheadNs/1e3, l.Reads, l.Discarded, l.Missing, l.Disorder)
+	t.Logf("traced %.1f µs, untraced %.1f µs, overhead %.1f µs, %d reads, %d discarded (missing %v, out of order %v), %d with the interrupt before the driver's return",
+		l.TracedMeanNs/1e3, l.UntracedMeanNs/1e3, l.OverheadNs/1e3, l.Reads, l.Discarded, l.Missing, l.Disorder, l.Overlapped)
 	want := []string{proto.SegCrossIn, proto.SegSyscall, proto.SegFile, proto.SegBlock, proto.SegDriver,
 		proto.SegDeviceIRQ, proto.SegIRQ, proto.SegWake, proto.SegCrossOut}
 	if len(l.Segments) != len(want) {

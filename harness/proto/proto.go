@@ -181,6 +181,9 @@ type Layers struct {
 	// the segments (a point missing, repeated or out of order).
 	Reads     int64 `json:"reads"`
 	Discarded int64 `json:"discarded"`
+	// Overlapped counts kept reads whose interrupt came before the driver's
+	// submit returned: their device time is in the driver segment.
+	Overlapped int64 `json:"overlapped,omitempty"`
 	// Missing and Disorder count discarded reads by probe point.
 	Missing  map[string]int64 `json:"missing,omitempty"`
 	Disorder map[string]int64 `json:"disorder,omitempty"`

@@ -14,7 +14,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfstor/bpfstor/bpf/storfn"
-	"github.com/bpfstor/bpfstor/harness/hist"
 	"github.com/bpfstor/bpfstor/harness/proto"
 	"github.com/bpfstor/bpfstor/images/btree"
 )
@@ -525,76 +524,23 @@ func (j *btreeJob) drawer(t int) *keyDrawer {
 	return d
 }
 
-// btreeOut is one thread's tally of a btree point.
-type btreeOut struct {
-	H                *hist.Histogram
-	Ops, OK, Wrong   int64
-	Found, NotFound  int64
-	Hops, DriverHops int64
-	FirstWrong       string
-}
-
-// answer records one measured operation: its latency, blocks read and
-// what is wrong with its answer ("" if nothing). what names the operation
-// in the run's error (e.g. "key 42 (present true)").
-func (o *btreeOut) answer(d time.Duration, hops, driverHops int64, why, mode, what string) {
-	if o.H == nil {
-		o.H = hist.New()
-	}
-	o.H.Record(d)
-	o.Ops++
-	o.Hops += hops
-	o.DriverHops += driverHops
-	if why == "" {
-		o.OK++
-		return
-	}
-	o.Wrong++
-	if o.FirstWrong == "" {
-		o.FirstWrong = fmt.Sprintf("btree %s: %s: %s", mode, what, why)
-	}
-}
-
 // finish fills p from the threads' tallies and errors, and returns the
 // first thread's error. extra is added to p.Extra.
-func (j *btreeJob) finish(p *proto.Point, outs []btreeOut, elapsed time.Duration, errs []error, extra map[string]any) error {
-	h := hist.New()
+func (j *btreeJob) finish(p *proto.Point, outs []tally, elapsed time.Duration, errs []error, extra map[string]any) error {
+	sum := mergeTallies(p, outs, elapsed)
 	var firstErr error
-	var hops, driverHops, found, notFound int64
-	for t, o := range outs {
-		if o.H != nil {
-			h.Merge(o.H)
-		}
-		p.Ops += o.Ops
-		p.Checked += o.OK + o.Wrong
-		p.Wrong += o.Wrong
-		hops += o.Hops
-		driverHops += o.DriverHops
-		found += o.Found
-		notFound += o.NotFound
-		if o.FirstWrong != "" && p.Error == "" {
-			p.Error = o.FirstWrong
-		}
-		if errs[t] != nil && firstErr == nil {
-			firstErr = fmt.Errorf("btree %s depth %d: %w", j.W.Mode, j.Depth, errs[t])
-		}
+	if err := firstError(errs); err != nil {
+		firstErr = fmt.Errorf("btree %s depth %d: %w", j.W.Mode, j.Depth, err)
 	}
-	p.ElapsedNs = int64(elapsed)
-	if elapsed > 0 {
-		p.IOPS = float64(p.Ops) / elapsed.Seconds()
-	}
-	p.Latency = h
-	s := h.Summarize()
-	p.Summary = &s
 	p.Extra = map[string]any{
 		"tree_depth": j.Depth, "tree_keys": j.SB.Keys, "tree_fanout": j.SB.Fanout,
-		"dist": j.Dist, "threads": j.Threads, "hops": hops,
+		"dist": j.Dist, "threads": j.Threads, "hops": sum.Hops,
 	}
-	if found+notFound > 0 {
-		p.Extra["found"], p.Extra["not_found"] = found, notFound
+	if sum.Found+sum.NotFound > 0 {
+		p.Extra["found"], p.Extra["not_found"] = sum.Found, sum.NotFound
 	}
 	if j.W.Mode == ModeSyscall || j.W.Mode == ModeDriver {
-		p.Extra["driver_hops"] = driverHops
+		p.Extra["driver_hops"] = sum.DriverHops
 	}
 	for k, v := range extra {
 		p.Extra[k] = v
@@ -670,7 +616,7 @@ func runBTreeLookup(env *Env, j *btreeJob, p *proto.Point) error {
 			return fmt.Errorf("btree: %w", err)
 		}
 	}
-	outs := make([]btreeOut, j.Threads)
+	outs := make([]tally, j.Threads)
 	elapsed, errs := measureThreads(j.Threads, w.Ops, w.Warmup, func(t int) (opFunc, func(), error) {
 		o := &outs[t]
 		buf, err := alignedBuf(btree.BlockSize)
@@ -749,7 +695,7 @@ func runBTreeLookup(env *Env, j *btreeJob, p *proto.Point) error {
 
 // lookup records one measured point lookup and checks its answer (kwhy is
 // a kernel-mode answer's inconsistency, checked first).
-func (o *btreeOut) lookup(d time.Duration, r walkResult, driverHops int64, kwhy string, j *btreeJob, key uint64, present bool) {
+func (o *tally) lookup(d time.Duration, r walkResult, driverHops int64, kwhy string, j *btreeJob, key uint64, present bool) {
 	if r.Found {
 		o.Found++
 	} else {
@@ -759,7 +705,7 @@ func (o *btreeOut) lookup(d time.Duration, r walkResult, driverHops int64, kwhy 
 	if why == "" {
 		why = checkLookup(r, key, present, j.Depth, j.SB.Seed)
 	}
-	o.answer(d, int64(r.Hops), driverHops, why, j.W.Mode, fmt.Sprintf("key %d (present %v)", key, present))
+	o.answer(d, int64(r.Hops), driverHops, why, fmt.Sprintf("btree %s: key %d (present %v)", j.W.Mode, key, present))
 }
 
 // scanCheck runs n range queries with the scan program through chain_read

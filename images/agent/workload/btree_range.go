@@ -223,7 +223,7 @@ func runBTreeRange(env *Env, j *btreeJob, p *proto.Point) error {
 	if op == btreeScanCollect {
 		scratchLen = btreeScanSize
 	}
-	outs := make([]btreeOut, j.Threads)
+	outs := make([]tally, j.Threads)
 	elapsed, errs := measureThreads(j.Threads, w.Ops, w.Warmup, func(t int) (opFunc, func(), error) {
 		o := &outs[t]
 		buf, err := alignedBuf(btree.BlockSize)
@@ -283,7 +283,7 @@ func runBTreeRange(env *Env, j *btreeJob, p *proto.Point) error {
 			if why == "" {
 				why = q.check(r, j.Keys, j.SB.Seed)
 			}
-			o.answer(d, int64(r.Hops), int64(st.DriverHops), why, w.Mode, fmt.Sprintf("%s [%d, %d] (%d keys from index %d)", w.Op, q.Q.Lo, q.Q.Hi, q.Count, q.A))
+			o.answer(d, int64(r.Hops), int64(st.DriverHops), why, fmt.Sprintf("btree %s: %s [%d, %d] (%d keys from index %d)", w.Mode, w.Op, q.Q.Lo, q.Q.Hi, q.Count, q.A))
 			return nil
 		}
 		return one, func() { unix.Munmap(buf[:cap(buf)]) }, nil

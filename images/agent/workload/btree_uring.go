@@ -240,7 +240,7 @@ func runBTreeURing(env *Env, j *btreeJob, p *proto.Point) error {
 	if w.Batch < 1 {
 		return fmt.Errorf("btree %s: batch %d: the uring mode needs batch >= 1 (lookups in flight)", w.Mode, w.Batch)
 	}
-	outs := make([]btreeOut, j.Threads)
+	outs := make([]tally, j.Threads)
 	waits := make([]int, j.Threads)
 	elapsed, errs := measureThreads(j.Threads, w.Ops, w.Warmup, func(t int) (opFunc, func(), error) {
 		rio, err := newRingIO(j.FD, w.Batch)

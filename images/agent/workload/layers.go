@@ -94,6 +94,7 @@ type layerLast struct{ Seq, Kept, EnterNs, ExitNs uint64 }
 type layerCounts struct {
 	Reads, Kept, Discarded, Repeated uint64
 	Missing, Disorder                [nrPoints]uint64
+	Overlapped                       uint64
 }
 
 // crossings times the two user/kernel crossings of the traced reads: from
@@ -146,6 +147,7 @@ func (r *layerRun) layers(untracedMean float64) *proto.Layers {
 	l := &proto.Layers{
 		Reads:          r.reads,
 		Discarded:      int64(r.counts.Discarded) + r.cross.stale + r.cross.skew,
+		Overlapped:     int64(r.counts.Overlapped),
 		UntracedMeanNs: untracedMean,
 	}
 	l.Segments = append(l.Segments, r.cross.in.segment(proto.SegCrossIn))

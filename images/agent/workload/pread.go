@@ -9,7 +9,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/bpfstor/bpfstor/harness/hist"
 	"github.com/bpfstor/bpfstor/harness/proto"
 	"github.com/bpfstor/bpfstor/images/pattern"
 )
@@ -59,15 +58,10 @@ func runPread(env *Env, ps proto.PointSpec, p *proto.Point) error {
 	}
 	seed := uint64(env.Job.Seed)
 
-	type out struct {
-		h              *hist.Histogram
-		ops, ok, wrong int64
-	}
-	outs := make([]out, threads)
+	outs := make([]tally, threads)
 	fd := int(f.Fd())
 	elapsed, errs := measureThreads(threads, w.Ops, w.Warmup, func(t int) (opFunc, func(), error) {
 		o := &outs[t]
-		o.h = hist.New()
 		buf, err := alignedBuf(bs)
 		if err != nil {
 			return nil, nil, err
@@ -88,36 +82,15 @@ func runPread(env *Env, ps proto.PointSpec, p *proto.Point) error {
 			if !record {
 				return nil
 			}
-			o.h.Record(d)
-			o.ops++
-			if pattern.Check(buf, uint64(off)/pattern.BlockSize, seed) != nil {
-				o.wrong++
-			} else {
-				o.ok++
+			why := ""
+			if err := pattern.Check(buf, uint64(off)/pattern.BlockSize, seed); err != nil {
+				why = err.Error()
 			}
+			o.answer(d, 0, 0, why, fmt.Sprintf("pread at %d", off))
 			return nil
 		}
 		return read, func() { unix.Munmap(buf[:cap(buf)]) }, nil
 	})
-	h := hist.New()
-	var firstErr error
-	for t, o := range outs {
-		if o.h != nil {
-			h.Merge(o.h)
-		}
-		p.Ops += o.ops
-		p.Checked += o.ok + o.wrong
-		p.Wrong += o.wrong
-		if errs[t] != nil && firstErr == nil {
-			firstErr = errs[t]
-		}
-	}
-	p.ElapsedNs = int64(elapsed)
-	if elapsed > 0 {
-		p.IOPS = float64(p.Ops) / elapsed.Seconds()
-	}
-	p.Latency = h
-	s := h.Summarize()
-	p.Summary = &s
-	return firstErr
+	mergeTallies(p, outs, elapsed)
+	return firstError(errs)
 }
