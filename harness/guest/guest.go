@@ -133,6 +133,34 @@ func Run(ctx context.Context, cfg vm.Config, job *proto.Job, opt Options) (*Outc
 	if err := conn.Send(&proto.Message{Type: proto.TypeJob, Job: job}); err != nil {
 		return fail("send job: %v", err)
 	}
+	point := func(p *proto.Point) {
+		if p == nil {
+			return
+		}
+		out.Points = append(out.Points, p)
+		if opt.OnPoint != nil {
+			opt.OnPoint(p)
+		}
+	}
+	// drain keeps the points that arrive within d (or until the channel
+	// ends): the last points of a machine that is going down.
+	drain := func(d time.Duration) {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				return
+			case r := <-msgs:
+				if r.err != nil {
+					return
+				}
+				if r.m.Type == proto.TypePoint {
+					point(r.m.Point)
+				}
+			}
+		}
+	}
 	// Phase 2: points until done.
 	jt := time.NewTimer(opt.JobTimeout)
 	defer jt.Stop()
@@ -142,10 +170,14 @@ func Run(ctx context.Context, cfg vm.Config, job *proto.Job, opt Options) (*Outc
 			return fail("interrupted: %v", ctx.Err())
 		case c := <-inst.Crashed():
 			out.Crash = c
-			// Give the kernel a moment to print the rest of its report.
-			time.Sleep(2 * time.Second)
+			// Give the kernel a moment to print the rest of its report,
+			// and keep the points the agent sent before the crash: the
+			// console can report the crash before the control channel
+			// delivers them.
+			drain(2 * time.Second)
 			return fail("kernel crash")
 		case <-inst.Exited():
+			drain(200 * time.Millisecond)
 			return fail("machine ended before the job was done (%v); console tail: %s", inst.ExitErr(), consoleTail())
 		case <-jt.C:
 			return fail("job not done after %v (job timeout); console %s tail: %s", opt.JobTimeout, inst.ConsolePath(), consoleTail())
@@ -158,12 +190,7 @@ func Run(ctx context.Context, cfg vm.Config, job *proto.Job, opt Options) (*Outc
 			}
 			switch r.m.Type {
 			case proto.TypePoint:
-				if r.m.Point != nil {
-					out.Points = append(out.Points, r.m.Point)
-					if opt.OnPoint != nil {
-						opt.OnPoint(r.m.Point)
-					}
-				}
+				point(r.m.Point)
 			case proto.TypeLog:
 				if opt.OnLog != nil {
 					opt.OnLog(r.m.Text)
