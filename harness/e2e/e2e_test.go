@@ -102,6 +102,9 @@ func runSpec(t *testing.T, text string) (*results.Result, string) {
 	if n := qemuCount(t); n > before {
 		t.Errorf("%d qemu process(es) left behind", n-before)
 	}
+	if res.Status != results.StatusOK {
+		t.Logf("run %s: %s: %s (%d points; console %s)", dir, res.Status, res.Reason, len(res.Points), filepath.Join(dir, "console.log"))
+	}
 	// What was written is what was returned.
 	onDisk, err := results.Read(dir)
 	if err != nil {
@@ -203,7 +206,7 @@ kind = "sleep"
 ops = 1
 `)
 	if res.Status != results.StatusPartial || len(res.Points) != 2 {
-		t.Fatalf("status %s with %d points, want partial with 2", res.Status, len(res.Points))
+		t.Fatalf("status %s with %d points, want partial with 2 (reason: %s)", res.Status, len(res.Points), res.Reason)
 	}
 	if p := res.Points[0]; p.Status != proto.StatusFailed || !strings.Contains(p.Error, "no such file") {
 		t.Errorf("failio point: %s %q", p.Status, p.Error)

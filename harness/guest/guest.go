@@ -142,21 +142,25 @@ func Run(ctx context.Context, cfg vm.Config, job *proto.Job, opt Options) (*Outc
 			opt.OnPoint(p)
 		}
 	}
-	// drain keeps the points that arrive within d (or until the channel
-	// ends): the last points of a machine that is going down.
-	drain := func(d time.Duration) {
+	// drain keeps the points that arrive within d, until the channel
+	// ends: the last messages of a machine that is going down. It reports
+	// whether the agent said done among them.
+	drain := func(d time.Duration) (done bool) {
 		t := time.NewTimer(d)
 		defer t.Stop()
 		for {
 			select {
 			case <-t.C:
-				return
+				return done
 			case r := <-msgs:
 				if r.err != nil {
-					return
+					return done
 				}
-				if r.m.Type == proto.TypePoint {
+				switch r.m.Type {
+				case proto.TypePoint:
 					point(r.m.Point)
+				case proto.TypeDone:
+					done = true
 				}
 			}
 		}
@@ -177,7 +181,12 @@ func Run(ctx context.Context, cfg vm.Config, job *proto.Job, opt Options) (*Outc
 			drain(2 * time.Second)
 			return fail("kernel crash")
 		case <-inst.Exited():
-			drain(200 * time.Millisecond)
+			// The agent reboots the machine after done: the messages it
+			// sent before may still be on their way to this loop.
+			if drain(2 * time.Second) {
+				out.Complete = true
+				return out, nil
+			}
 			return fail("machine ended before the job was done (%v); console tail: %s", inst.ExitErr(), consoleTail())
 		case <-jt.C:
 			return fail("job not done after %v (job timeout); console %s tail: %s", opt.JobTimeout, inst.ConsolePath(), consoleTail())
