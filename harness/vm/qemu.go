@@ -115,8 +115,12 @@ func Args(cfg Config, qmpSock, ctlSock string) ([]string, error) {
 			return nil, fmt.Errorf("vm: disk path %q contains a comma, which QEMU cannot parse", d.Path)
 		}
 		id := fmt.Sprintf("nvm%d", i)
+		ro := "on"
+		if d.Writable {
+			ro = "off"
+		}
 		a = append(a,
-			"-drive", fmt.Sprintf("file=%s,if=none,id=%s,format=raw,cache=%s", d.Path, id, cache),
+			"-drive", fmt.Sprintf("file=%s,if=none,id=%s,format=raw,cache=%s,read-only=%s", d.Path, id, cache, ro),
 			"-device", fmt.Sprintf("nvme,serial=bpfstor%d,drive=%s", i, id))
 	}
 	return append(a, cfg.Extra...), nil

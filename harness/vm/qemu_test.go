@@ -24,10 +24,11 @@ func TestArgs(t *testing.T) {
 		wantErr string
 	}{
 		{"tcg default", func(c *Config) {}, []string{"-accel tcg,thread=multi -cpu max", "-smp 1", "-m 512", "-no-reboot", "-nodefaults",
-			"file=/d/nvme.img,if=none,id=nvm0,format=raw,cache=writeback", "nvme,serial=bpfstor0,drive=nvm0",
+			"file=/d/nvme.img,if=none,id=nvm0,format=raw,cache=writeback,read-only=on", "nvme,serial=bpfstor0,drive=nvm0",
 			"virtserialport,chardev=ctl,name=org.bpfstor.ctl", "clocksource=tsc tsc=reliable panic=-1"}, ""},
 		{"kvm", func(c *Config) { c.Accel = "kvm"; c.CPUs = 2; c.MemoryMB = 1024 }, []string{"-accel kvm -cpu host", "-smp 2", "-m 1024"}, ""},
 		{"cache none", func(c *Config) { c.Disks[0].Cache = "none" }, []string{"cache=none"}, ""},
+		{"writable", func(c *Config) { c.Disks[0].Writable = true }, []string{"cache=writeback,read-only=off"}, ""},
 		{"append", func(c *Config) { c.Append = []string{"nokaslr"} }, []string{"no5lvl nokaslr"}, ""},
 		{"bios path", func(c *Config) { c.BIOS = "/fw/bios.bin" }, []string{"-bios /fw/bios.bin"}, ""},
 		{"bad accel", func(c *Config) { c.Accel = "hvf" }, nil, "unknown accelerator"},

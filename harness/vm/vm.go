@@ -16,6 +16,10 @@ type Disk struct {
 	Path string
 	// Cache is QEMU's cache mode: writeback (default), none, writethrough...
 	Cache string
+	// Writable attaches the image read-write. By default it is read-only:
+	// data images are cached inputs that no run may change, and QEMU then
+	// takes only a shared lock, so concurrent runs can use one image.
+	Writable bool
 }
 
 // Config describes one machine.
