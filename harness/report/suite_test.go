@@ -67,7 +67,7 @@ func TestSuiteRecorded(t *testing.T) {
 		"XRP (OSDI'22) latency 1.25x (13.4→10.7 µs)", // XRP Table 3 at depth 1
 		"HotOS'21 IOPS 2.53x (109→276 K IOPS)",       // HotOS at depth 10
 		"### baseline — ok", "### chain — ok", "### btree-d10-f2 — ok",
-		"[report](", "20261125-141009-chain/report.md)",
+		"[report](", "20261125-150149-chain/report.md)",
 		"the first kept: pread at depth 3 (run btree kept; also in uring-d3, threads)",
 		"| chain bs=512 depth=10 mode=driver | 3 |",
 		"| btree mode=driver dist=uniform | 3 |",
