@@ -3,8 +3,11 @@ package host
 import (
 	"bytes"
 	"errors"
+	"math"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRunChecks(t *testing.T) {
@@ -40,5 +43,63 @@ func TestParent(t *testing.T) {
 func TestFacts(t *testing.T) {
 	if CPUModel() == "" || CPUs() < 1 || Kernel() == "" {
 		t.Error("empty host facts")
+	}
+}
+
+func TestBusySeconds(t *testing.T) {
+	tests := []struct {
+		stat    string
+		want    float64
+		wantErr string
+	}{
+		{"cpu  100 20 30 5000 40 1 2 3 0 0\ncpu0 50 10 15 2500 20 1 1 2 0 0\n", 1.56, ""}, // 100+20+30+1+2+3 ticks
+		{"cpu  0 0 0 10 0 0 0 0 0 0\n", 0, ""},
+		{"", 0, "empty"},
+		{"cpu0 1 2 3 4 5 6 7 8\n", 0, "not the cpu total"},
+		{"cpu  1 2 x 4 5 6 7 8 9\n", 0, "field 3"},
+	}
+	for _, tt := range tests {
+		got, err := busySeconds(tt.stat)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%q: err %v, want %q", tt.stat, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || math.Abs(got-tt.want) > 1e-9 {
+			t.Errorf("%q: %v, %v; want %v", tt.stat, got, err, tt.want)
+		}
+	}
+}
+
+func TestOtherCPUs(t *testing.T) {
+	tests := []struct{ busy, own, wall, want float64 }{
+		{10, 10, 5, 0},   // only us
+		{12, 10, 4, 0.5}, // others kept half a CPU busy
+		{9, 10, 5, 0},    // tick rounding: never below 0
+	}
+	for _, tt := range tests {
+		if got := otherCPUs(tt.busy, tt.own, tt.wall); math.Abs(got-tt.want) > 1e-9 {
+			t.Errorf("otherCPUs(%v, %v, %v) = %v, want %v", tt.busy, tt.own, tt.wall, got, tt.want)
+		}
+	}
+}
+
+// TestInterferenceSeesABusyProcess: a CPU-bound process that is not ours
+// shows up as about one CPU of interference.
+func TestInterferenceSeesABusyProcess(t *testing.T) {
+	m := StartInterference()
+	cmd := exec.Command("sh", "-c", "end=$(($(date +%s)+2)); while [ $(date +%s) -lt $end ]; do :; done")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	got, ok := m.Stop() // the busy shell is still running: not ours yet
+	cmd.Wait()
+	if !ok {
+		t.Skip("/proc/stat not readable here")
+	}
+	if got < 0.3 {
+		t.Errorf("interference %.2f CPUs while a shell loop ran, want about 1", got)
 	}
 }

@@ -202,12 +202,14 @@ func conditions(w io.Writer, r *results.Result) {
 	row("host CPU", fmt.Sprintf("%s (%d CPUs)", orDash(m.HostCPU), m.HostCPUs))
 	row("host kernel", orDash(m.HostKernel))
 	row("host load (1 min)", fmt.Sprintf("%.2f at start, %.2f at end", m.HostLoadStart[0], m.HostLoadEnd[0]))
+	if m.HostOtherCPUs != nil {
+		row("other host CPU use", fmt.Sprintf("%.2f CPUs on average while the VM ran (host busy time minus bpfstor's and its VM's)", *m.HostOtherCPUs))
+	}
 	row("data", fmt.Sprintf("%s %s (seed %d)", orDash(m.DataKind), orDash(filepath.Base(m.DataImage)), m.DataSeed))
 	row("repetitions, seed", fmt.Sprintf("%d, %d", m.Repetitions, m.Seed))
 	row("bpfstor", orDash(m.BpfstorRev))
-	if m.HostLoadStart[0] > float64(max(m.HostCPUs, 1))*0.5 || m.HostLoadEnd[0] > float64(max(m.HostCPUs, 1))*0.5 {
-		fmt.Fprintf(w, "\nWarning: the host was loaded (load %.2f/%.2f on %d CPUs); latencies may include interference.\n",
-			m.HostLoadStart[0], m.HostLoadEnd[0], m.HostCPUs)
+	if warn := loadWarning(m); warn != "" {
+		fmt.Fprintf(w, "\nWarning: %s\n", warn)
 	}
 }
 
@@ -434,4 +436,27 @@ func fidelityMD(w io.Writer, gs []Group) {
 	if n == 0 {
 		fmt.Fprintln(w, "\nNo fidelity check: the run has no pread and fio points with the same block size.")
 	}
+}
+
+// otherCPUsWarn is the interference (host CPUs kept busy by other
+// processes while the VM ran) above which a report warns.
+const otherCPUsWarn = 0.25
+
+// loadWarning says why the measurements may include interference from
+// other work on the host, "" if nothing suggests it. Runs that measured
+// the other processes' CPU use are judged by it; older ones by the load
+// average, which also counts the VM itself.
+func loadWarning(m results.Meta) string {
+	if m.HostOtherCPUs != nil {
+		if *m.HostOtherCPUs > otherCPUsWarn {
+			return fmt.Sprintf("other processes kept %.2f of the host's %d CPUs busy while the VM ran; latencies may include interference.",
+				*m.HostOtherCPUs, m.HostCPUs)
+		}
+		return ""
+	}
+	if m.HostLoadStart[0] > float64(max(m.HostCPUs, 1))*0.5 || m.HostLoadEnd[0] > float64(max(m.HostCPUs, 1))*0.5 {
+		return fmt.Sprintf("the host was loaded (load %.2f/%.2f on %d CPUs); latencies may include interference.",
+			m.HostLoadStart[0], m.HostLoadEnd[0], m.HostCPUs)
+	}
+	return ""
 }

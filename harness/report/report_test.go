@@ -60,3 +60,23 @@ func TestText(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadWarning(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	tests := []struct {
+		name string
+		m    results.Meta
+		want string
+	}{
+		{"quiet host, busy VM (load from the VM itself)", results.Meta{HostCPUs: 2, HostLoadStart: [3]float64{1.4}, HostOtherCPUs: f(0.05)}, ""},
+		{"other work", results.Meta{HostCPUs: 2, HostOtherCPUs: f(0.8)}, "other processes kept 0.80 of the host's 2 CPUs busy"},
+		{"older result: load average", results.Meta{HostCPUs: 2, HostLoadEnd: [3]float64{1.5}}, "the host was loaded (load 0.00/1.50 on 2 CPUs)"},
+		{"older result: idle", results.Meta{HostCPUs: 2, HostLoadStart: [3]float64{0.2}}, ""},
+	}
+	for _, tt := range tests {
+		got := loadWarning(tt.m)
+		if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

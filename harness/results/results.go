@@ -65,6 +65,11 @@ type Meta struct {
 	HostCPUs      int        `json:"host_cpus"`
 	HostLoadStart [3]float64 `json:"host_loadavg_start"`
 	HostLoadEnd   [3]float64 `json:"host_loadavg_end"`
+	// HostOtherCPUs is the average number of host CPUs that processes
+	// other than bpfstor and its VM kept busy while the VM ran (host
+	// /proc/stat minus bpfstor's own CPU time): the interference the
+	// measurements may include. Nil if not measured (older results).
+	HostOtherCPUs *float64 `json:"host_other_cpus,omitempty"`
 
 	Seed        int64  `json:"seed"`
 	Repetitions int    `json:"repetitions"`

@@ -139,6 +139,7 @@ func Run(ctx context.Context, e *Env, s *spec.Spec, opt Options) (*results.Resul
 	}
 	e.logf("run: %s: %d point(s) on %s, %d vCPU, results in %s", s.Name, len(todo), accel, s.VM.CPUs, dir)
 	bar := newProgress(e.progress(), len(todo), s.Name)
+	interference := host.StartInterference()
 	out, err := guest.Run(ctx, cfg, job, guest.Options{
 		BootTimeout: s.VM.BootTimeout.Duration, JobTimeout: s.VM.JobTimeout.Duration,
 		OnPoint: func(p *proto.Point) {
@@ -150,6 +151,9 @@ func Run(ctx context.Context, e *Env, s *spec.Spec, opt Options) (*results.Resul
 		OnLog: func(l string) { e.logf("guest: %s", l) },
 	})
 	bar.done()
+	if other, ok := interference.Stop(); ok {
+		res.Meta.HostOtherCPUs = &other
+	}
 	if err != nil {
 		res.Finish(err.Error())
 		res.Write(dir)
