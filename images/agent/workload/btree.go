@@ -705,7 +705,9 @@ func (o *tally) lookup(d time.Duration, r walkResult, driverHops int64, kwhy str
 	if why == "" {
 		why = checkLookup(r, key, present, j.Depth, j.SB.Seed)
 	}
-	o.answer(d, int64(r.Hops), driverHops, why, fmt.Sprintf("btree %s: key %d (present %v)", j.W.Mode, key, present))
+	o.answer(d, int64(r.Hops), driverHops, why, func() string {
+		return fmt.Sprintf("btree %s: key %d (present %v)", j.W.Mode, key, present)
+	})
 }
 
 // scanCheck runs n range queries with the scan program through chain_read

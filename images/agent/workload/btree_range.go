@@ -283,7 +283,9 @@ func runBTreeRange(env *Env, j *btreeJob, p *proto.Point) error {
 			if why == "" {
 				why = q.check(r, j.Keys, j.SB.Seed)
 			}
-			o.answer(d, int64(r.Hops), int64(st.DriverHops), why, fmt.Sprintf("btree %s: %s [%d, %d] (%d keys from index %d)", w.Mode, w.Op, q.Q.Lo, q.Q.Hi, q.Count, q.A))
+			o.answer(d, int64(r.Hops), int64(st.DriverHops), why, func() string {
+				return fmt.Sprintf("btree %s: %s [%d, %d] (%d keys from index %d)", w.Mode, w.Op, q.Q.Lo, q.Q.Hi, q.Count, q.A)
+			})
 			return nil
 		}
 		return one, func() { unix.Munmap(buf[:cap(buf)]) }, nil

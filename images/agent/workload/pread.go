@@ -86,7 +86,7 @@ func runPread(env *Env, ps proto.PointSpec, p *proto.Point) error {
 			if err := pattern.Check(buf, uint64(off)/pattern.BlockSize, seed); err != nil {
 				why = err.Error()
 			}
-			o.answer(d, 0, 0, why, fmt.Sprintf("pread at %d", off))
+			o.answer(d, 0, 0, why, func() string { return fmt.Sprintf("pread at %d", off) })
 			return nil
 		}
 		return read, func() { unix.Munmap(buf[:cap(buf)]) }, nil

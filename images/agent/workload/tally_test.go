@@ -28,7 +28,7 @@ func TestMergeTallies(t *testing.T) {
 			outs := make([]tally, len(tt.answers))
 			for i, as := range tt.answers {
 				for _, why := range as {
-					outs[i].answer(time.Millisecond, 2, 1, why, "op")
+					outs[i].answer(time.Millisecond, 2, 1, why, func() string { return "op" })
 				}
 			}
 			var p proto.Point
