@@ -569,12 +569,8 @@ func (j *btreeJob) loadBTreeLookup(env *Env) (*ebpf.Program, error) {
 // readBlock returns a read function for one O_DIRECT block buffer.
 func readBlock(fd int, buf []byte) func(off int64) ([]byte, error) {
 	return func(off int64) ([]byte, error) {
-		n, err := preadRaw(fd, buf, off)
-		if err != nil {
-			return nil, fmt.Errorf("pread at %d: %w", off, err)
-		}
-		if n != len(buf) {
-			return nil, fmt.Errorf("pread at %d: short read %d of %d", off, n, len(buf))
+		if err := preadFull(fd, buf, off); err != nil {
+			return nil, err
 		}
 		return buf, nil
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -283,42 +282,6 @@ func (lp *layerProbes) close() {
 	lp.coll.Close()
 }
 
-// rawDevice is the job's device open for O_DIRECT reads of bs bytes.
-type rawDevice struct {
-	f    *os.File
-	fd   int
-	bs   int
-	nblk uint64 // blocks of bs bytes
-}
-
-func openRaw(dev string, bs int) (*rawDevice, error) {
-	if bs <= 0 || bs%pattern.BlockSize != 0 {
-		return nil, fmt.Errorf("block_size %d is not a positive multiple of %d", bs, pattern.BlockSize)
-	}
-	f, err := os.OpenFile(dev, os.O_RDONLY|unix.O_DIRECT, 0)
-	if err != nil {
-		return nil, err
-	}
-	d := &rawDevice{f: f, fd: int(f.Fd()), bs: bs}
-	size, err := deviceSize(d.fd)
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("size of %s: %w", dev, err)
-	}
-	if d.nblk = size / uint64(bs); d.nblk == 0 {
-		f.Close()
-		return nil, fmt.Errorf("device %s (%d bytes) is smaller than one block", dev, size)
-	}
-	return d, nil
-}
-
-// draws are the offsets runPread's thread 0 reads in repetition rep,
-// warm-up first.
-func (d *rawDevice) draws(seed uint64, rep int) func() int64 {
-	rng := rand.New(rand.NewPCG(seed, uint64(rep)<<16))
-	return func() int64 { return int64(rng.Uint64N(d.nblk)) * int64(d.bs) }
-}
-
 // primeBlocks reads, untimed and unchecked, every block the point's
 // reads will read.
 func primeBlocks(env *Env, ps proto.PointSpec) error {
@@ -332,7 +295,7 @@ func primeBlocks(env *Env, ps proto.PointSpec) error {
 		return err
 	}
 	defer unix.Munmap(buf[:cap(buf)])
-	next := d.draws(uint64(env.Job.Seed), ps.Rep)
+	next := d.draws(uint64(env.Job.Seed), ps.Rep, 0)
 	for range ps.Workload.Warmup + ps.Workload.Ops {
 		off := next()
 		if _, err := preadRaw(d.fd, buf, off); err != nil {
@@ -372,7 +335,7 @@ func traceLayers(env *Env, ps proto.PointSpec, p *proto.Point) (*layerRun, error
 			unix.Munmap(buf[:cap(buf)])
 			return nil, nil, fmt.Errorf("set target_pid: %w", err)
 		}
-		next := d.draws(seed, ps.Rep)
+		next := d.draws(seed, ps.Rep, 0)
 		var seq uint64
 		read := func(record bool) error {
 			off := next()
@@ -385,13 +348,10 @@ func traceLayers(env *Env, ps proto.PointSpec, p *proto.Point) (*layerRun, error
 				return fmt.Errorf("set req: %w", err)
 			}
 			u0 := nanotime()
-			n, err := preadRaw(d.fd, buf, off)
+			err := preadFull(d.fd, buf, off)
 			u1 := nanotime()
 			if err != nil {
-				return fmt.Errorf("pread at %d: %w", off, err)
-			}
-			if n != d.bs {
-				return fmt.Errorf("pread at %d: short read %d of %d", off, n, d.bs)
+				return err
 			}
 			if !record {
 				return nil

@@ -1,6 +1,7 @@
 package workload
 
 import (
+	"fmt"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -20,4 +21,17 @@ func preadRaw(fd int, p []byte, off int64) (int, error) {
 		return int(n), e
 	}
 	return int(n), nil
+}
+
+// preadFull reads len(p) bytes at off with preadRaw; an error or a short
+// read is an error naming the offset.
+func preadFull(fd int, p []byte, off int64) error {
+	n, err := preadRaw(fd, p, off)
+	if err != nil {
+		return fmt.Errorf("pread at %d: %w", off, err)
+	}
+	if n != len(p) {
+		return fmt.Errorf("pread at %d: short read %d of %d", off, n, len(p))
+	}
+	return nil
 }
