@@ -204,17 +204,36 @@ func (w *lookupWalk) step(b []byte) (done bool, err error) {
 // walkLookup runs a lookupWalk with read, reading at most maxHops blocks.
 func walkLookup(read func(off int64) ([]byte, error), root, key uint64, maxHops int) (walkResult, error) {
 	w := newLookupWalk(root, key)
-	for w.R.Hops < maxHops {
-		b, err := read(int64(w.Off))
+	if err := walkBlocks(read, &w, maxHops); err != nil {
+		return w.R, fmt.Errorf("btree walk: key %d: %w", key, err)
+	}
+	return w.R, nil
+}
+
+// blockWalk is a walk over the tree's blocks from user space, one block
+// at a time: lookupWalk, scanWalk.
+type blockWalk interface {
+	// next is the byte offset of the block to read next.
+	next() uint64
+	// step consumes that block; done when the walk has its answer.
+	step(b []byte) (done bool, err error)
+}
+
+func (w *lookupWalk) next() uint64 { return w.Off }
+
+// walkBlocks runs w with read until it has its answer, reading at most
+// maxReads blocks (a guard against a cyclic tree).
+func walkBlocks(read func(off int64) ([]byte, error), w blockWalk, maxReads int) error {
+	for range maxReads {
+		b, err := read(int64(w.next()))
 		if err != nil {
-			return w.R, err
+			return err
 		}
-		done, err := w.step(b)
-		if done || err != nil {
-			return w.R, err
+		if done, err := w.step(b); done || err != nil {
+			return err
 		}
 	}
-	return w.R, fmt.Errorf("btree walk: key %d: more than %d reads (cyclic tree?)", key, maxHops)
+	return fmt.Errorf("more than %d blocks read (cyclic tree?)", maxReads)
 }
 
 // checkLookup says what is wrong with a lookup's answer, "" if nothing: a

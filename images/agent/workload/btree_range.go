@@ -39,6 +39,8 @@ func newScanWalk(root uint64, q btreeScanQuery) scanWalk {
 	return scanWalk{Q: q, Off: root * btree.BlockSize}
 }
 
+func (w *scanWalk) next() uint64 { return w.Off }
+
 // step consumes the block read at w.Off: done when the query has its answer
 // in w.R, else w.Off is the next block to read.
 func (w *scanWalk) step(b []byte) (done bool, err error) {
@@ -242,23 +244,11 @@ func runBTreeRange(env *Env, j *btreeJob, p *proto.Point) error {
 			if flags == 0 {
 				sw := newScanWalk(j.SB.Root, q.Q)
 				t0 := time.Now()
-				for {
-					b, err := read(int64(sw.Off))
-					if err != nil {
-						return fmt.Errorf("range [%d, %d]: %w", q.Q.Lo, q.Q.Hi, err)
-					}
-					done, err := sw.step(b)
-					if err != nil {
-						return fmt.Errorf("range [%d, %d]: %w", q.Q.Lo, q.Q.Hi, err)
-					}
-					if done {
-						break
-					}
-					if int(sw.R.Hops) > q.Hops+1 {
-						return fmt.Errorf("range [%d, %d]: more than %d blocks read", q.Q.Lo, q.Q.Hi, q.Hops+1)
-					}
-				}
+				err := walkBlocks(read, &sw, q.Hops+2) // one read past the expected may still end it; the check counts it wrong
 				d = time.Since(t0)
+				if err != nil {
+					return fmt.Errorf("range [%d, %d]: %w", q.Q.Lo, q.Q.Hi, err)
+				}
 				r = sw.R
 			} else {
 				q.Q.marshal(scratch)

@@ -2,6 +2,7 @@ package workload
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/bpfstor/bpfstor/images/btree"
@@ -11,21 +12,16 @@ import (
 func runScan(t *testing.T, img []byte, root uint64, q btreeScanQuery) btreeScanResult {
 	t.Helper()
 	w := newScanWalk(root, q)
-	for i := 0; ; i++ {
-		if w.Off%btree.BlockSize != 0 || w.Off+btree.BlockSize > uint64(len(img)) {
-			t.Fatalf("range [%d, %d]: read at %d: misaligned or outside the %d-byte image", q.Lo, q.Hi, w.Off, len(img))
+	read := func(off int64) ([]byte, error) {
+		if off%btree.BlockSize != 0 || off < 0 || off+btree.BlockSize > int64(len(img)) {
+			t.Fatalf("range [%d, %d]: read at %d: misaligned or outside the %d-byte image", q.Lo, q.Hi, off, len(img))
 		}
-		done, err := w.step(img[w.Off : w.Off+btree.BlockSize])
-		if err != nil {
-			t.Fatalf("range [%d, %d]: %v", q.Lo, q.Hi, err)
-		}
-		if done {
-			return w.R
-		}
-		if i > 1000 {
-			t.Fatalf("range [%d, %d]: walk does not end", q.Lo, q.Hi)
-		}
+		return img[off : off+btree.BlockSize], nil
 	}
+	if err := walkBlocks(read, &w, 1000); err != nil {
+		t.Fatalf("range [%d, %d]: %v", q.Lo, q.Hi, err)
+	}
+	return w.R
 }
 
 // TestScanWalkMatchesReference checks the user-space range walk against
@@ -132,5 +128,21 @@ func TestRangeQueryCheckCatchesWrongAnswers(t *testing.T) {
 		if why := q.check(r, keys, sb.Seed); why == "" {
 			t.Errorf("%s: a wrong answer passed the check", name)
 		}
+	}
+}
+
+// endless is a walk that never has its answer (a cyclic tree).
+type endless struct{ steps int }
+
+func (e *endless) next() uint64              { return 0 }
+func (e *endless) step([]byte) (bool, error) { e.steps++; return false, nil }
+
+func TestWalkBlocksBoundsReads(t *testing.T) {
+	reads := 0
+	read := func(int64) ([]byte, error) { reads++; return make([]byte, btree.BlockSize), nil }
+	var e endless
+	err := walkBlocks(read, &e, 3)
+	if err == nil || !strings.Contains(err.Error(), "more than 3 blocks read") || reads != 3 || e.steps != 3 {
+		t.Fatalf("err %v after %d reads, %d steps; want the bound after 3", err, reads, e.steps)
 	}
 }
