@@ -67,7 +67,7 @@ struct chain_scratch {
 	__u32 mode;	/* CHAIN_MODE_* */
 	__u64 acc;	/* out: hash of the words visited */
 	__u32 hops;	/* out: blocks seen by the program */
-	__u32 pad;
+	__u32 flags;	/* CHAIN_FLAG_* */
 };
 
 enum {
@@ -77,6 +77,18 @@ enum {
 	CHAIN_MODE_ENDLESS = 3,		/* never done: hop limit */
 	CHAIN_MODE_GARBAGE = 4,		/* returns an invalid verdict */
 	CHAIN_MODE_BAD_SIZE = 5,	/* second hop with size 100 */
+	CHAIN_MODE_SEQUENTIAL = 6,	/* next block is the one after */
+	CHAIN_MODE_SIZES = 7,		/* sizes 4096, 4096, 512, 512, 1024, ... */
 };
+
+enum {
+	/* fold every word of each block into acc, not only the chosen one */
+	CHAIN_FLAG_ALL_WORDS = 1 << 0,
+	/* verdict 7 (EBADMSG) if a byte of data past size is not zero */
+	CHAIN_FLAG_ZERO_TAIL = 1 << 1,
+};
+
+/* CHAIN_MODE_SIZES: offsets are in units of the largest size */
+#define CHAIN_SIZES_UNIT	4096
 
 #endif /* BPFSTOR_STORFN_H */

@@ -76,3 +76,37 @@ int bad_ctx_narrow(struct bpf_storage_ctx *ctx)
 {
 	return *(volatile __u32 *)&ctx->data;
 }
+
+struct {
+	__uint(type, 3);	/* BPF_MAP_TYPE_PROG_ARRAY */
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} progs SEC(".maps");
+
+/* a helper that is not offered in interrupt context (unbounded work) */
+STORFN_SEC
+int bad_helper_tail_call(struct bpf_storage_ctx *ctx)
+{
+	bpf_tail_call(ctx, &progs, 0);
+	return BPF_STORAGE_DONE;
+}
+
+/* write the narrow half of a writable context field */
+STORFN_SEC
+int bad_ctx_narrow_write(struct bpf_storage_ctx *ctx)
+{
+	*(volatile __u32 *)&ctx->next_offset = 0;
+	return BPF_STORAGE_NEXT;
+}
+
+/*
+ * Store a kernel pointer into the scratch, which is copied back to user
+ * space: refused unless the loader may leak pointers (CAP_PERFMON).
+ */
+STORFN_SEC
+int leak_data_ptr(struct bpf_storage_ctx *ctx)
+{
+	*(const void *volatile *)ctx->scratch = ctx->data;
+	return BPF_STORAGE_DONE;
+}

@@ -13,7 +13,30 @@ const (
 	ModeEndless    = 3 // never done (ELOOP at the hop limit)
 	ModeGarbage    = 4 // invalid verdict (EBADMSG)
 	ModeBadSize    = 5 // second hop of 100 bytes (EINVAL)
+	ModeSequential = 6 // next block is the one after the current one
+	ModeSizes      = 7 // block sizes 4096, 4096, 512, 512, 1024, 1024, ...; offsets in SizesUnit
 )
+
+// Chain flags (struct chain_scratch.flags).
+const (
+	// FlagAllWords folds every word the program sees (the block, then
+	// zeros up to BlockMax) into Acc, so that a wrong byte anywhere in any
+	// block of the chain changes the result.
+	FlagAllWords = 1 << 0
+	// FlagZeroTail makes the program return an invalid verdict (EBADMSG)
+	// when a byte of the block past its size is not zero.
+	FlagZeroTail = 1 << 1
+)
+
+// SizesUnit is the offset unit of ModeSizes (CHAIN_SIZES_UNIT).
+const SizesUnit = 4096
+
+// sizesCycle is chain_size() of chain.c: the block size of hop i is
+// SizesHop(i).
+var sizesCycle = [3]int{4096, 512, 1024}
+
+// SizesHop is the block size of hop i (0-based) in ModeSizes.
+func SizesHop(i uint32) int { return sizesCycle[(i/2)%3] }
 
 // ChainScratch mirrors struct chain_scratch in bpf/include/storfn.h.
 type ChainScratch struct {
@@ -23,7 +46,7 @@ type ChainScratch struct {
 	Mode    uint32
 	Acc     uint64 // out: hash of the words visited
 	Hops    uint32 // out: blocks seen by the program
-	Pad     uint32
+	Flags   uint32 // Flag*
 }
 
 // ChainScratchSize is sizeof(struct chain_scratch).
@@ -38,7 +61,7 @@ func (s ChainScratch) Marshal() []byte {
 	binary.LittleEndian.PutUint32(b[20:], s.Mode)
 	binary.LittleEndian.PutUint64(b[24:], s.Acc)
 	binary.LittleEndian.PutUint32(b[32:], s.Hops)
-	binary.LittleEndian.PutUint32(b[36:], s.Pad)
+	binary.LittleEndian.PutUint32(b[36:], s.Flags)
 	return b
 }
 
@@ -54,7 +77,7 @@ func UnmarshalChainScratch(b []byte) (ChainScratch, error) {
 		Mode:    binary.LittleEndian.Uint32(b[20:]),
 		Acc:     binary.LittleEndian.Uint64(b[24:]),
 		Hops:    binary.LittleEndian.Uint32(b[32:]),
-		Pad:     binary.LittleEndian.Uint32(b[36:]),
+		Flags:   binary.LittleEndian.Uint32(b[36:]),
 	}, nil
 }
 
@@ -73,15 +96,51 @@ func Mix64(x uint64) uint64 {
 // updates s.Acc and s.Hops and returns whether the chain is done and else
 // the next offset (the block size stays len(block)).
 func RefStep(s *ChainScratch, block []byte, hop uint32) (done bool, next int64) {
+	done, next, _ = RefHop(s, block, hop, 0)
+	return done, next
+}
+
+// RefHop is one hop of the chain in the modes that end well (ModeNormal,
+// ModeSequential, ModeSizes) on block, the hop-th block (0-based) read at
+// offset: it updates s.Acc and s.Hops as bpf/progs/chain.c does and
+// returns whether the chain is done, else the next offset and size. The
+// bytes past len(block) are zero by the kernel's contract, so
+// FlagZeroTail never fails here.
+func RefHop(s *ChainScratch, block []byte, hop uint32, offset int64) (done bool, next int64, nextSize int) {
 	h := Mix64(s.Seed + uint64(hop+1)*0x9e3779b97f4a7c15)
 	i := h & 63
 	w := binary.LittleEndian.Uint64(block[i*8:])
 	s.Acc = Mix64(s.Acc ^ w)
-	s.Hops = hop + 1
-	if hop+1 >= s.Depth || s.NBlocks == 0 {
-		return true, 0
+	if s.Flags&FlagAllWords != 0 {
+		// every word of the BlockMax bytes the program sees: the block,
+		// then zeros
+		x := uint64(0)
+		for j := 0; j < BlockMax; j += 8 {
+			w := uint64(0)
+			if j+8 <= len(block) {
+				w = binary.LittleEndian.Uint64(block[j:])
+			}
+			x = Mix64(x ^ w)
+		}
+		s.Acc = Mix64(s.Acc ^ x)
 	}
-	return false, int64(Mix64(h^w)%s.NBlocks) * int64(len(block))
+	s.Hops = hop + 1
+	switch s.Mode {
+	case ModeSequential:
+		if hop+1 >= s.Depth {
+			return true, 0, 0
+		}
+		return false, offset + int64(len(block)), len(block)
+	case ModeSizes:
+		if hop+1 >= s.Depth || s.NBlocks == 0 {
+			return true, 0, 0
+		}
+		return false, int64(Mix64(h^w)%s.NBlocks) * SizesUnit, SizesHop(hop + 1)
+	}
+	if hop+1 >= s.Depth || s.NBlocks == 0 {
+		return true, 0, 0
+	}
+	return false, int64(Mix64(h^w)%s.NBlocks) * int64(len(block)), len(block)
 }
 
 // RefResult is the outcome of a reference chain.
@@ -92,8 +151,9 @@ type RefResult struct {
 	Hops        int          // blocks read
 }
 
-// RefChain runs the synthetic chain in user space, reading each block of
-// size bytes with readAt (e.g. pread on the device).
+// RefChain runs the synthetic chain in user space, reading its first
+// block of size bytes (and the later ones of the sizes the mode gives)
+// with readAt (e.g. pread on the device).
 func RefChain(readAt func(p []byte, off int64) (int, error), size int, start int64, s ChainScratch) (RefResult, error) {
 	off := start
 	for hop := uint32(0); ; hop++ {
@@ -108,10 +168,10 @@ func RefChain(readAt func(p []byte, off int64) (int, error), size int, start int
 		if n != size {
 			return RefResult{}, fmt.Errorf("reference chain: short read %d/%d at %d", n, size, off)
 		}
-		done, next := RefStep(&s, b, hop)
+		done, next, nextSize := RefHop(&s, b, hop, off)
 		if done {
 			return RefResult{Final: b, FinalOffset: off, Scratch: s, Hops: int(hop) + 1}, nil
 		}
-		off = next
+		off, size = next, nextSize
 	}
 }

@@ -26,7 +26,7 @@ func TestMix64(t *testing.T) {
 func TestScratchRoundTrip(t *testing.T) {
 	tests := []ChainScratch{
 		{},
-		{Seed: 1, NBlocks: 2, Depth: 3, Mode: ModeEndless, Acc: 5, Hops: 6, Pad: 7},
+		{Seed: 1, NBlocks: 2, Depth: 3, Mode: ModeEndless, Acc: 5, Hops: 6, Flags: 7},
 		{Seed: ^uint64(0), NBlocks: 1 << 40, Depth: 16, Acc: 0xdeadbeef},
 	}
 	for _, s := range tests {
@@ -126,5 +126,109 @@ func TestRefChain(t *testing.T) {
 				t.Errorf("not deterministic")
 			}
 		}
+	}
+}
+
+// recordingImage remembers the offsets and sizes read.
+type recordingImage struct {
+	img   image
+	reads [][2]int64
+}
+
+func (r *recordingImage) ReadAt(p []byte, off int64) (int, error) {
+	r.reads = append(r.reads, [2]int64{off, int64(len(p))})
+	return r.img.ReadAt(p, off)
+}
+
+func TestRefChainModes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	img := make(image, 1<<20)
+	for i := range img {
+		img[i] = byte(rng.Uint32())
+	}
+	tests := []struct {
+		name  string
+		s     ChainScratch
+		size  int
+		start int64
+		want  [][2]int64 // offset, size of each read; nil: only count
+		hops  int
+	}{
+		{"sequential 512", ChainScratch{Seed: 9, Depth: 4, Mode: ModeSequential}, 512, 4096,
+			[][2]int64{{4096, 512}, {4608, 512}, {5120, 512}, {5632, 512}}, 4},
+		{"sequential 4096 depth 1", ChainScratch{Seed: 9, Depth: 1, Mode: ModeSequential}, 4096, 0,
+			[][2]int64{{0, 4096}}, 1},
+		{"sizes", ChainScratch{Seed: 5, NBlocks: uint64(len(img) / SizesUnit), Depth: 7, Mode: ModeSizes}, 4096, 8192, nil, 7},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &recordingImage{img: img}
+			res, err := RefChain(r.ReadAt, tc.size, tc.start, tc.s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Hops != tc.hops || len(r.reads) != tc.hops {
+				t.Fatalf("%d hops, %d reads, want %d", res.Hops, len(r.reads), tc.hops)
+			}
+			if tc.want != nil && fmt.Sprint(r.reads) != fmt.Sprint(tc.want) {
+				t.Errorf("reads %v, want %v", r.reads, tc.want)
+			}
+			if tc.s.Mode == ModeSizes {
+				for i, rd := range r.reads {
+					if rd[1] != int64(SizesHop(uint32(i))) || rd[0]%SizesUnit != 0 {
+						t.Errorf("read %d: %v, want size %d at a multiple of %d", i, rd, SizesHop(uint32(i)), SizesUnit)
+					}
+				}
+				last := r.reads[len(r.reads)-1]
+				if len(res.Final) != int(last[1]) || res.FinalOffset != last[0] {
+					t.Errorf("final block %d bytes at %d, last read %v", len(res.Final), res.FinalOffset, last)
+				}
+			}
+		})
+	}
+}
+
+// TestAllWordsSeesEveryByte: with FlagAllWords a change of any byte of an
+// intermediate block changes the chain's result; without it most bytes go
+// unseen. This is what makes the kernel tests' comparison with a pread
+// chain check every byte the kernel read.
+func TestAllWordsSeesEveryByte(t *testing.T) {
+	img := make(image, 64<<10)
+	for i := range img {
+		img[i] = byte(i * 7)
+	}
+	base := ChainScratch{Seed: 11, Depth: 3, Mode: ModeSequential}
+	for _, tc := range []struct {
+		flags  uint32
+		unseen bool // some changed byte leaves the result as it was
+	}{{0, true}, {FlagAllWords, false}} {
+		s := base
+		s.Flags = tc.flags
+		ref, err := RefChain(img.ReadAt, 512, 0, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unseen := false
+		for pos := 512; pos < 1024; pos += 37 { // the second (intermediate) block
+			mod := append(image(nil), img...)
+			mod[pos] ^= 0x40
+			got, _ := RefChain(mod.ReadAt, 512, 0, s)
+			if got.Scratch == ref.Scratch {
+				unseen = true
+			}
+		}
+		if unseen != tc.unseen {
+			t.Errorf("flags %#x: a changed byte unseen = %v, want %v", tc.flags, unseen, tc.unseen)
+		}
+	}
+}
+
+func TestSizesHop(t *testing.T) {
+	var got []int
+	for i := uint32(0); i < 7; i++ {
+		got = append(got, SizesHop(i))
+	}
+	if want := []int{4096, 4096, 512, 512, 1024, 1024, 4096}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("sizes %v, want %v (chain.c chain_size)", got, want)
 	}
 }

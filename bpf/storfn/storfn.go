@@ -209,30 +209,60 @@ func TestRun(prog *ebpf.Program, block, scratch []byte, offset uint64, hop uint3
 	in = append(in, block...)
 	in = append(in, scratch...)
 	ctx := Ctx{Offset: offset, Size: uint32(len(block)), Hop: hop, ScratchLen: uint32(len(scratch))}
-	var ctxOut Ctx
-	out := make([]byte, len(scratch)+1)
-	attr := testRunAttr{
-		ProgFD:      uint32(prog.FD()),
-		DataSizeIn:  uint32(len(in)),
-		DataSizeOut: uint32(len(out)),
-		DataOut:     uint64(uintptr(unsafe.Pointer(&out[0]))),
-		Repeat:      1,
-		CtxSizeIn:   CtxSize,
-		CtxSizeOut:  CtxSize,
-		CtxIn:       uint64(uintptr(unsafe.Pointer(&ctx))),
-		CtxOut:      uint64(uintptr(unsafe.Pointer(&ctxOut))),
+	return TestRunRaw(prog, TestRunInput{Data: in, Ctx: &ctx, DataOutCap: len(scratch) + 1, CtxOutSize: CtxSize})
+}
+
+// TestRunInput is one BPF_PROG_TEST_RUN as the kernel sees it, for tests
+// of its argument checks as well as for TestRun.
+type TestRunInput struct {
+	Data []byte // data_in: the block, then the scratch
+	// Ctx is ctx_in (nil: none); CtxSizeIn overrides its size if set.
+	Ctx       *Ctx
+	CtxSizeIn uint32
+	// DataOutCap is data_size_out (0: no data_out); CtxOutSize is
+	// ctx_size_out (0: no ctx_out).
+	DataOutCap int
+	CtxOutSize uint32
+	Flags, CPU uint32
+}
+
+// TestRunRaw runs BPF_PROG_TEST_RUN with in as given.
+func TestRunRaw(prog *ebpf.Program, in TestRunInput) (TestRunResult, error) {
+	var ctxOut [2 * CtxSize]byte
+	var out []byte
+	attr := testRunAttr{ProgFD: uint32(prog.FD()), DataSizeIn: uint32(len(in.Data)), Repeat: 1, Flags: in.Flags, CPU: in.CPU}
+	if len(in.Data) > 0 {
+		attr.DataIn = uint64(uintptr(unsafe.Pointer(&in.Data[0])))
 	}
-	if len(in) > 0 {
-		attr.DataIn = uint64(uintptr(unsafe.Pointer(&in[0])))
+	if in.DataOutCap > 0 {
+		out = make([]byte, in.DataOutCap)
+		attr.DataSizeOut = uint32(in.DataOutCap)
+		attr.DataOut = uint64(uintptr(unsafe.Pointer(&out[0])))
+	}
+	if in.Ctx != nil {
+		attr.CtxSizeIn = CtxSize
+		if in.CtxSizeIn != 0 {
+			attr.CtxSizeIn = in.CtxSizeIn
+		}
+		attr.CtxIn = uint64(uintptr(unsafe.Pointer(in.Ctx)))
+	}
+	if in.CtxOutSize > 0 {
+		attr.CtxSizeOut = min(in.CtxOutSize, uint32(len(ctxOut)))
+		attr.CtxOut = uint64(uintptr(unsafe.Pointer(&ctxOut[0])))
 	}
 	_, _, errno := unix.Syscall(unix.SYS_BPF, bpfProgTestRun, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
-	runtime.KeepAlive(in)
+	runtime.KeepAlive(in.Data)
+	runtime.KeepAlive(in.Ctx)
 	runtime.KeepAlive(out)
-	runtime.KeepAlive(&ctx)
 	runtime.KeepAlive(&ctxOut)
 	if errno != 0 {
 		return TestRunResult{}, fmt.Errorf("BPF_PROG_TEST_RUN: %w", errno)
 	}
-	n := min(int(attr.DataSizeOut), len(scratch))
-	return TestRunResult{Retval: attr.Retval, Scratch: out[:n], Ctx: ctxOut}, nil
+	res := TestRunResult{Retval: attr.Retval, Ctx: *(*Ctx)(unsafe.Pointer(&ctxOut[0]))}
+	if in.Ctx != nil {
+		res.Scratch = out[:min(int(attr.DataSizeOut), int(in.Ctx.ScratchLen), len(out))]
+	} else {
+		res.Scratch = out[:min(int(attr.DataSizeOut), len(out))]
+	}
+	return res, nil
 }

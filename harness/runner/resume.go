@@ -20,6 +20,8 @@ type Inputs struct {
 	CPUs          int            `json:"cpus"`
 	MemoryMB      int            `json:"memory_mb"`
 	Accel         string         `json:"accel"`
+	NVMePaths     int            `json:"nvme_paths,omitempty"`
+	Cmdline       []string       `json:"cmdline,omitempty"`
 	Seed          int64          `json:"seed"`
 	Workload      proto.Workload `json:"workload"`
 	Rep           int            `json:"rep"`

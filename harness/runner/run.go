@@ -43,7 +43,8 @@ func Run(ctx context.Context, e *Env, s *spec.Spec, opt Options) (*results.Resul
 		return nil, "", err
 	}
 	var tools []string
-	if s.NeedsTool(proto.KindFio) {
+	// the kernel feature's tests run fio beside chains
+	if s.NeedsTool(proto.KindFio) || s.NeedsTool(proto.KindKTest) {
 		tools = append(tools, "fio")
 	}
 	img, err := e.Initramfs(ctx, tools)
@@ -101,7 +102,8 @@ func Run(ctx context.Context, e *Env, s *spec.Spec, opt Options) (*results.Resul
 	// only the rest are measured.
 	inputs := func(ps proto.PointSpec) string {
 		return Inputs{KernelKey: k.Key, InitramfsHash: img.Hash, DataImage: filepath.Base(data.Path), DataCache: s.Data.Cache,
-			CPUs: s.VM.CPUs, MemoryMB: s.VM.MemoryMB, Accel: accel, Seed: int64(data.Seed), Workload: ps.Workload, Rep: ps.Rep}.Hash()
+			CPUs: s.VM.CPUs, MemoryMB: s.VM.MemoryMB, Accel: accel, NVMePaths: s.VM.NVMePaths, Cmdline: s.VM.Cmdline,
+			Seed: int64(data.Seed), Workload: ps.Workload, Rep: ps.Rep}.Hash()
 	}
 	var todo []proto.PointSpec
 	hashes := map[string]string{}
@@ -131,7 +133,13 @@ func Run(ctx context.Context, e *Env, s *spec.Spec, opt Options) (*results.Resul
 	job := &proto.Job{Name: s.Name, Device: GuestDevice, Seed: int64(data.Seed), Points: todo}
 	cfg := vm.Config{
 		Kernel: k.BzImage, Initramfs: img.Path, CPUs: s.VM.CPUs, MemoryMB: s.VM.MemoryMB, Accel: accel,
-		Disks: []vm.Disk{{Path: data.Path, Cache: s.Data.Cache}}, Dir: dir,
+		Disks: []vm.Disk{{Path: data.Path, Cache: s.Data.Cache, Paths: s.VM.NVMePaths}}, Dir: dir,
+		Append: append([]string(nil), s.VM.Cmdline...),
+	}
+	if needsTestDisks(todo) {
+		if err := e.addTestDisks(&cfg); err != nil {
+			return nil, dir, err
+		}
 	}
 	tracePath := filepath.Join(dir, "nvme-trace.log")
 	if s.VM.TraceNVMe {

@@ -48,6 +48,13 @@ type VM struct {
 	// TraceNVMe records QEMU's NVMe doorbell and interrupt events and
 	// reports the device-side latency of each command.
 	TraceNVMe bool `toml:"trace_nvme"`
+	// NVMePaths attaches the data disk as a namespace shared by this many
+	// controllers of one NVMe subsystem (2..4: multipath in the guest;
+	// 0 or 1: one controller).
+	NVMePaths int `toml:"nvme_paths"`
+	// Cmdline is added to the guest kernel's command line
+	// (e.g. "nvme.use_threaded_interrupts=1").
+	Cmdline []string `toml:"cmdline"`
 }
 
 // Data is the NVMe backing image.
@@ -279,6 +286,14 @@ func (s *Spec) Validate(text string) error {
 	}
 	if s.VM.MemoryMB < 128 || s.VM.MemoryMB > 16384 {
 		bad("vm.memory_mb", "%d is outside 128..16384", s.VM.MemoryMB)
+	}
+	if s.VM.NVMePaths < 0 || s.VM.NVMePaths > 4 {
+		bad("vm.nvme_paths", "%d is outside 0..4", s.VM.NVMePaths)
+	}
+	for _, a := range s.VM.Cmdline {
+		if a == "" || strings.ContainsAny(a, " \t\n") {
+			bad("vm.cmdline", "%q is not one kernel parameter (no spaces; give a list)", a)
+		}
 	}
 	switch s.VM.Accel {
 	case "auto", "kvm", "tcg":

@@ -107,21 +107,11 @@ func Args(cfg Config, qmpSock, ctlSock string) ([]string, error) {
 		"-device", "virtserialport,chardev=ctl,name="+proto.PortName,
 	)
 	for i, d := range cfg.Disks {
-		cache := d.Cache
-		if cache == "" {
-			cache = "writeback"
+		da, err := diskArgs(i, d)
+		if err != nil {
+			return nil, err
 		}
-		if strings.ContainsAny(d.Path, ",") {
-			return nil, fmt.Errorf("vm: disk path %q contains a comma, which QEMU cannot parse", d.Path)
-		}
-		id := fmt.Sprintf("nvm%d", i)
-		ro := "on"
-		if d.Writable {
-			ro = "off"
-		}
-		a = append(a,
-			"-drive", fmt.Sprintf("file=%s,if=none,id=%s,format=raw,cache=%s,read-only=%s", d.Path, id, cache, ro),
-			"-device", fmt.Sprintf("nvme,serial=bpfstor%d,drive=%s", i, id))
+		a = append(a, da...)
 	}
 	return append(a, cfg.Extra...), nil
 }
@@ -216,10 +206,65 @@ func Start(cfg Config) (Instance, error) {
 	return inst, nil
 }
 
+// diskArgs is the QEMU command line of disk i: a drive and the NVMe
+// controller(s) that expose it as namespace 1.
+func diskArgs(i int, d Disk) ([]string, error) {
+	for _, p := range []string{d.Path, d.BlkDebug} {
+		if strings.ContainsAny(p, ",") {
+			return nil, fmt.Errorf("vm: disk path %q contains a comma, which QEMU cannot parse", p)
+		}
+	}
+	cache := d.Cache
+	if cache == "" {
+		cache = "writeback"
+	}
+	id := fmt.Sprintf("nvm%d", i)
+	ro := "on"
+	if d.Writable {
+		ro = "off"
+	}
+	drive := fmt.Sprintf("file=%s,if=none,id=%s,format=raw,cache=%s,read-only=%s", d.Path, id, cache, ro)
+	if d.BlkDebug != "" {
+		drive = fmt.Sprintf("driver=raw,if=none,id=%s,cache=%s,read-only=%s,file.driver=blkdebug,file.config=%s,"+
+			"file.image.driver=file,file.image.filename=%s", id, cache, ro, d.BlkDebug, d.Path)
+	}
+	if d.IOPS > 0 {
+		drive += fmt.Sprintf(",throttling.iops-total=%d", d.IOPS)
+	}
+	serial := d.Serial
+	if serial == "" {
+		serial = fmt.Sprintf("bpfstor%d", i)
+	}
+	if strings.ContainsAny(serial, ", ") || len(serial) > 20 {
+		return nil, fmt.Errorf("vm: disk serial %q must be at most 20 characters without commas or spaces", serial)
+	}
+	bs := ""
+	if d.BlockSize != 0 {
+		if d.BlockSize < 512 || d.BlockSize&(d.BlockSize-1) != 0 {
+			return nil, fmt.Errorf("vm: disk block size %d is not a power of two >= 512", d.BlockSize)
+		}
+		bs = fmt.Sprintf(",logical_block_size=%d,physical_block_size=%d", d.BlockSize, d.BlockSize)
+	}
+	a := []string{"-drive", drive}
+	if d.Paths <= 1 {
+		return append(a, "-device", fmt.Sprintf("nvme,serial=%s,drive=%s%s", serial, id, bs)), nil
+	}
+	// One subsystem, d.Paths controllers, one namespace shared by all.
+	sub := id + "-subsys"
+	a = append(a, "-device", fmt.Sprintf("nvme-subsys,id=%s,nqn=bpfstor-%s", sub, id))
+	for c := 0; c < d.Paths; c++ {
+		a = append(a, "-device", fmt.Sprintf("nvme,serial=%s,subsys=%s,id=%s-c%d", serial, sub, id, c))
+	}
+	return append(a, "-device", fmt.Sprintf("nvme-ns,drive=%s,nsid=1,bus=%s-c0,shared=on%s", id, id, bs)), nil
+}
+
 func diskPaths(cfg Config) []string {
 	var ps []string
 	for _, d := range cfg.Disks {
 		ps = append(ps, d.Path)
+		if d.BlkDebug != "" {
+			ps = append(ps, d.BlkDebug)
+		}
 	}
 	return ps
 }

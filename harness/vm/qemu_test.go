@@ -34,6 +34,19 @@ func TestArgs(t *testing.T) {
 		{"bad accel", func(c *Config) { c.Accel = "hvf" }, nil, "unknown accelerator"},
 		{"comma in path", func(c *Config) { c.Disks[0].Path = "/a,b" }, nil, "comma"},
 		{"no kernel", func(c *Config) { c.Kernel = "" }, nil, "kernel and initramfs are required"},
+		{"serial and 4k blocks", func(c *Config) { c.Disks[0].Serial = "bpfstor-4k"; c.Disks[0].BlockSize = 4096 },
+			[]string{"nvme,serial=bpfstor-4k,drive=nvm0,logical_block_size=4096,physical_block_size=4096"}, ""},
+		{"bad block size", func(c *Config) { c.Disks[0].BlockSize = 1000 }, nil, "not a power of two"},
+		{"bad serial", func(c *Config) { c.Disks[0].Serial = "a b" }, nil, "serial"},
+		{"throttled", func(c *Config) { c.Disks[0].IOPS = 10 }, []string{"read-only=on,throttling.iops-total=10"}, ""},
+		{"blkdebug", func(c *Config) { c.Disks[0].BlkDebug = "/d/eio.conf" }, []string{
+			"driver=raw,if=none,id=nvm0,cache=writeback,read-only=on,file.driver=blkdebug,file.config=/d/eio.conf," +
+				"file.image.driver=file,file.image.filename=/d/nvme.img"}, ""},
+		{"comma in blkdebug", func(c *Config) { c.Disks[0].BlkDebug = "/a,b" }, nil, "comma"},
+		{"two paths", func(c *Config) { c.Disks[0].Paths = 2 }, []string{
+			"-device nvme-subsys,id=nvm0-subsys,nqn=bpfstor-nvm0",
+			"-device nvme,serial=bpfstor0,subsys=nvm0-subsys,id=nvm0-c0 -device nvme,serial=bpfstor0,subsys=nvm0-subsys,id=nvm0-c1",
+			"-device nvme-ns,drive=nvm0,nsid=1,bus=nvm0-c0,shared=on"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

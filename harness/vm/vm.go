@@ -20,6 +20,20 @@ type Disk struct {
 	// data images are cached inputs that no run may change, and QEMU then
 	// takes only a shared lock, so concurrent runs can use one image.
 	Writable bool
+	// Serial is the controller's serial number, by which the guest finds
+	// the disk (default bpfstor<index>).
+	Serial string
+	// BlockSize is the namespace's logical block size (default 512).
+	BlockSize int
+	// IOPS throttles the disk to this many I/Os per second (0: none).
+	IOPS int
+	// BlkDebug is a QEMU blkdebug configuration file through which the
+	// image is read, to inject I/O errors at chosen sectors.
+	BlkDebug string
+	// Paths attaches the namespace to this many controllers of one NVMe
+	// subsystem (a shared namespace: multipath in the guest); 0 or 1 is
+	// one controller and no subsystem.
+	Paths int
 }
 
 // Config describes one machine.

@@ -9,7 +9,10 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/bpfstor/bpfstor/bpf/storfn"
+	"github.com/bpfstor/bpfstor/kernel/selftest/testdisk"
 )
 
 const childEnv = "BPFSTOR_SELFTEST_CHILD"
@@ -29,7 +32,7 @@ func childMain() int {
 	dev := os.Getenv("BPFSTOR_SELFTEST_DEV")
 	obj := os.Getenv("BPFSTOR_SELFTEST_OBJ")
 	flags, _ := strconv.Atoi(os.Getenv("BPFSTOR_SELFTEST_FLAGS"))
-	f, err := os.Open(dev)
+	f, err := os.OpenFile(dev, os.O_RDONLY|unix.O_DIRECT, 0) // every hop a real, throttled read
 	if err != nil {
 		fmt.Println("error:", err)
 		return 2
@@ -65,11 +68,19 @@ func testFatalSignal(e *env) (string, error) {
 		return "", err
 	}
 	defer r.close()
+	// On the slow disk a chain of HardMaxHops hops lasts about
+	// HardMaxHops/SlowIOPS seconds (~100 s): a kill must end it within a
+	// hop or two, which only the per-hop signal checks do.
+	slow, err := findDisk(testdisk.Serial(testdisk.Slow))
+	if err != nil {
+		return "", err
+	}
+	const bound = 3 * time.Second
 	msg := ""
 	for _, fl := range levels {
 		cmd := exec.Command(self)
 		cmd.Env = append(os.Environ(), childEnv+"=fatal-signal",
-			"BPFSTOR_SELFTEST_DEV="+e.opts.Device, "BPFSTOR_SELFTEST_OBJ="+e.obj(chainObj),
+			"BPFSTOR_SELFTEST_DEV="+slow, "BPFSTOR_SELFTEST_OBJ="+e.obj(chainObj),
 			"BPFSTOR_SELFTEST_FLAGS="+strconv.Itoa(int(fl)))
 		out, err := cmd.StdoutPipe()
 		if err != nil {
@@ -84,15 +95,19 @@ func testFatalSignal(e *env) (string, error) {
 			cmd.Wait()
 			return "", fmt.Errorf("child: %q", line)
 		}
-		time.Sleep(300 * time.Millisecond) // inside chains by now
+		time.Sleep(500 * time.Millisecond) // inside a ~100 s chain by now
 		killed := time.Now()
 		cmd.Process.Signal(syscall.SIGKILL)
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
 		select {
 		case <-done:
-		case <-time.After(20 * time.Second):
-			return "", fmt.Errorf("%s: child still alive 20 s after SIGKILL (chain not ended)", levelName(fl))
+		case <-time.After(120 * time.Second):
+			return "", fmt.Errorf("%s: child still alive 120 s after SIGKILL (chain not ended)", levelName(fl))
+		}
+		if took := time.Since(killed); took > bound {
+			return "", fmt.Errorf("%s: child reaped %v after SIGKILL, more than %v: the chain was not ended early (at most %d hops of %d ms)",
+				levelName(fl), took.Round(time.Millisecond), bound, storfn.HardMaxHops, 1000/testdisk.SlowIOPS)
 		}
 		ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
 		if !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
@@ -103,5 +118,5 @@ func testFatalSignal(e *env) (string, error) {
 			return "", fmt.Errorf("chain after the kill: %w", err)
 		}
 	}
-	return msg + "chains work afterwards", nil
+	return msg + fmt.Sprintf("each within %v of SIGKILL in a ~%d s chain; chains work afterwards", bound, storfn.HardMaxHops/testdisk.SlowIOPS), nil
 }

@@ -58,9 +58,17 @@ func Run(opts Options, logf func(format string, args ...any)) []Result {
 		return []Result{{Name: "setup", Message: err.Error()}}
 	}
 	defer e.close()
+	hung := ""
 	for _, t := range tests() {
+		if hung != "" {
+			results = append(results, Result{Name: t.name, Message: "not run: " + hung + " did not finish"})
+			continue
+		}
 		start := time.Now()
 		msg, err := runOne(t, e)
+		if errors.Is(err, errHung) {
+			hung = t.name // its goroutine may still hold the devices
+		}
 		r := Result{Name: t.name, Elapsed: time.Since(start), Message: msg}
 		var sk errSkip
 		switch {
@@ -78,13 +86,34 @@ func Run(opts Options, logf func(format string, args ...any)) []Result {
 	return results
 }
 
-func runOne(t test, e *env) (msg string, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("panic: %v", p)
-		}
+// TestTimeout bounds one test: a test still running then has hung (a
+// chain that never ends, a device that never comes back) and fails, and
+// the tests after it are not run.
+var TestTimeout = 4 * time.Minute
+
+var errHung = errors.New("hung")
+
+func runOne(t test, e *env) (string, error) {
+	type outcome struct {
+		msg string
+		err error
+	}
+	ch := make(chan outcome, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				ch <- outcome{err: fmt.Errorf("panic: %v", p)}
+			}
+		}()
+		msg, err := t.fn(e)
+		ch <- outcome{msg, err}
 	}()
-	return t.fn(e)
+	select {
+	case o := <-ch:
+		return o.msg, o.err
+	case <-time.After(TestTimeout):
+		return "", fmt.Errorf("still running after %v: %w", TestTimeout, errHung)
+	}
 }
 
 func status(r Result) string {

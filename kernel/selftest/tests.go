@@ -4,9 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -20,18 +17,6 @@ import (
 
 var levels = []uint32{storfn.FlagSyscall, storfn.FlagDriver}
 
-// badPrograms are the sections of chain_bad.o and the class each stands for.
-var badPrograms = []struct{ name, class string }{
-	{"bad_block_oob", "read past the end of the block"},
-	{"bad_block_unbounded", "unbounded variable offset into the block"},
-	{"bad_block_write", "write to the block"},
-	{"bad_scratch_oob", "write past the end of the scratch"},
-	{"bad_scratch_neg", "read before the start of the scratch"},
-	{"bad_ctx_oob", "read past the end of the context"},
-	{"bad_ctx_write", "write to a read-only context field"},
-	{"bad_ctx_narrow", "narrow load of a context pointer"},
-}
-
 func tests() []test {
 	ts := []test{
 		{"verifier/accepts-chain", testAcceptsChain},
@@ -39,16 +24,27 @@ func tests() []test {
 	}
 	for _, b := range badPrograms {
 		b := b
-		ts = append(ts, test{"verifier/rejects/" + b.name, func(e *env) (string, error) { return testRejects(e, b.name, b.class) }})
+		ts = append(ts, test{"verifier/rejects/" + b.name, func(e *env) (string, error) { return testRejects(e, b.name, b.class, b.reason) }})
 	}
+	ts = append(ts,
+		test{"verifier/rejects/bpf_loop", testRejectsLoop},
+		test{"verifier/accepts-edges", testAccepts},
+		test{"verifier/pointer-leak", testPointerLeak},
+		test{"testrun/bad-args", testTestRunBad},
+	)
 	for _, fl := range levels {
 		fl := fl
 		ts = append(ts, test{"chain/" + strings.ToLower(levelName(fl)) + "/pread-identical", func(e *env) (string, error) { return testChains(e, fl) }})
 	}
 	ts = append(ts,
 		test{"chain/syscall-vs-driver", testLevelsAgree},
+		test{"chain/sizes", testSizes},
 		test{"chain/partition", testPartition},
+		test{"chain/lba-4k", testLBA4K},
 		test{"chain/map-helpers", testStatsMap},
+		test{"chain/tracepoint", testTracepoint},
+		test{"chain/hop-budget", testHopBudget},
+		test{"chain/with-fio", testWithFio},
 		test{"safety/hop-limit", testHopLimit},
 		test{"safety/hop-limit-sysctl", testHopSysctl},
 		test{"safety/bad-next", testBadNext},
@@ -57,7 +53,10 @@ func tests() []test {
 		test{"safety/capabilities", testCaps},
 		test{"safety/fatal-signal", testFatalSignal},
 		test{"safety/io-error", testIOError},
+		test{"safety/timeout", testTimeout},
 		test{"safety/device-reset", testDeviceReset},
+		test{"multipath/failover", testMultipathFailover},
+		test{"safety/pci-remove", testPCIRemove},
 		test{"concurrency", testConcurrency},
 	)
 	return ts
@@ -113,27 +112,6 @@ func testTestRun(e *env) (string, error) {
 		}
 	}
 	return fmt.Sprintf("%d runs match the Go reference", r), nil
-}
-
-func testRejects(e *env, name, class string) (string, error) {
-	p, err := storfn.Load(e.obj(badObj), name)
-	if err == nil {
-		p.Close()
-		return "", fmt.Errorf("verifier accepted a program with a %s", class)
-	}
-	msg := err.Error()
-	if !strings.Contains(msg, "verifier log") {
-		return "", fmt.Errorf("not a verifier rejection: %v", err)
-	}
-	return fmt.Sprintf("rejected (%s): %s", class, tail(msg, 6)), nil
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 func (e *env) perDepth() int {
@@ -449,51 +427,4 @@ func testConcurrency(e *env) (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("%d threads x %d chains (both levels alternating), all identical to pread chains", threads, per), nil
-}
-
-// testPartition runs chains on the first partition of the device, if it
-// has one: offsets are relative to the partition at both levels, so the
-// chains must match pread chains on the partition device.
-func testPartition(e *env) (string, error) {
-	base := filepath.Base(e.opts.Device)
-	parts, _ := filepath.Glob(filepath.Join("/sys/block", base, base+"*", "partition"))
-	if len(parts) == 0 {
-		return "", skipf("%s has no partitions (the test needs a partition table on the device)", e.opts.Device)
-	}
-	name := filepath.Base(filepath.Dir(parts[0]))
-	path := "/dev/" + name
-	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_DIRECT, 0)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	size, err := f.Seek(0, io.SeekEnd)
-	if err != nil {
-		return "", err
-	}
-	if size < 64<<10 {
-		return "", skipf("%s is only %d bytes", path, size)
-	}
-	pe := *e
-	pe.fd, pe.size = int(f.Fd()), size
-	r, err := newReader(pe.fd)
-	if err != nil {
-		return "", err
-	}
-	defer r.close()
-	n := 0
-	for depth := 1; depth <= 16; depth++ {
-		for _, fl := range levels {
-			if err := pe.checkChain(r, pe.randomChain(depth), fl); err != nil {
-				return "", fmt.Errorf("%s: %w", path, err)
-			}
-			n++
-		}
-	}
-	for _, fl := range levels {
-		if _, err := pe.expectErrno(fl, storfn.ModeBeyondEnd, 4, unix.ERANGE); err != nil {
-			return "", fmt.Errorf("%s: past the partition end: %w", path, err)
-		}
-	}
-	return fmt.Sprintf("%d chains on %s (%d bytes) identical to pread chains on the partition; past its end -> ERANGE", n, path, size), nil
 }

@@ -1,0 +1,94 @@
+package guestimg
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/bpfstor/bpfstor/images/pattern"
+	"github.com/bpfstor/bpfstor/kernel/selftest/testdisk"
+)
+
+// TestDisk is a built extra disk of a ktest machine.
+type TestDisk struct {
+	testdisk.Disk
+	Path string
+	// BlkDebug is the QEMU blkdebug configuration for FailReads disks.
+	BlkDebug string
+}
+
+// testDiskVersion changes when the images' layout does.
+const testDiskVersion = 1
+
+// BuildTestDisks builds (or finds in cacheDir) the images of
+// testdisk.Disks: pattern data, an MBR on the partitioned one, and the
+// blkdebug rule of the failing one.
+func BuildTestDisks(cacheDir string) ([]TestDisk, error) {
+	dir := filepath.Join(cacheDir, "data", fmt.Sprintf("ktest-v%d", testDiskVersion))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("image build: %w", err)
+	}
+	var out []TestDisk
+	for i, d := range testdisk.Disks {
+		td := TestDisk{Disk: d, Path: filepath.Join(dir, d.Role+".img")}
+		if err := buildTestDisk(td.Path, d, uint64(1000+i)); err != nil {
+			return nil, fmt.Errorf("image build: test disk %s: %w", d.Role, err)
+		}
+		if d.FailReads {
+			td.BlkDebug = filepath.Join(dir, d.Role+".blkdebug")
+			if err := writeAtomic(td.BlkDebug, []byte(BlkDebugRule(testdisk.FailSector))); err != nil {
+				return nil, fmt.Errorf("image build: test disk %s: %w", d.Role, err)
+			}
+		}
+		out = append(out, td)
+	}
+	return out, nil
+}
+
+// BlkDebugRule is a blkdebug configuration that fails, with EIO, every
+// read touching the 512 B sector (raw format nodes raise read_aio).
+func BlkDebugRule(sector int64) string {
+	return fmt.Sprintf("[inject-error]\nevent = \"read_aio\"\nerrno = \"5\"\nsector = \"%d\"\nonce = \"off\"\n", sector)
+}
+
+func buildTestDisk(path string, d testdisk.Disk, seed uint64) error {
+	size := int64(d.SizeMB) << 20
+	if fi, err := os.Stat(path); err == nil && fi.Size() == size {
+		return nil
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if err := pattern.Write(f, uint64(size/pattern.BlockSize), seed); err != nil {
+		f.Close()
+		return err
+	}
+	if d.Partitioned {
+		if _, err := f.WriteAt(MBR(testdisk.PartStart, testdisk.PartSectors), 0); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// MBR is a 512 B master boot record with one Linux partition of sectors
+// sectors starting at sector start.
+func MBR(start, sectors uint32) []byte {
+	b := make([]byte, 512)
+	e := b[446:]
+	e[0] = 0x00                            // not bootable
+	copy(e[1:4], []byte{0xff, 0xff, 0xff}) // CHS unused
+	e[4] = 0x83                            // Linux
+	copy(e[5:8], []byte{0xff, 0xff, 0xff})
+	binary.LittleEndian.PutUint32(e[8:], start)
+	binary.LittleEndian.PutUint32(e[12:], sectors)
+	b[510], b[511] = 0x55, 0xaa
+	return b
+}
