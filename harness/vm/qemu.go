@@ -224,39 +224,67 @@ func diskPaths(cfg Config) []string {
 	return ps
 }
 
-// connect attaches to the QMP and control sockets once QEMU made them.
+// connect attaches to the QMP and control sockets once QEMU serves them.
+// QEMU creates a socket file before it listens on it: a dial that finds no
+// file or is refused is retried, every few milliseconds, as long as QEMU
+// runs and until the deadline.
 func (q *qemuInstance) connect(qmpSock, ctlSock string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
-	for {
-		select {
-		case <-q.exited:
-			return fmt.Errorf("vm: qemu exited at start (%v): %s", q.exitErr, lastLines(q.stderr.String(), 5))
-		default:
-		}
-		_, e1 := os.Stat(qmpSock)
-		_, e2 := os.Stat(ctlSock)
-		if e1 == nil && e2 == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("vm: qemu made no sockets in %v: %s", timeout, lastLines(q.stderr.String(), 5))
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	ctl, err := net.DialTimeout("unix", ctlSock, time.Until(deadline))
+	var ctl net.Conn
+	err := q.retryDial(ctlSock, deadline, timeout, func(d time.Duration) (err error) {
+		ctl, err = net.DialTimeout("unix", ctlSock, d)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("vm: control channel: %w", err)
 	}
 	q.ctl = ctl
-	mon, err := qmp.NewSocketMonitor("unix", qmpSock, time.Until(deadline))
+	var mon *qmp.SocketMonitor
+	err = q.retryDial(qmpSock, deadline, timeout, func(d time.Duration) (err error) {
+		mon, err = qmp.NewSocketMonitor("unix", qmpSock, d)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("vm: qmp: %w", err)
 	}
 	if err := withTimeout(time.Until(deadline), mon.Connect); err != nil {
+		mon.Disconnect()
 		return fmt.Errorf("vm: qmp handshake: %w", err)
 	}
 	q.mon = mon
 	return nil
+}
+
+// retryDial runs dial until it succeeds, fails other than "not there yet"
+// (ENOENT, ECONNREFUSED), QEMU exits, or the deadline passes.
+func (q *qemuInstance) retryDial(path string, deadline time.Time, timeout time.Duration, dial func(time.Duration) error) error {
+	wait := 2 * time.Millisecond
+	for tries := 1; ; tries++ {
+		left := time.Until(deadline)
+		if left <= 0 {
+			left = time.Millisecond // one last try
+		}
+		err := dial(left)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, syscall.ECONNREFUSED) && !errors.Is(err, syscall.ENOENT) {
+			return err
+		}
+		select {
+		case <-q.exited:
+			return fmt.Errorf("qemu exited at start (%v) before serving %s: %s", q.exitErr, path, lastLines(q.stderr.String(), 5))
+		default:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("qemu did not serve %s in %v (%d tries, last: %w): %s", path, timeout, tries, err, lastLines(q.stderr.String(), 5))
+		}
+		select {
+		case <-q.exited:
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 50*time.Millisecond)
+	}
 }
 
 // withTimeout runs f, giving up waiting after d (f keeps running; it is
