@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/bpfstor/bpfstor/harness/guest"
+	"github.com/bpfstor/bpfstor/harness/internal/testfs"
 	"github.com/bpfstor/bpfstor/harness/kbuild"
 	"github.com/bpfstor/bpfstor/harness/proto"
 	"github.com/bpfstor/bpfstor/harness/report"
@@ -516,5 +517,49 @@ mode = ["pread", "syscall", "driver"]
 		if p.Workload.Mode == "driver" && p.Extra["driver_hops"] == float64(0) {
 			t.Errorf("%s: the NVMe driver resubmitted nothing", p.ID)
 		}
+	}
+}
+
+// A disk that fills up during a run: every point is still returned, the run
+// is partial and says which point could not be recorded, and Run fails
+// (the per-point writes used to fail silently and the run looked fine).
+func TestFullResultsDisk(t *testing.T) {
+	f := setup(t)
+	testfs.NeedRoot(t, "mount a small tmpfs for the results")
+	e := *f.env
+	e.Results = testfs.Mount(t, "size=2m")
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() { // fill the disk once the run has written its first result.json
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			if m, _ := filepath.Glob(filepath.Join(e.Results, "*", results.FileName)); len(m) > 0 {
+				testfs.Fill(t, filepath.Join(e.Results, "filler"))
+				return
+			}
+		}
+	}()
+	s := writeSpec(t, `name = "e2e-full"
+[vm]
+accel = "tcg"
+[run]
+repetitions = 3
+[[workload]]
+kind = "sleep"
+ops = 1500
+`)
+	res, _, err := runner.Run(context.Background(), &e, s, runner.Options{})
+	if err == nil || !strings.Contains(err.Error(), "no space left on device") {
+		t.Errorf("Run: %v, want an error naming ENOSPC", err)
+	}
+	if res == nil {
+		t.Fatal("no result returned: the measured points are lost")
+	}
+	if len(res.Points) != 3 || res.Status != results.StatusPartial || !strings.Contains(res.Reason, "could not be recorded") {
+		t.Errorf("%d points, %s (%s), want 3 points, partial, naming the point not recorded", len(res.Points), res.Status, res.Reason)
 	}
 }

@@ -134,9 +134,13 @@ func (r *Result) Write(dir string) error {
 	}
 	p := filepath.Join(dir, FileName)
 	if err := os.WriteFile(p+".tmp", append(b, '\n'), 0o644); err != nil {
+		os.Remove(p + ".tmp") // a short write must not fill what space is left
 		return fmt.Errorf("results: %w", err)
 	}
-	return os.Rename(p+".tmp", p)
+	if err := os.Rename(p+".tmp", p); err != nil {
+		return fmt.Errorf("results: %w", err)
+	}
+	return nil
 }
 
 // Read reads a result file, or the result.json in a directory.

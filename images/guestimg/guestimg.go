@@ -135,6 +135,32 @@ type Data struct {
 	Seed      uint64
 }
 
+// CheckData checks that path can back an emulated NVMe namespace: a
+// readable regular file of whole 512 B blocks, not empty.
+func CheckData(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	switch {
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("%s is not a regular file (give a raw disk image)", path)
+	case fi.Size() == 0:
+		return fmt.Errorf("%s is empty (give a raw disk image, e.g. one bpfstor image build made)", path)
+	case fi.Size()%512 != 0:
+		return fmt.Errorf("%s is %d bytes, not a whole number of 512 B blocks", path, fi.Size())
+	}
+	if _, err := f.ReadAt(make([]byte, 512), 0); err != nil {
+		return fmt.Errorf("%s cannot be read: %w", path, err)
+	}
+	return nil
+}
+
 // BuildPattern returns (building once) a pattern image of sizeMB MiB.
 func BuildPattern(cacheDir string, sizeMB int, seed uint64) (*Data, error) {
 	if sizeMB <= 0 {

@@ -231,6 +231,17 @@ func vmRun(c *cli.Context) error {
 		return err
 	}
 	kernel, initrd, nvme := c.String("kernel"), c.String("initramfs"), c.String("nvme-image")
+	if n := c.Int("boots"); n < 1 {
+		return fmt.Errorf("vm run: --boots %d: want at least 1", n)
+	}
+	if n := c.Int("preads"); n < 0 {
+		return fmt.Errorf("vm run: --preads %d: want 0 (none) or more", n)
+	}
+	if nvme != "" {
+		if err := guestimg.CheckData(nvme); err != nil {
+			return fmt.Errorf("vm run: --nvme-image: %w", err)
+		}
+	}
 	if kernel == "" {
 		k, err := e.Kernel(c.Context, "default")
 		if err != nil {
@@ -275,18 +286,28 @@ func vmRun(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
+		os.RemoveAll(dir)
 		if !out.Complete {
-			return fmt.Errorf("vm run: %s", out.Reason)
+			return fmt.Errorf("vm run: boot %d: %s", i+1, out.Reason)
 		}
 		h := out.Hello
 		fmt.Printf("boot %d: agent ready in %v (kernel uptime at /init %v, clocksource %s after waiting %v), kernel %s, %d vCPU, %d MiB, accel %s, devices %v\n",
 			i+1, out.BootTime.Round(time.Millisecond), time.Duration(h.UptimeNs).Round(time.Millisecond), h.Clocksource, time.Duration(h.ClocksourceWaitNs).Round(time.Millisecond),
 			h.KernelRelease, h.CPUs, h.MemTotalKB>>10, accel, h.Devices)
+		var bad []string
 		for _, p := range out.Points {
 			fmt.Println("  " + runner.PointLine(p))
+			if p.Status != proto.StatusOK {
+				bad = append(bad, runner.PointLine(p))
+			}
+		}
+		if len(bad) > 0 {
+			return fmt.Errorf("vm run: boot %d: %s", i+1, strings.Join(bad, "; "))
+		}
+		if len(out.Points) < len(job.Points) {
+			return fmt.Errorf("vm run: boot %d: the agent sent %d of %d point(s)", i+1, len(out.Points), len(job.Points))
 		}
 		boots = append(boots, out.BootTime)
-		os.RemoveAll(dir)
 	}
 	if len(boots) > 1 {
 		sort.Slice(boots, func(i, j int) bool { return boots[i] < boots[j] })
@@ -348,7 +369,7 @@ func runCmd() *cli.Command {
 				res, dir, err := runner.Run(c.Context, e, s, runner.Options{Force: c.Bool("force")})
 				if err != nil {
 					err = fmt.Errorf("run %s: %w", s.Name, err)
-					if suite == "" {
+					if suite == "" && res == nil {
 						return err
 					}
 					// A suite goes on: the rest of it is still worth measuring.
@@ -360,9 +381,12 @@ func runCmd() *cli.Command {
 					}
 				}
 				dirs = append(dirs, dir)
+				// Printed even when result.json could not be written: the
+				// points measured are on the terminal, never lost.
 				report.Text(os.Stdout, res)
 				if err := report.Write(dir, res); err != nil {
-					fmt.Fprintf(os.Stderr, "report: %v\n", err)
+					fmt.Fprintf(os.Stderr, "bpfstor: %v\n", err)
+					failed = append(failed, fmt.Sprintf("%s: %v", s.Name, err))
 				}
 				fmt.Printf("\nresults: %s (report.md, results.csv, figures)\n", dir)
 				if res.Status != results.StatusOK {
@@ -375,13 +399,14 @@ func runCmd() *cli.Command {
 					err = report.WriteSuite(out, dirs, report.SuiteOptions{Name: suite, Missing: missing})
 				}
 				if err != nil {
-					fmt.Fprintf(os.Stderr, "suite report: %v\n", err)
+					fmt.Fprintf(os.Stderr, "bpfstor: suite report: %v\n", err)
+					failed = append(failed, "suite report: "+err.Error())
 				} else {
 					fmt.Printf("\nsuite report: %s (%d run(s), %d spec(s) without a run)\n", filepath.Join(out, report.SuiteIndex), len(dirs), len(missing))
 				}
 			}
 			if len(failed) > 0 {
-				return fmt.Errorf("run: %v", failed)
+				return fmt.Errorf("run: %s", strings.Join(failed, "; "))
 			}
 			return nil
 		},
