@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -561,5 +562,47 @@ ops = 1500
 	}
 	if len(res.Points) != 3 || res.Status != results.StatusPartial || !strings.Contains(res.Reason, "could not be recorded") {
 		t.Errorf("%d points, %s (%s), want 3 points, partial, naming the point not recorded", len(res.Points), res.Status, res.Reason)
+	}
+}
+
+// QEMU killed under a running job: the reason says QEMU exited, how, and
+// what it printed (it used to say "control channel closed before done;
+// console tail:" with an empty tail), and the point measured is kept.
+func TestQEMUKilled(t *testing.T) {
+	f := setup(t)
+	dir := t.TempDir()
+	pidfile := filepath.Join(dir, "qemu.pid")
+	before := qemuCount(t)
+	job := &proto.Job{Name: "t", Points: []proto.PointSpec{
+		{ID: "short", Workload: proto.Workload{Kind: proto.KindSleep, Ops: 10}},
+		{ID: "long", Workload: proto.Workload{Kind: proto.KindSleep, Ops: 60000}},
+	}}
+	out, err := guest.Run(context.Background(), vm.Config{
+		Kernel: f.kernel.BzImage, Initramfs: f.img.Path, Accel: "tcg", Dir: dir,
+		Disks: []vm.Disk{{Path: f.data.Path}}, Extra: []string{"-pidfile", pidfile},
+	}, job, guest.Options{BootTimeout: 60 * time.Second, JobTimeout: 2 * time.Minute, OnPoint: func(p *proto.Point) {
+		b, err := os.ReadFile(pidfile)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		var pid int
+		fmt.Sscan(string(b), &pid)
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Error(err)
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Complete || !strings.Contains(out.Reason, "QEMU exited (killed by signal 9, killed) before the job was done") ||
+		!strings.Contains(out.Reason, "QEMU stderr") {
+		t.Errorf("reason %q, want QEMU's death named with its signal and stderr", out.Reason)
+	}
+	if len(out.Points) != 1 {
+		t.Errorf("%d points kept, want the 1 measured before the kill", len(out.Points))
+	}
+	if n := qemuCount(t); n > before {
+		t.Errorf("qemu left behind")
 	}
 }

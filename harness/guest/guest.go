@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/bpfstor/bpfstor/harness/proto"
@@ -106,6 +108,21 @@ func Run(ctx context.Context, cfg vm.Config, job *proto.Job, opt Options) (*Outc
 		b, _ := os.ReadFile(inst.ConsolePath())
 		return tail(string(b), 8)
 	}
+	// ended says why the machine went away before phase: QEMU's exit
+	// status or signal and its stderr when QEMU died, the console when the
+	// guest ended it. A control channel that closed while QEMU still runs
+	// is given a moment to be followed by QEMU's exit.
+	ended := func(phase string) (*Outcome, error) {
+		select {
+		case <-inst.Exited():
+		case <-time.After(2 * time.Second):
+			return fail("control channel closed %s while QEMU still runs (the guest agent died?); console %s tail: %s", phase, inst.ConsolePath(), consoleTail())
+		}
+		if st, guest := exitStatus(inst.ExitErr()); !guest {
+			return fail("QEMU exited (%s) %s; QEMU stderr: %s; console %s tail: %s", st, phase, orNone(tail(inst.Stderr(), 5)), inst.ConsolePath(), consoleTail())
+		}
+		return fail("the guest ended the machine (QEMU exit status 0) %s; console %s tail: %s", phase, inst.ConsolePath(), consoleTail())
+	}
 	// Phase 1: hello.
 	boot := time.NewTimer(opt.BootTimeout)
 	defer boot.Stop()
@@ -117,12 +134,12 @@ func Run(ctx context.Context, cfg vm.Config, job *proto.Job, opt Options) (*Outc
 			out.Crash = c
 			return fail("kernel crash while booting")
 		case <-inst.Exited():
-			return fail("machine ended before the agent reported (%v); console tail: %s", inst.ExitErr(), consoleTail())
+			return ended("before the agent reported")
 		case <-boot.C:
 			return fail("%v after %v (boot timeout); console %s tail: %s", ErrNoHello, opt.BootTimeout, inst.ConsolePath(), consoleTail())
 		case r := <-msgs:
 			if r.err != nil {
-				return fail("control channel closed before hello: %v; console tail: %s", r.err, consoleTail())
+				return ended("before the agent reported")
 			}
 			if r.m.Type == proto.TypeHello && r.m.Hello != nil {
 				out.Hello = r.m.Hello
@@ -187,13 +204,13 @@ func Run(ctx context.Context, cfg vm.Config, job *proto.Job, opt Options) (*Outc
 				out.Complete = true
 				return out, nil
 			}
-			return fail("machine ended before the job was done (%v); console tail: %s", inst.ExitErr(), consoleTail())
+			return ended("before the job was done")
 		case <-jt.C:
 			return fail("job not done after %v (job timeout); console %s tail: %s", opt.JobTimeout, inst.ConsolePath(), consoleTail())
 		case r := <-msgs:
 			if r.err != nil {
 				if r.err == io.EOF {
-					return fail("control channel closed before done; console tail: %s", consoleTail())
+					return ended("before the job was done")
 				}
 				return fail("control channel: %v", r.err)
 			}
@@ -217,6 +234,29 @@ func Run(ctx context.Context, cfg vm.Config, job *proto.Job, opt Options) (*Outc
 			}
 		}
 	}
+}
+
+// exitStatus describes how QEMU ended; guest is true for a clean exit
+// (status 0: the guest rebooted or powered off, -no-reboot).
+func exitStatus(err error) (desc string, guest bool) {
+	if err == nil {
+		return "exit status 0", true
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return fmt.Sprintf("killed by signal %d, %v", int(ws.Signal()), ws.Signal()), false
+		}
+		return fmt.Sprintf("exit status %d", ee.ExitCode()), false
+	}
+	return err.Error(), false
+}
+
+func orNone(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "(none)"
+	}
+	return s
 }
 
 func tail(s string, n int) string {
