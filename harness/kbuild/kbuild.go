@@ -25,6 +25,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/bpfstor/bpfstor/internal/fsutil"
 )
 
 // DefaultTarball is Debian's kernel source package's tarball.
@@ -318,7 +320,7 @@ func (b *builder) build(patches []string, requested []Option, k *Kernel) (*Kerne
 	if k.ConfigHash, err = hexsum([]string{k.Config}); err != nil {
 		return nil, err
 	}
-	if k.BzImageSHA256, err = fileSHA256(k.BzImage); err != nil {
+	if k.BzImageSHA256, err = fsutil.SHA256(k.BzImage); err != nil {
 		return nil, fmt.Errorf("kernel build: %w", err)
 	}
 	k.BuildSeconds = time.Since(start).Seconds()
@@ -568,7 +570,7 @@ func cachedKernel(metaPath string, progress io.Writer) (*Kernel, error) {
 		return nil, err
 	}
 	if k.BzImageSHA256 == "" { // cached by an older bpfstor: record it now
-		if k.BzImageSHA256, err = fileSHA256(k.BzImage); err == nil {
+		if k.BzImageSHA256, err = fsutil.SHA256(k.BzImage); err == nil {
 			writeMeta(metaPath, k)
 		}
 	}
@@ -593,7 +595,7 @@ func readMeta(path string) (*Kernel, error) {
 		return nil, err
 	}
 	if k.BzImageSHA256 != "" {
-		sum, err := fileSHA256(k.BzImage)
+		sum, err := fsutil.SHA256(k.BzImage)
 		if err != nil {
 			return nil, err
 		}
@@ -634,19 +636,6 @@ func CheckBzImage(path string) error {
 	return nil
 }
 
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
 // writeMeta writes kernel.json atomically, with the file paths relative
 // to its directory.
 func writeMeta(path string, k *Kernel) error {
@@ -656,30 +645,7 @@ func writeMeta(path string, k *Kernel) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(path, b)
-}
-
-// writeAtomic writes data to path through a temporary file of its own
-// (concurrent writers never share one) and a rename.
-func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
+	return fsutil.WriteFile(path, b)
 }
 
 func copyFile(src, dst string) error {
@@ -687,5 +653,5 @@ func copyFile(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(dst, b, 0o644)
+	return fsutil.WriteFile(dst, b)
 }

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bpfstor/bpfstor/internal/fsutil"
 )
 
 func TestApplyPatch(t *testing.T) {
@@ -179,7 +181,7 @@ func TestCachedKernelVerified(t *testing.T) {
 			fakeBzImage(t, bz)
 			k := &Kernel{BzImage: bz, Key: "k1", Release: "6.12.0"}
 			if !tt.noHash {
-				k.BzImageSHA256, _ = fileSHA256(bz)
+				k.BzImageSHA256, _ = fsutil.SHA256(bz)
 			}
 			if err := writeMeta(filepath.Join(dir, "kernel.json"), k); err != nil {
 				t.Fatal(err)
