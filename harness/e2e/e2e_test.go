@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/bpfstor/bpfstor/harness/guest"
-	"github.com/bpfstor/bpfstor/harness/internal/testfs"
 	"github.com/bpfstor/bpfstor/harness/kbuild"
 	"github.com/bpfstor/bpfstor/harness/proto"
 	"github.com/bpfstor/bpfstor/harness/report"
@@ -24,6 +23,7 @@ import (
 	"github.com/bpfstor/bpfstor/harness/spec"
 	"github.com/bpfstor/bpfstor/harness/vm"
 	"github.com/bpfstor/bpfstor/images/guestimg"
+	"github.com/bpfstor/bpfstor/internal/testfs"
 )
 
 type fixture struct {

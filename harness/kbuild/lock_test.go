@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/bpfstor/bpfstor/harness/internal/testfs"
+	"github.com/bpfstor/bpfstor/internal/testfs"
 )
 
 // The kernel-build lock is shared by every user: it is created 0666 (it

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bpfstor/bpfstor/harness/internal/testfs"
+	"github.com/bpfstor/bpfstor/internal/testfs"
 )
 
 // On a full disk the report is not written and the error says so; an

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/bpfstor/bpfstor/harness/hist"
-	"github.com/bpfstor/bpfstor/harness/internal/testfs"
 	"github.com/bpfstor/bpfstor/harness/proto"
+	"github.com/bpfstor/bpfstor/internal/testfs"
 )
 
 func pt(status string) *proto.Point { return &proto.Point{ID: "p", Status: status} }

@@ -93,6 +93,19 @@ func (e *Env) logf(format string, args ...any) {
 	fmt.Fprintf(e.progress(), format+"\n", args...)
 }
 
+// CheckDirs checks, before anything is built or booted, that the running
+// user can write the cache and, with results, the results directory; the
+// error names the user and the fix.
+func (e *Env) CheckDirs(results bool) error {
+	if err := host.WritableDir(e.Cache, "cache", "--cache"); err != nil {
+		return err
+	}
+	if results {
+		return host.WritableDir(e.Results, "results", "--results")
+	}
+	return nil
+}
+
 // Fragments returns the config fragments of a kernel variant.
 func (e *Env) Fragments(variant string) ([]string, error) {
 	base := filepath.Join(e.Repo, "kernel", "config", "base.config")

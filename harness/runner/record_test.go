@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bpfstor/bpfstor/harness/internal/testfs"
 	"github.com/bpfstor/bpfstor/harness/proto"
 	"github.com/bpfstor/bpfstor/harness/results"
 	"github.com/bpfstor/bpfstor/harness/spec"
+	"github.com/bpfstor/bpfstor/internal/testfs"
 )
 
 // A point that cannot be written to result.json (full disk) makes the run

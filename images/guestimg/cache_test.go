@@ -11,6 +11,7 @@ import (
 
 	"github.com/bpfstor/bpfstor/images/btree"
 	"github.com/bpfstor/bpfstor/internal/fsutil"
+	"github.com/bpfstor/bpfstor/internal/testfs"
 )
 
 // A damaged cached data image is written again, not believed (a same-size
@@ -162,5 +163,65 @@ func TestAgentAndInitramfsCache(t *testing.T) {
 	}
 	if n := builds(); n != 2 {
 		t.Errorf("a damaged cached agent was used (%d builds, want 2)", n)
+	}
+}
+
+// The agent builds, as a user who is not root, in a git repository root
+// owns (Go's VCS stamping used to fail there: "error obtaining VCS status:
+// exit status 128. Use -buildvcs=false to disable VCS stamping.").
+func TestAgentBuildsInAnotherUsersRepo(t *testing.T) {
+	testfs.NeedRoot(t, "build as another user in a repository root owns")
+	if testing.Short() {
+		t.Skip("builds the guest agent")
+	}
+	src, _ := filepath.Abs("../..")
+	files, err := exec.Command("git", "-C", src, "ls-files", "go.mod", "go.sum", "images", "harness", "bpf", "kernel/selftest", "internal").Output()
+	if err != nil {
+		t.Skipf("not a git checkout: %v", err)
+	}
+	top, err := os.MkdirTemp("", "bpfstor-vcs-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(top)
+	os.Chmod(top, 0o755)
+	repo, home := filepath.Join(top, "repo"), filepath.Join(top, "home")
+	for _, f := range strings.Fields(string(files)) {
+		b, err := os.ReadFile(filepath.Join(src, f))
+		if err != nil {
+			continue // deleted in the work tree
+		}
+		os.MkdirAll(filepath.Dir(filepath.Join(repo, f)), 0o755)
+		os.WriteFile(filepath.Join(repo, f), b, 0o644)
+	}
+	run := func(name string, args ...string) {
+		cmd := exec.Command(name, args...)
+		cmd.Dir = repo
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s %v: %v: %s", name, args, err, out)
+		}
+	}
+	run("git", "init", "-q")
+	run("git", "add", ".")
+	run("git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x")
+	run("go", "mod", "vendor") // the other user has no module cache
+	run("chmod", "-R", "a+rX", repo)
+	os.MkdirAll(home, 0o755)
+	run("chown", testfs.OtherUser, home)
+	out, err := testfs.AsOtherUser(t, "TestAgentBuildAsOtherUser", "BPFSTOR_TEST_REPO="+repo, "HOME="+home,
+		"GOCACHE="+filepath.Join(home, "cache"), "GOPATH="+filepath.Join(home, "go"), "GOFLAGS=-mod=vendor")
+	if err != nil || !strings.Contains(out, "--- PASS: TestAgentBuildAsOtherUser") {
+		t.Errorf("as %s: %v\n%s", testfs.OtherUser, err, out)
+	}
+}
+
+// TestAgentBuildAsOtherUser is run by TestAgentBuildsInAnotherUsersRepo.
+func TestAgentBuildAsOtherUser(t *testing.T) {
+	repo := os.Getenv("BPFSTOR_TEST_REPO")
+	if repo == "" {
+		t.Skip("run by TestAgentBuildsInAnotherUsersRepo")
+	}
+	if err := BuildAgent(context.Background(), repo, filepath.Join(os.Getenv("HOME"), "agent")); err != nil {
+		t.Fatal(err)
 	}
 }

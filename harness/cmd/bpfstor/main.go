@@ -89,10 +89,10 @@ func doctorCmd() *cli.Command {
 				if v, ok := e.CachedAccel(); ok {
 					return v + " (cached)", nil
 				}
-				if _, err := os.Stat("/dev/kvm"); err != nil {
-					return "tcg: no /dev/kvm", nil
+				if err := host.KVMUsable(); err != nil {
+					return "tcg: " + err.Error(), nil
 				}
-				return "not probed (--no-probe): /dev/kvm exists; run bpfstor doctor to boot-probe KVM", nil
+				return "not probed (--no-probe): /dev/kvm opens; run bpfstor doctor to boot-probe KVM", nil
 			}
 			if !c.Bool("no-probe") {
 				probe = func() (string, error) {
@@ -109,7 +109,7 @@ func doctorCmd() *cli.Command {
 					return a + ": " + note, nil
 				}
 			}
-			if _, ok := host.RunChecks(os.Stdout, host.Checks(kbuild.DefaultTarball, e.Cache, probe)); !ok {
+			if _, ok := host.RunChecks(os.Stdout, host.Checks(kbuild.DefaultTarball, e.Cache, e.Results, probe)); !ok {
 				return errors.New("doctor: required checks failed (make deps installs the packages)")
 			}
 			return nil
@@ -134,6 +134,9 @@ func kernelCmd() *cli.Command {
 			Action: func(c *cli.Context) error {
 				e, err := env(c)
 				if err != nil {
+					return err
+				}
+				if err := e.CheckDirs(false); err != nil {
 					return err
 				}
 				e.KernelSrc, e.ConfigFragments, e.ForceKernel = c.String("src"), c.StringSlice("config"), c.Bool("force")
@@ -174,6 +177,9 @@ func imageCmd() *cli.Command {
 			Action: func(c *cli.Context) error {
 				e, err := env(c)
 				if err != nil {
+					return err
+				}
+				if err := e.CheckDirs(false); err != nil {
 					return err
 				}
 				img, err := e.Initramfs(c.Context, c.StringSlice("tool"))
@@ -241,6 +247,9 @@ func vmRun(c *cli.Context) error {
 		if err := guestimg.CheckData(nvme); err != nil {
 			return fmt.Errorf("vm run: --nvme-image: %w", err)
 		}
+	}
+	if err := e.CheckDirs(false); err != nil {
+		return err
 	}
 	if kernel == "" {
 		k, err := e.Kernel(c.Context, "default")
@@ -355,6 +364,9 @@ func runCmd() *cli.Command {
 					return err // every spec is checked before anything runs
 				}
 				specs = append(specs, s)
+			}
+			if err := e.CheckDirs(true); err != nil {
+				return err
 			}
 			start := time.Now()
 			var failed, dirs []string

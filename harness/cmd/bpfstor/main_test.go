@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/bpfstor/bpfstor/images/guestimg"
+	"github.com/bpfstor/bpfstor/internal/testfs"
 )
 
 // runCLI runs the CLI with args and returns its error.
@@ -61,5 +62,61 @@ func TestVMRunFailedPreadsE2E(t *testing.T) {
 	err = runCLI(t, "--accel", "tcg", "vm", "run", "--preads", "200", "--nvme-image", img.Path)
 	if err == nil || !strings.Contains(err.Error(), "pread") || !strings.Contains(err.Error(), "FAILED") {
 		t.Fatalf("err = %v, want the failed pread point", err)
+	}
+}
+
+// A cache or results directory the user cannot write ends the command at
+// once, naming the directory, the user and the fix (it used to be a bare
+// "permission denied", or a hang for the results directory).
+func TestUnwritableDirs(t *testing.T) {
+	spec := filepath.Join("..", "..", "..", "experiments", "baseline.toml")
+	tests := []struct {
+		name string
+		args func(ro string) []string
+		want string
+	}{
+		{"cache, run", func(ro string) []string { return []string{"--cache", ro, "run", spec} }, "cache directory"},
+		{"cache, kernel build", func(ro string) []string { return []string{"--cache", ro, "kernel", "build"} }, "cache directory"},
+		{"cache, image build", func(ro string) []string { return []string{"--cache", ro, "image", "build"} }, "cache directory"},
+		{"results, run", func(ro string) []string { return []string{"--cache", t.TempDir(), "--results", ro, "run", spec} }, "results directory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ro := filepath.Join(testfs.Unwritable(t), "bpfstor")
+			err := runCLI(t, tt.args(ro)...)
+			if err == nil || !strings.Contains(err.Error(), tt.want+" "+ro+" is not writable by") || !strings.Contains(err.Error(), "fix: sudo chown -R") {
+				t.Fatalf("err = %v, want %q naming %s and the fix", err, tt.want, ro)
+			}
+		})
+	}
+}
+
+// The same for a user who is not root, on a cache root made.
+func TestCacheOfAnotherUser(t *testing.T) {
+	testfs.NeedRoot(t, "make a cache owned by root and use it as another user")
+	cache, err := os.MkdirTemp("", "bpfstor-rootcache-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(cache)
+	os.Chmod(cache, 0o755)
+	repo, _ := filepath.Abs(filepath.Join("..", "..", ".."))
+	out, err := testfs.AsOtherUser(t, "TestCacheAsOtherUser", "BPFSTOR_TEST_CACHE="+cache, "BPFSTOR_TEST_REPO="+repo)
+	if err != nil || !strings.Contains(out, "--- PASS: TestCacheAsOtherUser") {
+		t.Errorf("as %s: %v\n%s", testfs.OtherUser, err, out)
+	}
+}
+
+// TestCacheAsOtherUser is run by TestCacheOfAnotherUser.
+func TestCacheAsOtherUser(t *testing.T) {
+	cache := os.Getenv("BPFSTOR_TEST_CACHE")
+	if cache == "" {
+		t.Skip("run by TestCacheOfAnotherUser")
+	}
+	repo := os.Getenv("BPFSTOR_TEST_REPO")
+	err := runCLI(t, "--repo", repo, "--cache", cache, "--results", t.TempDir(), "run", filepath.Join(repo, "experiments", "baseline.toml"))
+	want := "cache directory " + cache + " is not writable by " + testfs.OtherUser
+	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "permission denied") || !strings.Contains(err.Error(), "fix: sudo chown -R "+testfs.OtherUser+" "+cache) {
+		t.Fatalf("err = %v, want %q, permission denied and the fix", err, want)
 	}
 }
