@@ -32,7 +32,8 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := app().RunContext(ctx, os.Args); err != nil {
+	a := app()
+	if err := a.RunContext(ctx, reorderArgs(a, os.Args)); err != nil {
 		fmt.Fprintf(os.Stderr, "bpfstor: %v\n", err)
 		os.Exit(1)
 	}
@@ -52,6 +53,96 @@ func app() *cli.App {
 			doctorCmd(), kernelCmd(), imageCmd(), vmCmd(), runCmd(), reportCmd(), compareCmd(),
 		},
 	}
+}
+
+// reorderArgs lets flags go where users put them: global flags after the
+// subcommand (run --results X) and command flags after the positional
+// arguments (run a.toml --force) are moved to where urfave/cli parses
+// them (global flags after the program name, command flags before the
+// arguments). Everything after "--" stays an argument.
+func reorderArgs(a *cli.App, args []string) []string {
+	if len(args) < 2 {
+		return args
+	}
+	takesValue := func(flags []cli.Flag, name string) (found, value bool) {
+		for _, f := range flags {
+			for _, n := range f.Names() {
+				if n == name {
+					_, isBool := f.(*cli.BoolFlag)
+					return true, !isBool
+				}
+			}
+		}
+		return false, false
+	}
+	flagName := func(tok string) (string, bool) {
+		if len(tok) < 2 || tok[0] != '-' || tok == "--" {
+			return "", false
+		}
+		n, _, hasEq := strings.Cut(strings.TrimLeft(tok, "-"), "=")
+		return n, hasEq
+	}
+	global := []string{}
+	rest := args[1:]
+	// Global flags before the command stay global.
+	for len(rest) > 0 {
+		n, hasEq := flagName(rest[0])
+		if n == "" {
+			break
+		}
+		global = append(global, rest[0])
+		rest = rest[1:]
+		if ok, val := takesValue(a.Flags, n); ok && val && !hasEq && len(rest) > 0 {
+			global, rest = append(global, rest[0]), rest[1:]
+		}
+	}
+	// The command path: command and subcommand names.
+	var path []string
+	cmds := a.Commands
+	var cmd *cli.Command
+	for len(rest) > 0 {
+		var next *cli.Command
+		for _, c := range cmds {
+			if c.HasName(rest[0]) {
+				next = c
+			}
+		}
+		if next == nil {
+			break
+		}
+		cmd, path, rest, cmds = next, append(path, rest[0]), rest[1:], next.Subcommands
+	}
+	if cmd == nil {
+		return args
+	}
+	var local, positional []string
+	for i := 0; i < len(rest); i++ {
+		tok := rest[i]
+		if tok == "--" {
+			positional = append(positional, rest[i:]...)
+			break
+		}
+		n, hasEq := flagName(tok)
+		if n == "" {
+			positional = append(positional, tok)
+			continue
+		}
+		dst := &local
+		ok, val := takesValue(cmd.Flags, n)
+		if !ok {
+			if ok, val = takesValue(a.Flags, n); ok {
+				dst = &global
+			}
+		}
+		*dst = append(*dst, tok)
+		if val && !hasEq && i+1 < len(rest) {
+			i++
+			*dst = append(*dst, rest[i])
+		}
+	}
+	out := append([]string{args[0]}, global...)
+	out = append(append(out, path...), local...)
+	return append(out, positional...)
 }
 
 func env(c *cli.Context) (*runner.Env, error) {
@@ -444,9 +535,6 @@ func reportCmd() *cli.Command {
 				return errors.New("report: give a run directory (e.g. results/20261125-120000-baseline), several, or a suite directory")
 			}
 			for _, a := range args {
-				if strings.HasPrefix(a, "-") {
-					return fmt.Errorf("report: %s: flags go before the directories (bpfstor report --suite-out DIR RUNDIR...)", a)
-				}
 				if _, err := os.Stat(a); err != nil {
 					return fmt.Errorf("report: %w", err)
 				}

@@ -14,7 +14,8 @@ import (
 // runCLI runs the CLI with args and returns its error.
 func runCLI(t *testing.T, args ...string) error {
 	t.Helper()
-	return app().RunContext(context.Background(), append([]string{"bpfstor"}, args...))
+	a := app()
+	return a.RunContext(context.Background(), reorderArgs(a, append([]string{"bpfstor"}, args...)))
 }
 
 // Bad vm run inputs fail before anything boots (they used to do nothing,
@@ -118,5 +119,38 @@ func TestCacheAsOtherUser(t *testing.T) {
 	want := "cache directory " + cache + " is not writable by " + testfs.OtherUser
 	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "permission denied") || !strings.Contains(err.Error(), "fix: sudo chown -R "+testfs.OtherUser+" "+cache) {
 		t.Fatalf("err = %v, want %q, permission denied and the fix", err, want)
+	}
+}
+
+// Flags are accepted where users put them: global flags after the
+// subcommand, command flags after the spec files (they used to be
+// "flag provided but not defined", or taken as spec paths).
+func TestFlagsWhereUsersPutThem(t *testing.T) {
+	tests := []struct {
+		in, want string
+	}{
+		{"run --results X a.toml", "--results X run a.toml"},
+		{"run a.toml --force b.toml", "run --force a.toml b.toml"},
+		{"run a.toml --suite default --results=X --accel tcg", "--results=X --accel tcg run --suite default a.toml"},
+		{"--cache C run a.toml", "--cache C run a.toml"},
+		{"vm run --boots 2 --cache C", "--cache C vm run --boots 2"},
+		{"kernel build --config a --config b", "kernel build --config a --config b"},
+		{"report R1 R2 --suite-out S --text", "report --suite-out S --text R1 R2"},
+		{"run -- --odd.toml --force", "run -- --odd.toml --force"},
+		{"nosuch --force", "nosuch --force"},
+	}
+	a := app()
+	for _, tt := range tests {
+		got := strings.Join(reorderArgs(a, append([]string{"bpfstor"}, strings.Fields(tt.in)...))[1:], " ")
+		if got != tt.want {
+			t.Errorf("%s: got %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	// And through the CLI: --results after run is the run's.
+	ro := filepath.Join(testfs.Unwritable(t), "r")
+	spec := filepath.Join("..", "..", "..", "experiments", "baseline.toml")
+	err := runCLI(t, "run", spec, "--cache", t.TempDir(), "--results", ro)
+	if err == nil || !strings.Contains(err.Error(), "results directory "+ro) {
+		t.Errorf("run SPEC --results RO: %v, want the results directory named", err)
 	}
 }
