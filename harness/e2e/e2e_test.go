@@ -5,6 +5,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -227,7 +228,7 @@ func TestBootTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Complete || !strings.Contains(out.Reason, "boot timeout") || !strings.Contains(out.Reason, "console") {
+	if out.Complete || !errors.Is(out.Err, guest.ErrNoHello) || !strings.Contains(out.Reason, "boot timeout") || !strings.Contains(out.Reason, "console") {
 		t.Errorf("outcome %+v, want a boot timeout naming the console", out)
 	}
 	if time.Since(start) > 15*time.Second {
@@ -595,7 +596,7 @@ func TestQEMUKilled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Complete || !strings.Contains(out.Reason, "QEMU exited (killed by signal 9, killed) before the job was done") ||
+	if out.Complete || !errors.Is(out.Err, guest.ErrQEMUExited) || !strings.Contains(out.Reason, "QEMU exited (killed by signal 9, killed) before the job was done") ||
 		!strings.Contains(out.Reason, "QEMU stderr") {
 		t.Errorf("reason %q, want QEMU's death named with its signal and stderr", out.Reason)
 	}
@@ -604,5 +605,60 @@ func TestQEMUKilled(t *testing.T) {
 	}
 	if n := qemuCount(t); n > before {
 		t.Errorf("qemu left behind")
+	}
+}
+
+// Two runs of the same B+-tree spec at once on one cache and one results
+// directory both finish (they used to collide on one temporary image
+// name: "rename image into place: … .tmp: no such file or directory").
+func TestConcurrentRuns(t *testing.T) {
+	f := setup(t)
+	e := *f.env
+	e.Cache = t.TempDir() // a fresh cache: both runs build the images at once
+	e.Results = t.TempDir()
+	s := writeSpec(t, `name = "e2e-concurrent"
+[vm]
+accel = "tcg"
+[data]
+kind = "btree"
+keys = 300000
+fanout = 31
+[[workload]]
+kind = "btree"
+mode = "pread"
+ops = 200
+`)
+	// The kernel is shared (built or cached by setup); only images are new.
+	kdir := filepath.Join(e.Cache, "kernel")
+	os.MkdirAll(kdir, 0o755)
+	if err := os.Symlink(filepath.Dir(f.kernel.BzImage), filepath.Join(kdir, filepath.Base(filepath.Dir(f.kernel.BzImage)))); err != nil {
+		t.Fatal(err)
+	}
+	type out struct {
+		res *results.Result
+		dir string
+		err error
+	}
+	ch := make(chan out, 2)
+	for i := 0; i < 2; i++ {
+		go func() {
+			res, dir, err := runner.Run(context.Background(), &e, s, runner.Options{Force: true})
+			ch <- out{res, dir, err}
+		}()
+	}
+	dirs := map[string]bool{}
+	for i := 0; i < 2; i++ {
+		o := <-ch
+		if o.err != nil {
+			t.Errorf("run %d: %v", i, o.err)
+			continue
+		}
+		if o.res.Status != results.StatusOK {
+			t.Errorf("run %d: %s: %s", i, o.res.Status, o.res.Reason)
+		}
+		dirs[o.dir] = true
+	}
+	if len(dirs) != 2 {
+		t.Errorf("the two runs wrote %d run directories, want 2", len(dirs))
 	}
 }

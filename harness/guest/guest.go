@@ -38,8 +38,10 @@ type Outcome struct {
 	// Complete is true when the agent reported done and the machine ended
 	// without a crash.
 	Complete bool
-	// Reason says why the job is not complete.
+	// Reason says why the job is not complete; Err is its kind (one of
+	// the Err* values above).
 	Reason string
+	Err    error
 	Crash  *vm.Crash
 	// BootTime is machine start to the agent's hello.
 	BootTime time.Duration
@@ -47,8 +49,25 @@ type Outcome struct {
 	Console  string
 }
 
-// ErrNoHello is returned when the guest never said hello.
-var ErrNoHello = errors.New("guest never reported")
+// Why a job is not complete: Outcome.Err matches one of these (errors.Is),
+// so callers need not parse Reason.
+var (
+	// ErrNoHello: the guest never said hello within the boot timeout.
+	ErrNoHello = errors.New("guest never reported")
+	// ErrInterrupted: the context was cancelled (Ctrl-C, SIGTERM).
+	ErrInterrupted = errors.New("interrupted")
+	// ErrCrash: the kernel crashed (Outcome.Crash says how).
+	ErrCrash = errors.New("kernel crash")
+	// ErrQEMUExited: QEMU died (killed, or exited non-zero).
+	ErrQEMUExited = errors.New("QEMU exited")
+	// ErrMachineEnded: the guest ended the machine, or its agent the
+	// control channel, before the job was done.
+	ErrMachineEnded = errors.New("machine ended")
+	// ErrJobTimeout: the job was not done within the job timeout.
+	ErrJobTimeout = errors.New("job timeout")
+	// ErrAgent: the agent reported an error or the channel broke.
+	ErrAgent = errors.New("agent error")
+)
 
 type recvResult struct {
 	m   *proto.Message
@@ -85,6 +104,7 @@ func Run(ctx context.Context, cfg vm.Config, job *proto.Job, opt Options) (*Outc
 		if out.Crash != nil {
 			out.Complete = false
 			out.Reason = fmt.Sprintf("kernel crash: %s (console: %s)", out.Crash, inst.ConsolePath())
+			out.Err = ErrCrash
 		}
 	}()
 
@@ -100,8 +120,9 @@ func Run(ctx context.Context, cfg vm.Config, job *proto.Job, opt Options) (*Outc
 		}
 	}()
 
-	fail := func(format string, args ...any) (*Outcome, error) {
+	fail := func(kind error, format string, args ...any) (*Outcome, error) {
 		out.Reason = fmt.Sprintf(format, args...)
+		out.Err = kind
 		return out, nil
 	}
 	consoleTail := func() string {
@@ -116,12 +137,12 @@ func Run(ctx context.Context, cfg vm.Config, job *proto.Job, opt Options) (*Outc
 		select {
 		case <-inst.Exited():
 		case <-time.After(2 * time.Second):
-			return fail("control channel closed %s while QEMU still runs (the guest agent died?); console %s tail: %s", phase, inst.ConsolePath(), consoleTail())
+			return fail(ErrMachineEnded, "control channel closed %s while QEMU still runs (the guest agent died?); console %s tail: %s", phase, inst.ConsolePath(), consoleTail())
 		}
 		if st, guest := exitStatus(inst.ExitErr()); !guest {
-			return fail("QEMU exited (%s) %s; QEMU stderr: %s; console %s tail: %s", st, phase, orNone(tail(inst.Stderr(), 5)), inst.ConsolePath(), consoleTail())
+			return fail(ErrQEMUExited, "QEMU exited (%s) %s; QEMU stderr: %s; console %s tail: %s", st, phase, orNone(tail(inst.Stderr(), 5)), inst.ConsolePath(), consoleTail())
 		}
-		return fail("the guest ended the machine (QEMU exit status 0) %s; console %s tail: %s", phase, inst.ConsolePath(), consoleTail())
+		return fail(ErrMachineEnded, "the guest ended the machine (QEMU exit status 0) %s; console %s tail: %s", phase, inst.ConsolePath(), consoleTail())
 	}
 	// Phase 1: hello.
 	boot := time.NewTimer(opt.BootTimeout)
@@ -129,14 +150,14 @@ func Run(ctx context.Context, cfg vm.Config, job *proto.Job, opt Options) (*Outc
 	for out.Hello == nil {
 		select {
 		case <-ctx.Done():
-			return fail("interrupted while booting: %v", ctx.Err())
+			return fail(ErrInterrupted, "interrupted while booting: %v", ctx.Err())
 		case c := <-inst.Crashed():
 			out.Crash = c
-			return fail("kernel crash while booting")
+			return fail(ErrCrash, "kernel crash while booting")
 		case <-inst.Exited():
 			return ended("before the agent reported")
 		case <-boot.C:
-			return fail("%v after %v (boot timeout); console %s tail: %s", ErrNoHello, opt.BootTimeout, inst.ConsolePath(), consoleTail())
+			return fail(ErrNoHello, "%v after %v (boot timeout); console %s tail: %s", ErrNoHello, opt.BootTimeout, inst.ConsolePath(), consoleTail())
 		case r := <-msgs:
 			if r.err != nil {
 				return ended("before the agent reported")
@@ -148,7 +169,7 @@ func Run(ctx context.Context, cfg vm.Config, job *proto.Job, opt Options) (*Outc
 		}
 	}
 	if err := conn.Send(&proto.Message{Type: proto.TypeJob, Job: job}); err != nil {
-		return fail("send job: %v", err)
+		return fail(ErrAgent, "send job: %v", err)
 	}
 	point := func(p *proto.Point) {
 		if p == nil {
@@ -188,7 +209,7 @@ func Run(ctx context.Context, cfg vm.Config, job *proto.Job, opt Options) (*Outc
 	for {
 		select {
 		case <-ctx.Done():
-			return fail("interrupted: %v", ctx.Err())
+			return fail(ErrInterrupted, "interrupted: %v", ctx.Err())
 		case c := <-inst.Crashed():
 			out.Crash = c
 			// Give the kernel a moment to print the rest of its report,
@@ -196,7 +217,7 @@ func Run(ctx context.Context, cfg vm.Config, job *proto.Job, opt Options) (*Outc
 			// console can report the crash before the control channel
 			// delivers them.
 			drain(2 * time.Second)
-			return fail("kernel crash")
+			return fail(ErrCrash, "kernel crash")
 		case <-inst.Exited():
 			// The agent reboots the machine after done: the messages it
 			// sent before may still be on their way to this loop.
@@ -206,13 +227,13 @@ func Run(ctx context.Context, cfg vm.Config, job *proto.Job, opt Options) (*Outc
 			}
 			return ended("before the job was done")
 		case <-jt.C:
-			return fail("job not done after %v (job timeout); console %s tail: %s", opt.JobTimeout, inst.ConsolePath(), consoleTail())
+			return fail(ErrJobTimeout, "job not done after %v (job timeout); console %s tail: %s", opt.JobTimeout, inst.ConsolePath(), consoleTail())
 		case r := <-msgs:
 			if r.err != nil {
 				if r.err == io.EOF {
 					return ended("before the job was done")
 				}
-				return fail("control channel: %v", r.err)
+				return fail(ErrAgent, "control channel: %v", r.err)
 			}
 			switch r.m.Type {
 			case proto.TypePoint:
@@ -222,7 +243,7 @@ func Run(ctx context.Context, cfg vm.Config, job *proto.Job, opt Options) (*Outc
 					opt.OnLog(r.m.Text)
 				}
 			case proto.TypeError:
-				return fail("agent: %s", r.m.Text)
+				return fail(ErrAgent, "agent: %s", r.m.Text)
 			case proto.TypeDone:
 				out.Complete = true
 				// The agent reboots the machine now; wait briefly for it.

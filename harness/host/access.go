@@ -1,11 +1,13 @@
 package host
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"syscall"
 )
 
 // UserName names the user running bpfstor ("alice (uid 1000)").
@@ -37,8 +39,16 @@ func WritableDir(dir, what, flag string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%s directory %s is not writable by %s: %w (fix: sudo chown -R %s %s, or pass %s DIR)",
-		what, dir, UserName(), err, userShort(), existingParent(dir), flag)
+	fix := fmt.Sprintf("sudo chown -R %s %s, or pass %s DIR", userShort(), existingParent(dir), flag)
+	switch {
+	case errors.Is(err, syscall.EROFS):
+		fix = fmt.Sprintf("its filesystem is read-only: pass %s DIR on a writable one", flag)
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		fix = fmt.Sprintf("free space or inodes there, or pass %s DIR on another disk", flag)
+	case errors.Is(err, syscall.ENOTDIR), errors.Is(err, syscall.EEXIST):
+		fix = fmt.Sprintf("a file is in the way: remove it, or pass %s DIR", flag)
+	}
+	return fmt.Errorf("%s directory %s is not writable by %s: %w (fix: %s)", what, dir, UserName(), err, fix)
 }
 
 // existingParent is dir or its nearest existing ancestor: what to chown.

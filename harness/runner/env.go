@@ -320,7 +320,11 @@ func (e *Env) ResolveAccel(ctx context.Context, want string, k *kbuild.Kernel, i
 		}
 		return "tcg", v.Note + " (cached probe)"
 	}
-	v = ProbeKVM(ctx, k, img)
+	v, err = ProbeKVM(ctx, k, img)
+	if err != nil { // no verdict on KVM: nothing cached
+		e.logf("accel: %v", err)
+		return "tcg", fmt.Sprintf("KVM not probed (%v); TCG used", err)
+	}
 	v.Key = key
 	if b, err := json.MarshalIndent(v, "", " "); err == nil {
 		os.MkdirAll(e.Cache, 0o755)
@@ -351,11 +355,13 @@ func (e *Env) CachedAccel() (string, bool) {
 // ProbeTimeout bounds the KVM boot probe.
 const ProbeTimeout = 15 * time.Second
 
-// ProbeKVM boots the guest under KVM with an empty job.
-func ProbeKVM(ctx context.Context, k *kbuild.Kernel, img *guestimg.Initramfs) accelVerdict {
+// ProbeKVM boots the guest under KVM with an empty job. The error is set
+// when the probe says nothing about KVM (interrupted, a kernel or image
+// missing, no QEMU): such an outcome must not be cached as a verdict.
+func ProbeKVM(ctx context.Context, k *kbuild.Kernel, img *guestimg.Initramfs) (accelVerdict, error) {
 	dir, err := os.MkdirTemp("", "bpfstor-probe-")
 	if err != nil {
-		return accelVerdict{Note: "KVM probe: " + err.Error()}
+		return accelVerdict{}, fmt.Errorf("KVM probe: %w", err)
 	}
 	defer os.RemoveAll(dir)
 	start := time.Now()
@@ -363,12 +369,18 @@ func ProbeKVM(ctx context.Context, k *kbuild.Kernel, img *guestimg.Initramfs) ac
 		Kernel: k.BzImage, Initramfs: img.Path, CPUs: 1, MemoryMB: 256, Accel: "kvm", Dir: dir,
 	}, &proto.Job{Name: "kvm-probe"}, guest.Options{BootTimeout: ProbeTimeout, JobTimeout: 10 * time.Second})
 	switch {
+	case err != nil && (errors.Is(err, fs.ErrNotExist) || errors.Is(err, exec.ErrNotFound) || ctx.Err() != nil):
+		return accelVerdict{}, fmt.Errorf("KVM probe: %w", err)
 	case err != nil:
-		return accelVerdict{Taken: start, Note: fmt.Sprintf("KVM unusable: %v; TCG used", strings.TrimPrefix(err.Error(), "vm: "))}
+		return accelVerdict{Taken: start, Note: fmt.Sprintf("KVM unusable: %v; TCG used", strings.TrimPrefix(err.Error(), "vm: "))}, nil
+	case errors.Is(out.Err, guest.ErrInterrupted):
+		return accelVerdict{}, fmt.Errorf("KVM probe: %w", out.Err)
+	case errors.Is(out.Err, guest.ErrNoHello):
+		return accelVerdict{Taken: start, Note: fmt.Sprintf("KVM unusable: a KVM guest did not report within %v; TCG used", ProbeTimeout)}, nil
 	case !out.Complete:
-		return accelVerdict{Taken: start, Note: fmt.Sprintf("KVM unusable: a KVM guest did not report within %v (%s); TCG used", ProbeTimeout, firstSentence(out.Reason))}
+		return accelVerdict{Taken: start, Note: fmt.Sprintf("KVM unusable: %v under KVM (%s); TCG used", out.Err, firstSentence(out.Reason))}, nil
 	}
-	return accelVerdict{Taken: start, KVM: true, Note: fmt.Sprintf("KVM works: guest booted and reported in %v", out.BootTime.Round(time.Millisecond))}
+	return accelVerdict{Taken: start, KVM: true, Note: fmt.Sprintf("KVM works: guest booted and reported in %v", out.BootTime.Round(time.Millisecond))}, nil
 }
 
 func firstSentence(s string) string {

@@ -134,7 +134,7 @@ func Start(cfg Config) (Instance, error) {
 		bin = DefaultQEMU
 	}
 	if _, err := exec.LookPath(bin); err != nil {
-		return nil, fmt.Errorf("vm: %s not found (apt-get install qemu-system-x86, or run bpfstor doctor)", bin)
+		return nil, fmt.Errorf("vm: %w (apt-get install qemu-system-x86, or run bpfstor doctor)", err)
 	}
 	for _, f := range append([]string{cfg.Kernel, cfg.Initramfs}, diskPaths(cfg)...) {
 		if _, err := os.Stat(f); err != nil {

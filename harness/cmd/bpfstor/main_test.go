@@ -85,7 +85,7 @@ func TestUnwritableDirs(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ro := filepath.Join(testfs.Unwritable(t), "bpfstor")
 			err := runCLI(t, tt.args(ro)...)
-			if err == nil || !strings.Contains(err.Error(), tt.want+" "+ro+" is not writable by") || !strings.Contains(err.Error(), "fix: sudo chown -R") {
+			if err == nil || !strings.Contains(err.Error(), tt.want+" "+ro+" is not writable by") || !strings.Contains(err.Error(), "(fix: ") {
 				t.Fatalf("err = %v, want %q naming %s and the fix", err, tt.want, ro)
 			}
 		})
