@@ -609,15 +609,11 @@ func readMeta(path string) (*Kernel, error) {
 // CheckBzImage checks that path is a whole x86 bzImage: the "HdrS" setup
 // header, and at least as many bytes as its setup sectors and syssize say.
 func CheckBzImage(path string) error {
-	f, err := os.Open(path)
+	f, fi, err := fsutil.OpenStat(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
 	hdr := make([]byte, 0x210)
 	if _, err := io.ReadFull(f, hdr); err != nil {
 		return fmt.Errorf("%s is not a bzImage (%d bytes, shorter than its header)", path, fi.Size())

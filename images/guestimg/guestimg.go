@@ -207,15 +207,11 @@ type Data struct {
 // CheckData checks that path can back an emulated NVMe namespace: a
 // readable regular file of whole 512 B blocks, not empty.
 func CheckData(path string) error {
-	f, err := os.Open(path)
+	f, fi, err := fsutil.OpenStat(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
 	switch {
 	case !fi.Mode().IsRegular():
 		return fmt.Errorf("%s is not a regular file (give a raw disk image)", path)

@@ -70,20 +70,12 @@ func (f *File) Abort() {
 }
 
 // WriteFile writes data to path atomically (mode 0644).
-func WriteFile(path string, data []byte) error {
-	f, err := Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Abort()
-		return err
-	}
-	return f.Commit(false)
-}
+func WriteFile(path string, data []byte) error { return write(path, data, false) }
 
 // WriteSealed writes data to path atomically and seals it.
-func WriteSealed(path string, data []byte) error {
+func WriteSealed(path string, data []byte) error { return write(path, data, true) }
+
+func write(path string, data []byte, seal bool) error {
 	f, err := Create(path)
 	if err != nil {
 		return err
@@ -92,7 +84,21 @@ func WriteSealed(path string, data []byte) error {
 		f.Abort()
 		return err
 	}
-	return f.Commit(true)
+	return f.Commit(seal)
+}
+
+// OpenStat opens path for reading and stats it.
+func OpenStat(path string) (*os.File, fs.FileInfo, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, fi, nil
 }
 
 // SHA256 is the hex sha256 of a file's content.
