@@ -566,45 +566,56 @@ ops = 1500
 	}
 }
 
-// QEMU killed under a running job: the reason says QEMU exited, how, and
-// what it printed (it used to say "control channel closed before done;
-// console tail:" with an empty tail), and the point measured is kept.
+// QEMU killed or stopped from the host under a running job: the reason
+// says QEMU died or was stopped, how, and what it printed (it used to say
+// "control channel closed before done; console tail:" with an empty tail,
+// or blame the guest for a SIGTERM to QEMU, which exits 0), and the point
+// measured is kept.
 func TestQEMUKilled(t *testing.T) {
 	f := setup(t)
-	dir := t.TempDir()
-	pidfile := filepath.Join(dir, "qemu.pid")
-	before := qemuCount(t)
-	job := &proto.Job{Name: "t", Points: []proto.PointSpec{
-		{ID: "short", Workload: proto.Workload{Kind: proto.KindSleep, Ops: 10}},
-		{ID: "long", Workload: proto.Workload{Kind: proto.KindSleep, Ops: 60000}},
-	}}
-	out, err := guest.Run(context.Background(), vm.Config{
-		Kernel: f.kernel.BzImage, Initramfs: f.img.Path, Accel: "tcg", Dir: dir,
-		Disks: []vm.Disk{{Path: f.data.Path}}, Extra: []string{"-pidfile", pidfile},
-	}, job, guest.Options{BootTimeout: 60 * time.Second, JobTimeout: 2 * time.Minute, OnPoint: func(p *proto.Point) {
-		b, err := os.ReadFile(pidfile)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		var pid int
-		fmt.Sscan(string(b), &pid)
-		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-			t.Error(err)
-		}
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out.Complete || !errors.Is(out.Err, guest.ErrQEMUExited) || !strings.Contains(out.Reason, "QEMU exited (killed by signal 9, killed) before the job was done") ||
-		!strings.Contains(out.Reason, "QEMU stderr") {
-		t.Errorf("reason %q, want QEMU's death named with its signal and stderr", out.Reason)
-	}
-	if len(out.Points) != 1 {
-		t.Errorf("%d points kept, want the 1 measured before the kill", len(out.Points))
-	}
-	if n := qemuCount(t); n > before {
-		t.Errorf("qemu left behind")
+	for _, tt := range []struct {
+		sig  syscall.Signal
+		want string
+	}{
+		{syscall.SIGKILL, "QEMU exited (killed by signal 9, killed) before the job was done; QEMU stderr"},
+		{syscall.SIGTERM, "QEMU was stopped from the host (QMP SHUTDOWN host-signal: a signal such as SIGTERM) before the job was done"},
+	} {
+		t.Run(tt.sig.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			pidfile := filepath.Join(dir, "qemu.pid")
+			before := qemuCount(t)
+			job := &proto.Job{Name: "t", Points: []proto.PointSpec{
+				{ID: "short", Workload: proto.Workload{Kind: proto.KindSleep, Ops: 10}},
+				{ID: "long", Workload: proto.Workload{Kind: proto.KindSleep, Ops: 60000}},
+			}}
+			out, err := guest.Run(context.Background(), vm.Config{
+				Kernel: f.kernel.BzImage, Initramfs: f.img.Path, Accel: "tcg", Dir: dir,
+				Disks: []vm.Disk{{Path: f.data.Path}}, Extra: []string{"-pidfile", pidfile},
+			}, job, guest.Options{BootTimeout: 60 * time.Second, JobTimeout: 2 * time.Minute, OnPoint: func(p *proto.Point) {
+				b, err := os.ReadFile(pidfile)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				var pid int
+				fmt.Sscan(string(b), &pid)
+				if err := syscall.Kill(pid, tt.sig); err != nil {
+					t.Error(err)
+				}
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.Complete || !errors.Is(out.Err, guest.ErrQEMUExited) || !strings.Contains(out.Reason, tt.want) {
+				t.Errorf("reason %q (%v), want %q", out.Reason, out.Err, tt.want)
+			}
+			if len(out.Points) != 1 {
+				t.Errorf("%d points kept, want the 1 measured before the signal", len(out.Points))
+			}
+			if n := qemuCount(t); n > before {
+				t.Errorf("qemu left behind")
+			}
+		})
 	}
 }
 

@@ -139,8 +139,15 @@ func Run(ctx context.Context, cfg vm.Config, job *proto.Job, opt Options) (*Outc
 		case <-time.After(2 * time.Second):
 			return fail(ErrMachineEnded, "control channel closed %s while QEMU still runs (the guest agent died?); console %s tail: %s", phase, inst.ConsolePath(), consoleTail())
 		}
-		if st, guest := exitStatus(inst.ExitErr()); !guest {
+		st, clean := exitStatus(inst.ExitErr())
+		switch sd := inst.Shutdown(); {
+		case !clean:
 			return fail(ErrQEMUExited, "QEMU exited (%s) %s; QEMU stderr: %s; console %s tail: %s", st, phase, orNone(tail(inst.Stderr(), 5)), inst.ConsolePath(), consoleTail())
+		case sd == "host-signal" || sd == "host-ui":
+			// SIGTERM/SIGINT/SIGHUP to QEMU: it exits 0, but the host stopped it.
+			return fail(ErrQEMUExited, "QEMU was stopped from the host (QMP SHUTDOWN %s: a signal such as SIGTERM) %s; QEMU stderr: %s; console %s tail: %s", sd, phase, orNone(tail(inst.Stderr(), 5)), inst.ConsolePath(), consoleTail())
+		case sd != "":
+			return fail(ErrMachineEnded, "the guest ended the machine (QMP SHUTDOWN %s) %s; console %s tail: %s", sd, phase, inst.ConsolePath(), consoleTail())
 		}
 		return fail(ErrMachineEnded, "the guest ended the machine (QEMU exit status 0) %s; console %s tail: %s", phase, inst.ConsolePath(), consoleTail())
 	}

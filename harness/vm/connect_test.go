@@ -74,7 +74,7 @@ func TestConnectRace(t *testing.T) {
 			defer os.RemoveAll(dir)
 			qmpSock, ctlSock := filepath.Join(dir, "qmp"), filepath.Join(dir, "ctl")
 			listenCtl, listenQMP := boundSocket(t, ctlSock), boundSocket(t, qmpSock)
-			q := &qemuInstance{exited: make(chan struct{})}
+			q := &qemuInstance{exited: make(chan struct{}), evDone: make(chan struct{})}
 			q.stderr.Write([]byte("qemu-system-x86_64: some start-up complaint\n"))
 			if tt.acceptIn > 0 {
 				time.AfterFunc(tt.acceptIn, func() {
@@ -112,5 +112,56 @@ func TestConnectRace(t *testing.T) {
 				t.Errorf("connect took %v, bound %v", took, tt.timeout)
 			}
 		})
+	}
+}
+
+// QEMU's QMP events are read: the SHUTDOWN reason is kept (it tells a
+// guest reboot from a host signal) and GUEST_PANICKED is a crash.
+func TestQMPEvents(t *testing.T) {
+	dir, err := os.MkdirTemp("", "bpfstor-qmpev-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	qmpSock, ctlSock := filepath.Join(dir, "qmp"), filepath.Join(dir, "ctl")
+	lc, lq := boundSocket(t, ctlSock)(), boundSocket(t, qmpSock)()
+	go func() {
+		if c, err := lc.Accept(); err == nil {
+			t.Cleanup(func() { c.Close() })
+		}
+	}()
+	sent := make(chan struct{})
+	go func() {
+		c, err := lq.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.Write([]byte(`{"QMP":{"version":{"qemu":{"micro":0,"minor":2,"major":7},"package":""},"capabilities":[]}}` + "\n"))
+		bufio.NewReader(c).ReadString('\n')
+		c.Write([]byte(`{"return":{}}` + "\n"))
+		<-sent
+		c.Write([]byte(`{"timestamp":{"seconds":1,"microseconds":2},"event":"GUEST_PANICKED","data":{"action":"pause"}}` + "\n"))
+		c.Write([]byte(`{"timestamp":{"seconds":1,"microseconds":3},"event":"SHUTDOWN","data":{"guest":true,"reason":"guest-panic"}}` + "\n"))
+		c.Write([]byte(`{"timestamp":{"seconds":1,"microseconds":4},"event":"SHUTDOWN","data":{"guest":false,"reason":"host-qmp-quit"}}` + "\n"))
+	}()
+	q := &qemuInstance{exited: make(chan struct{}), evDone: make(chan struct{}), crashed: make(chan *Crash, 1)}
+	if err := q.connect(qmpSock, ctlSock, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	defer q.ctl.Close()
+	close(sent)
+	select {
+	case c := <-q.crashed:
+		if c.Kind != "panic" || !strings.Contains(c.Line, "GUEST_PANICKED") {
+			t.Errorf("crash %v", c)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("GUEST_PANICKED did not make a crash")
+	}
+	<-q.evDone // the server closed the socket
+	close(q.exited)
+	if got := q.Shutdown(); got != "guest-panic" {
+		t.Errorf("Shutdown() = %q, want the first reason, guest-panic", got)
 	}
 }

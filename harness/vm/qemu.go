@@ -3,6 +3,8 @@ package vm
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -45,6 +47,12 @@ type qemuInstance struct {
 
 	stopOnce sync.Once
 	stopErr  error
+
+	// From QMP events: the SHUTDOWN reason, set once; evDone is closed
+	// when the event stream ended (QEMU gone, or stopped).
+	evMu     sync.Mutex
+	shutdown string
+	evDone   chan struct{}
 }
 
 type lockedBuffer struct {
@@ -105,6 +113,9 @@ func Args(cfg Config, qmpSock, ctlSock string) ([]string, error) {
 		"-chardev", "socket,id=ctl,path="+ctlSock+",server=on,wait=off",
 		"-device", "virtio-serial-pci",
 		"-device", "virtserialport,chardev=ctl,name="+proto.PortName,
+		// A guest kernel with a pvpanic driver reports its panic as a QMP
+		// GUEST_PANICKED event (the console scanner sees it otherwise).
+		"-device", "pvpanic",
 	)
 	for i, d := range cfg.Disks {
 		cache := d.Cache
@@ -159,6 +170,7 @@ func Start(cfg Config) (Instance, error) {
 		cfg: cfg, args: append([]string{bin}, args...), sockDir: sockDir,
 		console: filepath.Join(cfg.Dir, "console.log"),
 		crashed: make(chan *Crash, 1), exited: make(chan struct{}), conDone: make(chan struct{}),
+		evDone: make(chan struct{}),
 	}
 	conFile, err := os.Create(inst.console)
 	if err != nil {
@@ -252,7 +264,34 @@ func (q *qemuInstance) connect(qmpSock, ctlSock string, timeout time.Duration) e
 		return fmt.Errorf("vm: qmp handshake: %w", err)
 	}
 	q.mon = mon
+	events, err := mon.Events(context.Background())
+	if err != nil {
+		return fmt.Errorf("vm: qmp events: %w", err)
+	}
+	go q.watchEvents(events)
 	return nil
+}
+
+// watchEvents records QEMU's SHUTDOWN reason and turns GUEST_PANICKED
+// into a crash, until the event stream ends.
+func (q *qemuInstance) watchEvents(events <-chan qmp.Event) {
+	defer close(q.evDone)
+	for ev := range events {
+		switch ev.Event {
+		case "SHUTDOWN":
+			reason, _ := ev.Data["reason"].(string)
+			q.evMu.Lock()
+			if q.shutdown == "" {
+				q.shutdown = reason
+			}
+			q.evMu.Unlock()
+		case "GUEST_PANICKED":
+			select {
+			case q.crashed <- &Crash{Kind: "panic", Line: fmt.Sprintf("QMP GUEST_PANICKED event (pvpanic): %v", ev.Data)}:
+			default:
+			}
+		}
+	}
 }
 
 // retryDial runs dial until it succeeds, fails other than "not there yet"
@@ -328,6 +367,23 @@ func (q *qemuInstance) Exited() <-chan struct{} { return q.exited }
 func (q *qemuInstance) Cmdline() []string       { return q.args }
 func (q *qemuInstance) Stderr() string          { return q.stderr.String() }
 
+// Shutdown is the reason of QEMU's QMP SHUTDOWN event ("guest-reset",
+// "guest-shutdown", "guest-panic", "host-signal", "host-qmp-quit"...), ""
+// if none came. Once QEMU has exited it waits briefly for the last events.
+func (q *qemuInstance) Shutdown() string {
+	select {
+	case <-q.exited:
+		select {
+		case <-q.evDone:
+		case <-time.After(time.Second):
+		}
+	default:
+	}
+	q.evMu.Lock()
+	defer q.evMu.Unlock()
+	return q.shutdown
+}
+
 func (q *qemuInstance) ExitErr() error {
 	select {
 	case <-q.exited:
@@ -357,7 +413,8 @@ func (q *qemuInstance) Stop() error {
 		case <-q.exited:
 		default:
 			if q.mon != nil {
-				_, _ = q.QMP(`{"execute":"quit"}`, 2*time.Second)
+				quit, _ := json.Marshal(qmp.Command{Execute: "quit"})
+				_, _ = q.QMP(string(quit), 2*time.Second)
 			}
 			select {
 			case <-q.exited:

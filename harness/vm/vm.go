@@ -64,6 +64,9 @@ type Instance interface {
 	Cmdline() []string
 	// Stderr is what the hypervisor printed on its stderr so far.
 	Stderr() string
+	// Shutdown is the reason QEMU gave in its QMP SHUTDOWN event
+	// ("guest-reset", "host-signal"...), "" if it gave none.
+	Shutdown() string
 	// QMP runs one QMP command (JSON) and returns the raw reply.
 	QMP(command string, timeout time.Duration) ([]byte, error)
 }
