@@ -67,6 +67,8 @@ var (
 	ErrJobTimeout = errors.New("job timeout")
 	// ErrAgent: the agent reported an error or the channel broke.
 	ErrAgent = errors.New("agent error")
+	// ErrConsole: the job completed but console.log could not be written.
+	ErrConsole = errors.New("console not recorded")
 )
 
 type recvResult struct {
@@ -105,6 +107,16 @@ func Run(ctx context.Context, cfg vm.Config, job *proto.Job, opt Options) (*Outc
 			out.Complete = false
 			out.Reason = fmt.Sprintf("kernel crash: %s (console: %s)", out.Crash, inst.ConsolePath())
 			out.Err = ErrCrash
+		}
+		// A console that could not be written is a record lost: say so.
+		if err := inst.ConsoleErr(); err != nil {
+			if out.Reason != "" {
+				out.Reason += "; "
+			}
+			out.Reason += fmt.Sprintf("console %s incomplete: %v", inst.ConsolePath(), err)
+			if out.Complete {
+				out.Complete, out.Err = false, ErrConsole
+			}
 		}
 	}()
 

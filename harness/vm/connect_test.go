@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/bpfstor/bpfstor/internal/testfs"
 )
 
 // boundSocket makes a unix socket file at path that refuses connections
@@ -163,5 +165,29 @@ func TestQMPEvents(t *testing.T) {
 	close(q.exited)
 	if got := q.Shutdown(); got != "guest-panic" {
 		t.Errorf("Shutdown() = %q, want the first reason, guest-panic", got)
+	}
+}
+
+// A console that cannot be written (full disk) is reported, and crashes
+// on it are still seen.
+func TestConsoleFullDisk(t *testing.T) {
+	dir, _ := testfs.Full(t)
+	f, err := os.Create(filepath.Join(dir, "console.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := &qemuInstance{crashed: make(chan *Crash, 1), conDone: make(chan struct{})}
+	lines := strings.Repeat("[    0.100000] booting along\n", 2000) + "[    1.000000] Kernel panic - not syncing: VFS: Unable to mount root fs\n"
+	q.readConsole(strings.NewReader(lines), f)
+	if err := q.ConsoleErr(); err == nil || !strings.Contains(err.Error(), "no space left on device") {
+		t.Errorf("ConsoleErr() = %v, want ENOSPC", err)
+	}
+	select {
+	case c := <-q.crashed:
+		if c.Kind != "panic" {
+			t.Errorf("crash %v", c)
+		}
+	default:
+		t.Error("the panic on a console that could not be written was not seen")
 	}
 }

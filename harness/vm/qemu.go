@@ -44,6 +44,7 @@ type qemuInstance struct {
 	exited  chan struct{}
 	exitErr error
 	conDone chan struct{}
+	conErr  error // the first failed write to console.log (read after conDone)
 
 	stopOnce sync.Once
 	stopErr  error
@@ -341,12 +342,18 @@ func withTimeout(d time.Duration, f func() error) error {
 
 func (q *qemuInstance) readConsole(r io.Reader, f *os.File) {
 	defer close(q.conDone)
-	defer f.Close()
+	defer func() {
+		if err := f.Close(); err != nil && q.conErr == nil {
+			q.conErr = err
+		}
+	}()
 	br := bufio.NewReaderSize(r, 64<<10)
 	for {
 		line, err := br.ReadString('\n')
 		if len(line) > 0 {
-			f.WriteString(line)
+			if _, werr := f.WriteString(line); werr != nil && q.conErr == nil {
+				q.conErr = werr // scanning goes on: crashes are still seen
+			}
 			if c := ScanLine(line); c != nil {
 				select {
 				case q.crashed <- c:
@@ -382,6 +389,17 @@ func (q *qemuInstance) Shutdown() string {
 	q.evMu.Lock()
 	defer q.evMu.Unlock()
 	return q.shutdown
+}
+
+// ConsoleErr is the first error writing console.log, once the machine
+// has ended (nil before).
+func (q *qemuInstance) ConsoleErr() error {
+	select {
+	case <-q.conDone:
+		return q.conErr
+	default:
+		return nil
+	}
 }
 
 func (q *qemuInstance) ExitErr() error {
