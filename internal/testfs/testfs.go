@@ -87,23 +87,32 @@ func Fill(t *testing.T, path string) {
 // OtherUser is the unprivileged user tests run as.
 const OtherUser = "nobody"
 
+// PublicTempDir is a new temporary directory every user can enter (mode
+// 0755, t.TempDir's is 0700), removed when the test ends.
+func PublicTempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "bpfstor-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 // AsOtherUser re-runs the current test binary as OtherUser with only the
-// named test and env set, and returns its combined output and error. The
-// test binary is copied where that user can execute it. Root only: the
-// caller must NeedRoot first.
-func AsOtherUser(t *testing.T, test string, env ...string) (string, error) {
+// named test and env added, and fails t unless that test passed there.
+// The test binary is copied where that user can execute it. Root only.
+func AsOtherUser(t *testing.T, test string, env ...string) {
 	t.Helper()
 	NeedRoot(t, "run a test as another user")
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir, err := os.MkdirTemp("", "bpfstor-asuser-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755)
+	dir := PublicTempDir(t)
 	bin := filepath.Join(dir, "test.bin")
 	b, err := os.ReadFile(exe)
 	if err != nil {
@@ -117,5 +126,7 @@ func AsOtherUser(t *testing.T, test string, env ...string) (string, error) {
 	cmd.Dir = dir
 	cmd.Env = append(append(os.Environ(), "HOME="+dir), env...)
 	out, err := cmd.CombinedOutput()
-	return strings.TrimSpace(string(out)), err
+	if err != nil || !strings.Contains(string(out), "--- PASS: "+test) {
+		t.Errorf("%s as %s: %v\n%s", test, OtherUser, err, strings.TrimSpace(string(out)))
+	}
 }
