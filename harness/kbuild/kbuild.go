@@ -61,8 +61,8 @@ type Options struct {
 
 // Kernel is a built kernel and what it was built from.
 type Kernel struct {
-	// BzImage, Config and Log are absolute once read; kernel.json records
-	// them relative to its directory, so the cache can be moved.
+	// BzImage, Config and Log are absolute; a reader takes them from
+	// kernel.json's own directory, so the cache can be moved.
 	BzImage string `json:"bzimage"`
 	// BzImageSHA256 is checked before a cached kernel is used.
 	BzImageSHA256 string   `json:"bzimage_sha256,omitempty"`
@@ -632,12 +632,10 @@ func CheckBzImage(path string) error {
 	return nil
 }
 
-// writeMeta writes kernel.json atomically, with the file paths relative
-// to its directory.
+// writeMeta writes kernel.json atomically. Its paths stay absolute for
+// older bpfstor versions sharing the cache; readMeta ignores them.
 func writeMeta(path string, k *Kernel) error {
-	rel := *k
-	rel.BzImage, rel.Config, rel.Log = "bzImage", "config", "build.log"
-	b, err := json.MarshalIndent(&rel, "", "  ")
+	b, err := json.MarshalIndent(k, "", "  ")
 	if err != nil {
 		return err
 	}
