@@ -673,3 +673,21 @@ ops = 200
 		t.Errorf("the two runs wrote %d run directories, want 2", len(dirs))
 	}
 }
+
+// A truncated kernel is named before QEMU starts (it used to boot into
+// silence and fail as "control channel closed before hello").
+func TestTruncatedKernel(t *testing.T) {
+	f := setup(t)
+	b, err := os.ReadFile(f.kernel.BzImage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bz := filepath.Join(t.TempDir(), "bzImage")
+	os.WriteFile(bz, b[:len(b)/2], 0o644)
+	_, err = guest.Run(context.Background(), vm.Config{
+		Kernel: bz, Initramfs: f.img.Path, Accel: "tcg", Dir: t.TempDir(),
+	}, &proto.Job{Name: "t"}, guest.Options{BootTimeout: 20 * time.Second})
+	if err == nil || !strings.Contains(err.Error(), bz+" is truncated") {
+		t.Errorf("err = %v, want the truncated kernel named", err)
+	}
+}

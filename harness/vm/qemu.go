@@ -20,6 +20,7 @@ import (
 
 	"github.com/digitalocean/go-qemu/qmp"
 
+	"github.com/bpfstor/bpfstor/harness/kbuild"
 	"github.com/bpfstor/bpfstor/harness/proto"
 )
 
@@ -152,6 +153,11 @@ func Start(cfg Config) (Instance, error) {
 		if _, err := os.Stat(f); err != nil {
 			return nil, fmt.Errorf("vm: %w", err)
 		}
+	}
+	// A damaged kernel would boot into silence ("closed before hello"):
+	// name it before QEMU starts.
+	if err := kbuild.CheckBzImage(cfg.Kernel); err != nil {
+		return nil, fmt.Errorf("vm: kernel: %w (rebuild it: bpfstor kernel build --force)", err)
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("vm: %w", err)
