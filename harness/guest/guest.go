@@ -29,6 +29,9 @@ type Options struct {
 	OnPoint func(*proto.Point)
 	// OnLog, if set, receives the agent's log lines.
 	OnLog func(string)
+
+	// start starts the machine (vm.Start; a fake machine in tests).
+	start func(vm.Config) (vm.Instance, error)
 }
 
 // Outcome is what a job produced.
@@ -89,8 +92,11 @@ func Run(ctx context.Context, cfg vm.Config, job *proto.Job, opt Options) (*Outc
 	if cfg.Timeout == 0 {
 		cfg.Timeout = opt.BootTimeout + opt.JobTimeout + 30*time.Second
 	}
+	if opt.start == nil {
+		opt.start = vm.Start
+	}
 	start := time.Now()
-	inst, err := vm.Start(cfg)
+	inst, err := opt.start(cfg)
 	if err != nil {
 		return nil, err
 	}
