@@ -384,10 +384,10 @@ func vmRun(c *cli.Context) error {
 			Disks: []vm.Disk{{Path: nvme}}, Dir: dir,
 		}, job, guest.Options{BootTimeout: c.Duration("timeout"), JobTimeout: 10 * time.Minute})
 		if err != nil {
+			os.RemoveAll(dir) // nothing ran: nothing to keep
 			return err
 		}
-		os.RemoveAll(dir)
-		if !out.Complete {
+		if !out.Complete { // the reason names the console kept in dir
 			return fmt.Errorf("vm run: boot %d: %s", i+1, out.Reason)
 		}
 		h := out.Hello
@@ -402,11 +402,12 @@ func vmRun(c *cli.Context) error {
 			}
 		}
 		if len(bad) > 0 {
-			return fmt.Errorf("vm run: boot %d: %s", i+1, strings.Join(bad, "; "))
+			return fmt.Errorf("vm run: boot %d: %s (console: %s)", i+1, strings.Join(bad, "; "), out.Console)
 		}
 		if len(out.Points) < len(job.Points) {
-			return fmt.Errorf("vm run: boot %d: the agent sent %d of %d point(s)", i+1, len(out.Points), len(job.Points))
+			return fmt.Errorf("vm run: boot %d: the agent sent %d of %d point(s) (console: %s)", i+1, len(out.Points), len(job.Points), out.Console)
 		}
+		os.RemoveAll(dir)
 		boots = append(boots, out.BootTime)
 	}
 	if len(boots) > 1 {

@@ -39,7 +39,14 @@ func TestVMRunBadInput(t *testing.T) {
 		{"empty image", []string{"--nvme-image", empty}, "is empty"},
 		{"partial block", []string{"--nvme-image", odd}, "not a whole number of 512 B blocks"},
 		{"directory image", []string{"--nvme-image", tmp}, "not a regular file"},
+		{"missing kernel", nil, "no-bzImage: no such file"},
 	}
+	leftBefore, _ := filepath.Glob(filepath.Join(os.TempDir(), "bpfstor-vm-run-*"))
+	defer func() { // a boot that never started leaves no temporary directory
+		if left, _ := filepath.Glob(filepath.Join(os.TempDir(), "bpfstor-vm-run-*")); len(left) > len(leftBefore) {
+			t.Errorf("temporary directories left: %v", left)
+		}
+	}()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := runCLI(t, append(append([]string{"--cache", t.TempDir()}, base...), tt.args...)...)
