@@ -258,3 +258,17 @@ func TestBuildFailureNamesPatchAndCleansUp(t *testing.T) {
 		t.Errorf("unpacked trees left: %v, want only the finished build's", srcs)
 	}
 }
+
+// Fragment lines are named by the user's file:line (they used to name the
+// deleted temporary snapshot, /tmp/bpfstor-kinputs-…/config/00-f.config).
+func TestFragmentNamedByUsersFile(t *testing.T) {
+	dir := t.TempDir()
+	tar := filepath.Join(dir, "linux-source-6.12.tar.xz")
+	os.WriteFile(tar, []byte("x"), 0o644)
+	frag := filepath.Join(dir, "my.config")
+	os.WriteFile(frag, []byte("CONFIG_A=y\nCONFIG_B\n"), 0o644)
+	_, err := Build(context.Background(), Options{Tarball: tar, Fragments: []string{frag}, CacheDir: filepath.Join(dir, "cache")})
+	if err == nil || !strings.Contains(err.Error(), frag+":2:") {
+		t.Fatalf("err = %v, want %s:2 named", err, frag)
+	}
+}
