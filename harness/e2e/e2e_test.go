@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -75,7 +76,9 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 func qemuCount(t *testing.T) int {
-	out, _ := exec.Command("pgrep", "-c", "-f", "qemu-system-x86_64 -name bpfstor").Output()
+	// Only this test process's machines: other engineers' and CI jobs'
+	// VMs on the same host come and go meanwhile.
+	out, _ := exec.Command("pgrep", "-c", "-P", strconv.Itoa(os.Getpid()), "-f", "qemu-system-x86_64 -name bpfstor").Output()
 	n := 0
 	for _, c := range strings.TrimSpace(string(out)) {
 		n = n*10 + int(c-'0')
