@@ -514,6 +514,7 @@ func lock(ctx context.Context, progress io.Writer) (func(), error) {
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		fmt.Fprintf(progress, "kernel build: waiting for another kernel build (lock %s)\n", LockPath)
+		start, said := time.Now(), time.Now()
 		for {
 			if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
 				break
@@ -523,6 +524,11 @@ func lock(ctx context.Context, progress io.Writer) (func(), error) {
 				f.Close()
 				return nil, ctx.Err()
 			case <-time.After(time.Second):
+			}
+			if time.Since(said) >= time.Minute { // a CI log shows it is waiting, not hung
+				fmt.Fprintf(progress, "kernel build: still waiting for another kernel build after %v (lock %s; Ctrl-C to give up)\n",
+					time.Since(start).Round(time.Second), LockPath)
+				said = time.Now()
 			}
 		}
 	}

@@ -21,9 +21,11 @@ func TestRecorderFullDisk(t *testing.T) {
 	dir, filler := testfs.Full(t)
 	res := &results.Result{Schema: results.Schema, Name: "full", Status: results.StatusRunning, Expected: 2}
 	rec := &recorder{res: res, dir: dir}
-	for _, id := range []string{"a", "b"} {
+	for i, id := range []string{"a", "b"} {
 		res.Points = append(res.Points, &proto.Point{ID: id, Status: proto.StatusOK})
-		rec.write(id)
+		if err := rec.write(id); (err != nil) != (i == 0) {
+			t.Errorf("write after %s: %v; want the error said once, at the first failure", id, err)
+		}
 	}
 	err := rec.finish("")
 	if err == nil || !strings.Contains(err.Error(), "no space left") || !strings.Contains(err.Error(), "2 point(s)") {

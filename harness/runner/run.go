@@ -150,8 +150,10 @@ func Run(ctx context.Context, e *Env, s *spec.Spec, opt Options) (*results.Resul
 		OnPoint: func(p *proto.Point) {
 			p.InputHash = hashes[p.ID]
 			res.Points = append(res.Points, p)
-			rec.write(p.ID) // keep every point as soon as it is measured
 			bar.point(PointLine(p))
+			if rec.write(p.ID) != nil { // keep every point as soon as it is measured
+				e.logf("run: %v (kept in memory; the run will be partial)", rec.err)
+			}
 		},
 		OnLog: func(l string) { e.logf("guest: %s", l) },
 	})
@@ -197,10 +199,14 @@ type recorder struct {
 	err error // the first failed write
 }
 
-func (r *recorder) write(after string) {
+// write writes the result after point after; it returns the error only
+// the first time a write fails.
+func (r *recorder) write(after string) error {
 	if err := r.res.Write(r.dir); err != nil && r.err == nil {
 		r.err = fmt.Errorf("point %s could not be recorded: %w", after, err)
+		return r.err
 	}
+	return nil
 }
 
 // finish sets the run's status from reason (why the guest stopped, "" if
