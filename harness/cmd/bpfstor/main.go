@@ -34,9 +34,14 @@ func main() {
 	defer stop()
 	a := app()
 	if err := a.RunContext(ctx, reorderArgs(a, os.Args)); err != nil {
-		fmt.Fprintf(os.Stderr, "bpfstor: %v\n", err)
+		fmt.Fprintf(os.Stderr, "bpfstor: %s\n", oneLine(err))
 		os.Exit(1)
 	}
+}
+
+// oneLine is err's message on one line (errors.Join puts each on its own).
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
 }
 
 func app() *cli.App {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -159,5 +160,12 @@ func TestFlagsWhereUsersPutThem(t *testing.T) {
 	err := runCLI(t, "run", spec, "--cache", t.TempDir(), "--results", ro)
 	if err == nil || !strings.Contains(err.Error(), "results directory "+ro) {
 		t.Errorf("run SPEC --results RO: %v, want the results directory named", err)
+	}
+}
+
+func TestOneLine(t *testing.T) {
+	err := errors.Join(errors.New("report: a: x"), errors.New("report: b:\ty"))
+	if got := oneLine(err); got != "report: a: x; report: b: y" {
+		t.Errorf("oneLine = %q", got)
 	}
 }
