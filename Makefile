@@ -25,7 +25,7 @@ deps:
 	$(GO) mod download
 
 build:
-	$(GO) build -o $(BIN) ./harness/cmd/bpfstor
+	$(GO) build -buildvcs=false -o $(BIN) ./harness/cmd/bpfstor
 
 lint:
 	@bad=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$bad" ] || { echo "not gofmt-formatted: $$bad"; exit 1; }

@@ -5,11 +5,14 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,6 +25,7 @@ import (
 	"github.com/bpfstor/bpfstor/harness/spec"
 	"github.com/bpfstor/bpfstor/harness/vm"
 	"github.com/bpfstor/bpfstor/images/guestimg"
+	"github.com/bpfstor/bpfstor/internal/testfs"
 )
 
 type fixture struct {
@@ -72,7 +76,9 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 func qemuCount(t *testing.T) int {
-	out, _ := exec.Command("pgrep", "-c", "-f", "qemu-system-x86_64 -name bpfstor").Output()
+	// Only this test process's machines: other engineers' and CI jobs'
+	// VMs on the same host come and go meanwhile.
+	out, _ := exec.Command("pgrep", "-c", "-P", strconv.Itoa(os.Getpid()), "-f", "qemu-system-x86_64 -name bpfstor").Output()
 	n := 0
 	for _, c := range strings.TrimSpace(string(out)) {
 		n = n*10 + int(c-'0')
@@ -225,7 +231,7 @@ func TestBootTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Complete || !strings.Contains(out.Reason, "boot timeout") || !strings.Contains(out.Reason, "console") {
+	if out.Complete || !errors.Is(out.Err, guest.ErrNoHello) || !strings.Contains(out.Reason, "boot timeout") || !strings.Contains(out.Reason, "console") {
 		t.Errorf("outcome %+v, want a boot timeout naming the console", out)
 	}
 	if time.Since(start) > 15*time.Second {
@@ -542,5 +548,175 @@ mode = ["pread", "syscall", "driver"]
 		if p.Workload.Mode == "driver" && p.Extra["driver_hops"] == float64(0) {
 			t.Errorf("%s: the NVMe driver resubmitted nothing", p.ID)
 		}
+	}
+}
+
+// A disk that fills up during a run: every point is still returned, the run
+// is partial and says which point could not be recorded, and Run fails
+// (the per-point writes used to fail silently and the run looked fine).
+func TestFullResultsDisk(t *testing.T) {
+	f := setup(t)
+	testfs.NeedRoot(t, "mount a small tmpfs for the results")
+	e := *f.env
+	e.Results = testfs.Mount(t, "size=2m")
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() { // fill the disk once the run has written its first result.json
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			if m, _ := filepath.Glob(filepath.Join(e.Results, "*", results.FileName)); len(m) > 0 {
+				testfs.Fill(t, filepath.Join(e.Results, "filler"))
+				return
+			}
+		}
+	}()
+	s := writeSpec(t, `name = "e2e-full"
+[vm]
+accel = "tcg"
+[run]
+repetitions = 3
+[[workload]]
+kind = "sleep"
+ops = 1500
+`)
+	res, _, err := runner.Run(context.Background(), &e, s, runner.Options{})
+	if err == nil || !strings.Contains(err.Error(), "no space left on device") {
+		t.Errorf("Run: %v, want an error naming ENOSPC", err)
+	}
+	if res == nil {
+		t.Fatal("no result returned: the measured points are lost")
+	}
+	if len(res.Points) != 3 || res.Status != results.StatusPartial || !strings.Contains(res.Reason, "could not be recorded") {
+		t.Errorf("%d points, %s (%s), want 3 points, partial, naming the point not recorded", len(res.Points), res.Status, res.Reason)
+	}
+}
+
+// QEMU killed or stopped from the host under a running job: the reason
+// says QEMU died or was stopped, how, and what it printed (it used to say
+// "control channel closed before done; console tail:" with an empty tail,
+// or blame the guest for a SIGTERM to QEMU, which exits 0), and the point
+// measured is kept.
+func TestQEMUKilled(t *testing.T) {
+	f := setup(t)
+	for _, tt := range []struct {
+		sig  syscall.Signal
+		want string
+	}{
+		{syscall.SIGKILL, "QEMU exited (killed by signal 9, killed) before the job was done; QEMU stderr"},
+		{syscall.SIGTERM, "QEMU was stopped from the host (QMP SHUTDOWN host-signal: a signal such as SIGTERM) before the job was done"},
+	} {
+		t.Run(tt.sig.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			pidfile := filepath.Join(dir, "qemu.pid")
+			before := qemuCount(t)
+			job := &proto.Job{Name: "t", Points: []proto.PointSpec{
+				{ID: "short", Workload: proto.Workload{Kind: proto.KindSleep, Ops: 10}},
+				{ID: "long", Workload: proto.Workload{Kind: proto.KindSleep, Ops: 60000}},
+			}}
+			out, err := guest.Run(context.Background(), vm.Config{
+				Kernel: f.kernel.BzImage, Initramfs: f.img.Path, Accel: "tcg", Dir: dir,
+				Disks: []vm.Disk{{Path: f.data.Path}}, Extra: []string{"-pidfile", pidfile},
+			}, job, guest.Options{BootTimeout: 60 * time.Second, JobTimeout: 2 * time.Minute, OnPoint: func(p *proto.Point) {
+				b, err := os.ReadFile(pidfile)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				var pid int
+				fmt.Sscan(string(b), &pid)
+				if err := syscall.Kill(pid, tt.sig); err != nil {
+					t.Error(err)
+				}
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.Complete || !errors.Is(out.Err, guest.ErrQEMUExited) || !strings.Contains(out.Reason, tt.want) {
+				t.Errorf("reason %q (%v), want %q", out.Reason, out.Err, tt.want)
+			}
+			if len(out.Points) != 1 {
+				t.Errorf("%d points kept, want the 1 measured before the signal", len(out.Points))
+			}
+			if n := qemuCount(t); n > before {
+				t.Errorf("qemu left behind")
+			}
+		})
+	}
+}
+
+// Two runs of the same B+-tree spec at once on one cache and one results
+// directory both finish (they used to collide on one temporary image
+// name: "rename image into place: … .tmp: no such file or directory").
+func TestConcurrentRuns(t *testing.T) {
+	f := setup(t)
+	e := *f.env
+	e.Cache = t.TempDir() // a fresh cache: both runs build the images at once
+	e.Results = t.TempDir()
+	s := writeSpec(t, `name = "e2e-concurrent"
+[vm]
+accel = "tcg"
+[data]
+kind = "btree"
+keys = 300000
+fanout = 31
+[[workload]]
+kind = "btree"
+mode = "pread"
+ops = 200
+`)
+	// The kernel is shared (built or cached by setup); only images are new.
+	kdir := filepath.Join(e.Cache, "kernel")
+	os.MkdirAll(kdir, 0o755)
+	if err := os.Symlink(filepath.Dir(f.kernel.BzImage), filepath.Join(kdir, filepath.Base(filepath.Dir(f.kernel.BzImage)))); err != nil {
+		t.Fatal(err)
+	}
+	type out struct {
+		res *results.Result
+		dir string
+		err error
+	}
+	ch := make(chan out, 2)
+	for i := 0; i < 2; i++ {
+		go func() {
+			res, dir, err := runner.Run(context.Background(), &e, s, runner.Options{Force: true})
+			ch <- out{res, dir, err}
+		}()
+	}
+	dirs := map[string]bool{}
+	for i := 0; i < 2; i++ {
+		o := <-ch
+		if o.err != nil {
+			t.Errorf("run %d: %v", i, o.err)
+			continue
+		}
+		if o.res.Status != results.StatusOK {
+			t.Errorf("run %d: %s: %s", i, o.res.Status, o.res.Reason)
+		}
+		dirs[o.dir] = true
+	}
+	if len(dirs) != 2 {
+		t.Errorf("the two runs wrote %d run directories, want 2", len(dirs))
+	}
+}
+
+// A truncated kernel is named before QEMU starts (it used to boot into
+// silence and fail as "control channel closed before hello").
+func TestTruncatedKernel(t *testing.T) {
+	f := setup(t)
+	b, err := os.ReadFile(f.kernel.BzImage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bz := filepath.Join(t.TempDir(), "bzImage")
+	os.WriteFile(bz, b[:len(b)/2], 0o644)
+	_, err = guest.Run(context.Background(), vm.Config{
+		Kernel: bz, Initramfs: f.img.Path, Accel: "tcg", Dir: t.TempDir(),
+	}, &proto.Job{Name: "t"}, guest.Options{BootTimeout: 20 * time.Second})
+	if err == nil || !strings.Contains(err.Error(), bz+" is truncated") {
+		t.Errorf("err = %v, want the truncated kernel named", err)
 	}
 }

@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/bpfstor/bpfstor/harness/proto"
@@ -27,6 +29,9 @@ type Options struct {
 	OnPoint func(*proto.Point)
 	// OnLog, if set, receives the agent's log lines.
 	OnLog func(string)
+
+	// start starts the machine (vm.Start; a fake machine in tests).
+	start func(vm.Config) (vm.Instance, error)
 }
 
 // Outcome is what a job produced.
@@ -36,8 +41,10 @@ type Outcome struct {
 	// Complete is true when the agent reported done and the machine ended
 	// without a crash.
 	Complete bool
-	// Reason says why the job is not complete.
+	// Reason says why the job is not complete; Err is its kind (one of
+	// the Err* values above).
 	Reason string
+	Err    error
 	Crash  *vm.Crash
 	// BootTime is machine start to the agent's hello.
 	BootTime time.Duration
@@ -45,8 +52,27 @@ type Outcome struct {
 	Console  string
 }
 
-// ErrNoHello is returned when the guest never said hello.
-var ErrNoHello = errors.New("guest never reported")
+// Why a job is not complete: Outcome.Err matches one of these (errors.Is),
+// so callers need not parse Reason.
+var (
+	// ErrNoHello: the guest never said hello within the boot timeout.
+	ErrNoHello = errors.New("guest never reported")
+	// ErrInterrupted: the context was cancelled (Ctrl-C, SIGTERM).
+	ErrInterrupted = errors.New("interrupted")
+	// ErrCrash: the kernel crashed (Outcome.Crash says how).
+	ErrCrash = errors.New("kernel crash")
+	// ErrQEMUExited: QEMU died (killed, or exited non-zero).
+	ErrQEMUExited = errors.New("QEMU exited")
+	// ErrMachineEnded: the guest ended the machine, or its agent the
+	// control channel, before the job was done.
+	ErrMachineEnded = errors.New("machine ended")
+	// ErrJobTimeout: the job was not done within the job timeout.
+	ErrJobTimeout = errors.New("job timeout")
+	// ErrAgent: the agent reported an error or the channel broke.
+	ErrAgent = errors.New("agent error")
+	// ErrConsole: the job completed but console.log could not be written.
+	ErrConsole = errors.New("console not recorded")
+)
 
 type recvResult struct {
 	m   *proto.Message
@@ -66,8 +92,11 @@ func Run(ctx context.Context, cfg vm.Config, job *proto.Job, opt Options) (*Outc
 	if cfg.Timeout == 0 {
 		cfg.Timeout = opt.BootTimeout + opt.JobTimeout + 30*time.Second
 	}
+	if opt.start == nil {
+		opt.start = vm.Start
+	}
 	start := time.Now()
-	inst, err := vm.Start(cfg)
+	inst, err := opt.start(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -83,6 +112,17 @@ func Run(ctx context.Context, cfg vm.Config, job *proto.Job, opt Options) (*Outc
 		if out.Crash != nil {
 			out.Complete = false
 			out.Reason = fmt.Sprintf("kernel crash: %s (console: %s)", out.Crash, inst.ConsolePath())
+			out.Err = ErrCrash
+		}
+		// A console that could not be written is a record lost: say so.
+		if err := inst.ConsoleErr(); err != nil {
+			if out.Reason != "" {
+				out.Reason += "; "
+			}
+			out.Reason += fmt.Sprintf("console %s incomplete: %v", inst.ConsolePath(), err)
+			if out.Complete {
+				out.Complete, out.Err = false, ErrConsole
+			}
 		}
 	}()
 
@@ -98,13 +138,36 @@ func Run(ctx context.Context, cfg vm.Config, job *proto.Job, opt Options) (*Outc
 		}
 	}()
 
-	fail := func(format string, args ...any) (*Outcome, error) {
+	fail := func(kind error, format string, args ...any) (*Outcome, error) {
 		out.Reason = fmt.Sprintf(format, args...)
+		out.Err = kind
 		return out, nil
 	}
 	consoleTail := func() string {
 		b, _ := os.ReadFile(inst.ConsolePath())
 		return tail(string(b), 8)
+	}
+	// ended says why the machine went away before phase: QEMU's exit
+	// status or signal and its stderr when QEMU died, the console when the
+	// guest ended it. A control channel that closed while QEMU still runs
+	// is given a moment to be followed by QEMU's exit.
+	ended := func(phase string) (*Outcome, error) {
+		select {
+		case <-inst.Exited():
+		case <-time.After(2 * time.Second):
+			return fail(ErrMachineEnded, "control channel closed %s while QEMU still runs (the guest agent died?); console %s tail: %s", phase, inst.ConsolePath(), consoleTail())
+		}
+		st, clean := exitStatus(inst.ExitErr())
+		switch sd := inst.Shutdown(); {
+		case !clean:
+			return fail(ErrQEMUExited, "QEMU exited (%s) %s; QEMU stderr: %s; console %s tail: %s", st, phase, orNone(tail(inst.Stderr(), 5)), inst.ConsolePath(), consoleTail())
+		case sd == "host-signal" || sd == "host-ui":
+			// SIGTERM/SIGINT/SIGHUP to QEMU: it exits 0, but the host stopped it.
+			return fail(ErrQEMUExited, "QEMU was stopped from the host (QMP SHUTDOWN %s: a signal such as SIGTERM) %s; QEMU stderr: %s; console %s tail: %s", sd, phase, orNone(tail(inst.Stderr(), 5)), inst.ConsolePath(), consoleTail())
+		case sd != "":
+			return fail(ErrMachineEnded, "the guest ended the machine (QMP SHUTDOWN %s) %s; console %s tail: %s", sd, phase, inst.ConsolePath(), consoleTail())
+		}
+		return fail(ErrMachineEnded, "the guest ended the machine (QEMU exit status 0) %s; console %s tail: %s", phase, inst.ConsolePath(), consoleTail())
 	}
 	// Phase 1: hello.
 	boot := time.NewTimer(opt.BootTimeout)
@@ -112,17 +175,17 @@ func Run(ctx context.Context, cfg vm.Config, job *proto.Job, opt Options) (*Outc
 	for out.Hello == nil {
 		select {
 		case <-ctx.Done():
-			return fail("interrupted while booting: %v", ctx.Err())
+			return fail(ErrInterrupted, "interrupted while booting: %v", ctx.Err())
 		case c := <-inst.Crashed():
 			out.Crash = c
-			return fail("kernel crash while booting")
+			return fail(ErrCrash, "kernel crash while booting")
 		case <-inst.Exited():
-			return fail("machine ended before the agent reported (%v); console tail: %s", inst.ExitErr(), consoleTail())
+			return ended("before the agent reported")
 		case <-boot.C:
-			return fail("%v after %v (boot timeout); console %s tail: %s", ErrNoHello, opt.BootTimeout, inst.ConsolePath(), consoleTail())
+			return fail(ErrNoHello, "%v after %v (boot timeout); console %s tail: %s", ErrNoHello, opt.BootTimeout, inst.ConsolePath(), consoleTail())
 		case r := <-msgs:
 			if r.err != nil {
-				return fail("control channel closed before hello: %v; console tail: %s", r.err, consoleTail())
+				return ended("before the agent reported")
 			}
 			if r.m.Type == proto.TypeHello && r.m.Hello != nil {
 				out.Hello = r.m.Hello
@@ -131,7 +194,7 @@ func Run(ctx context.Context, cfg vm.Config, job *proto.Job, opt Options) (*Outc
 		}
 	}
 	if err := conn.Send(&proto.Message{Type: proto.TypeJob, Job: job}); err != nil {
-		return fail("send job: %v", err)
+		return fail(ErrAgent, "send job: %v", err)
 	}
 	point := func(p *proto.Point) {
 		if p == nil {
@@ -171,7 +234,7 @@ func Run(ctx context.Context, cfg vm.Config, job *proto.Job, opt Options) (*Outc
 	for {
 		select {
 		case <-ctx.Done():
-			return fail("interrupted: %v", ctx.Err())
+			return fail(ErrInterrupted, "interrupted: %v", ctx.Err())
 		case c := <-inst.Crashed():
 			out.Crash = c
 			// Give the kernel a moment to print the rest of its report,
@@ -179,7 +242,7 @@ func Run(ctx context.Context, cfg vm.Config, job *proto.Job, opt Options) (*Outc
 			// console can report the crash before the control channel
 			// delivers them.
 			drain(2 * time.Second)
-			return fail("kernel crash")
+			return fail(ErrCrash, "kernel crash")
 		case <-inst.Exited():
 			// The agent reboots the machine after done: the messages it
 			// sent before may still be on their way to this loop.
@@ -187,15 +250,15 @@ func Run(ctx context.Context, cfg vm.Config, job *proto.Job, opt Options) (*Outc
 				out.Complete = true
 				return out, nil
 			}
-			return fail("machine ended before the job was done (%v); console tail: %s", inst.ExitErr(), consoleTail())
+			return ended("before the job was done")
 		case <-jt.C:
-			return fail("job not done after %v (job timeout); console %s tail: %s", opt.JobTimeout, inst.ConsolePath(), consoleTail())
+			return fail(ErrJobTimeout, "job not done after %v (job timeout); console %s tail: %s", opt.JobTimeout, inst.ConsolePath(), consoleTail())
 		case r := <-msgs:
 			if r.err != nil {
 				if r.err == io.EOF {
-					return fail("control channel closed before done; console tail: %s", consoleTail())
+					return ended("before the job was done")
 				}
-				return fail("control channel: %v", r.err)
+				return fail(ErrAgent, "control channel: %v", r.err)
 			}
 			switch r.m.Type {
 			case proto.TypePoint:
@@ -205,7 +268,7 @@ func Run(ctx context.Context, cfg vm.Config, job *proto.Job, opt Options) (*Outc
 					opt.OnLog(r.m.Text)
 				}
 			case proto.TypeError:
-				return fail("agent: %s", r.m.Text)
+				return fail(ErrAgent, "agent: %s", r.m.Text)
 			case proto.TypeDone:
 				out.Complete = true
 				// The agent reboots the machine now; wait briefly for it.
@@ -217,6 +280,29 @@ func Run(ctx context.Context, cfg vm.Config, job *proto.Job, opt Options) (*Outc
 			}
 		}
 	}
+}
+
+// exitStatus describes how QEMU ended; guest is true for a clean exit
+// (status 0: the guest rebooted or powered off, -no-reboot).
+func exitStatus(err error) (desc string, guest bool) {
+	if err == nil {
+		return "exit status 0", true
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return fmt.Sprintf("killed by signal %d, %v", int(ws.Signal()), ws.Signal()), false
+		}
+		return fmt.Sprintf("exit status %d", ee.ExitCode()), false
+	}
+	return err.Error(), false
+}
+
+func orNone(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "(none)"
+	}
+	return s
 }
 
 func tail(s string, n int) string {

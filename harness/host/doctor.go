@@ -54,8 +54,20 @@ func lookCmd(name, versionArg string) func() (string, error) {
 // Checks returns the host checks. kernelTarball is the source tarball;
 // cacheDir is where builds go (its free space is checked); kvm reports the
 // accelerator probe's verdict (it boots a VM) and may be nil.
-func Checks(kernelTarball, cacheDir string, kvm func() (string, error)) []Check {
+func Checks(kernelTarball, cacheDir, resultsDir string, kvm func() (string, error)) []Check {
 	cs := []Check{
+		{Name: "cache directory", Required: true, Run: func() (string, error) {
+			return cacheDir + " writable by " + UserName(), WritableDir(cacheDir, "cache", "--cache")
+		}, Fix: "make it writable by this user, or pass --cache DIR (or set XDG_CACHE_HOME)"},
+		{Name: "results directory", Required: true, Run: func() (string, error) {
+			return resultsDir + " writable by " + UserName(), WritableDir(resultsDir, "results", "--results")
+		}, Fix: "make it writable by this user, or pass --results DIR"},
+		{Name: "/dev/kvm", Required: false, Run: func() (string, error) {
+			if err := KVMUsable(); err != nil {
+				return "", fmt.Errorf("%w; TCG (slower) is used", err)
+			}
+			return "opened read-write by " + UserName(), nil
+		}, Fix: "add the user to group kvm (sudo adduser " + userShort() + " kvm, then log in again), or ignore: TCG works"},
 		{Name: "qemu", Required: true, Run: func() (string, error) {
 			v, err := QEMUVersion("qemu-system-x86_64")
 			if err != nil {

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"math"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bpfstor/bpfstor/internal/testfs"
 )
 
 func TestRunChecks(t *testing.T) {
@@ -101,5 +104,34 @@ func TestInterferenceSeesABusyProcess(t *testing.T) {
 	}
 	if got < 0.3 {
 		t.Errorf("interference %.2f CPUs while a shell loop ran, want about 1", got)
+	}
+}
+
+// doctor checks what a run needs as the user who runs it: the cache and
+// results directories writable, /dev/kvm openable (not only present).
+func TestDoctorChecksAccess(t *testing.T) {
+	ro := filepath.Join(testfs.Unwritable(t), "cache")
+	ok := t.TempDir()
+	var b bytes.Buffer
+	var cs []Check
+	for _, c := range Checks("/nonexistent.tar.xz", ro, ok, nil) {
+		if c.Name == "cache directory" || c.Name == "results directory" || c.Name == "/dev/kvm" {
+			cs = append(cs, c)
+		}
+	}
+	if len(cs) != 3 {
+		t.Fatalf("doctor has %d of the 3 access checks", len(cs))
+	}
+	_, pass := RunChecks(&b, cs)
+	out := b.String()
+	if pass || !strings.Contains(out, "FAIL  cache directory        cache directory "+ro+" is not writable by") {
+		t.Errorf("an unwritable cache passed:\n%s", out)
+	}
+	if !strings.Contains(out, "ok    results directory      "+ok+" writable by") {
+		t.Errorf("a writable results directory failed:\n%s", out)
+	}
+	kvm := KVMUsable()
+	if (kvm == nil) != strings.Contains(out, "ok    /dev/kvm") {
+		t.Errorf("/dev/kvm check disagrees with opening it (%v):\n%s", kvm, out)
 	}
 }

@@ -9,11 +9,13 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,13 +25,16 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/bpfstor/bpfstor/internal/fsutil"
 )
 
 // DefaultTarball is Debian's kernel source package's tarball.
 const DefaultTarball = "/usr/src/linux-source-6.12.tar.xz"
 
-// LockPath serialises kernel builds on this machine (2 cores: one at a time).
-const LockPath = "/tmp/bpfstor-kbuild.lock"
+// LockPath serialises kernel builds on this machine (2 cores: one at a
+// time). Every user shares it: it is made mode 0666. A variable for tests.
+var LockPath = "/tmp/bpfstor-kbuild.lock"
 
 // keyVersion changes when the way kernels are built changes.
 const keyVersion = "bpfstor-kbuild-v1"
@@ -56,12 +61,16 @@ type Options struct {
 
 // Kernel is a built kernel and what it was built from.
 type Kernel struct {
-	BzImage   string   `json:"bzimage"`
-	Key       string   `json:"key"`
-	Release   string   `json:"release"`
-	Source    string   `json:"source"`
-	PatchHash string   `json:"patch_series_hash"`
-	Patches   []string `json:"patches"`
+	// BzImage, Config and Log are absolute; a reader takes them from
+	// kernel.json's own directory, so the cache can be moved.
+	BzImage string `json:"bzimage"`
+	// BzImageSHA256 is checked before a cached kernel is used.
+	BzImageSHA256 string   `json:"bzimage_sha256,omitempty"`
+	Key           string   `json:"key"`
+	Release       string   `json:"release"`
+	Source        string   `json:"source"`
+	PatchHash     string   `json:"patch_series_hash"`
+	Patches       []string `json:"patches"`
 	// FragmentHash hashes the requested fragments; ConfigHash the final .config.
 	FragmentHash string  `json:"fragment_hash"`
 	ConfigHash   string  `json:"config_hash"`
@@ -117,21 +126,22 @@ func hexsum(files []string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
-// snapshot copies files into dir (named by their position and base name)
-// and returns the copies: a build applies and merges exactly the bytes its
-// key was computed from, even if the originals change while it waits for
-// the build lock.
+// snapshot copies files into dir (as dir/<position>/<base name>, so a copy
+// keeps the user's file name) and returns the copies: a build applies and
+// merges exactly the bytes its key was computed from, even if the
+// originals change while it waits for the build lock.
 func snapshot(files []string, dir string) ([]string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
 	var out []string
 	for i, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			return nil, err
 		}
-		dst := filepath.Join(dir, fmt.Sprintf("%02d-%s", i, filepath.Base(f)))
+		d := filepath.Join(dir, fmt.Sprintf("%02d", i))
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
+		dst := filepath.Join(d, filepath.Base(f))
 		if err := os.WriteFile(dst, b, 0o644); err != nil {
 			return nil, err
 		}
@@ -208,12 +218,14 @@ func Build(ctx context.Context, o Options) (*Kernel, error) {
 	if patches, err = snapshot(patches, filepath.Join(snapDir, "patches")); err != nil {
 		return nil, fmt.Errorf("kernel build: patches: %w", err)
 	}
+	userFrags := o.Fragments
 	if o.Fragments, err = snapshot(o.Fragments, filepath.Join(snapDir, "config")); err != nil {
 		return nil, fmt.Errorf("kernel build: config fragment: %w", err)
 	}
+	// Requests are parsed from the snapshot but named by the user's file.
 	var requested []Option
-	for _, f := range o.Fragments {
-		opts, err := ParseConfigFile(f)
+	for i, f := range o.Fragments {
+		opts, err := parseConfigAs(f, absPath(userFrags[i]))
 		if err != nil {
 			return nil, fmt.Errorf("kernel build: config fragment: %w", err)
 		}
@@ -227,7 +239,7 @@ func Build(ctx context.Context, o Options) (*Kernel, error) {
 		return nil, fmt.Errorf("kernel build: %w", err)
 	}
 	for _, p := range patches {
-		k.Patches = append(k.Patches, filepath.Base(p)[3:]) // without the snapshot's NN- prefix
+		k.Patches = append(k.Patches, filepath.Base(p))
 	}
 	kh := sha256.New()
 	fmt.Fprintf(kh, "%s\n%s\n%s\n%s\n%s\n", keyVersion, src, k.PatchHash, k.FragmentHash, k.Toolchain)
@@ -236,8 +248,7 @@ func Build(ctx context.Context, o Options) (*Kernel, error) {
 	metaPath := filepath.Join(dir, "kernel.json")
 
 	if cacheable && !o.Force {
-		if cached, err := readMeta(metaPath); err == nil {
-			cached.Cached = true
+		if cached, err := cachedKernel(metaPath, o.Progress); err == nil {
 			return cached, nil
 		}
 	}
@@ -249,14 +260,15 @@ func Build(ctx context.Context, o Options) (*Kernel, error) {
 		return nil, err
 	}
 	defer unlock()
+	// With the lock held no other build runs: trees that failed builds
+	// left behind (1.7 GB each) can go.
+	sweepFailed(o.CacheDir, dir, o.Progress)
 	// Another process may have built it while we waited for the lock.
 	if cacheable && !o.Force {
-		if cached, err := readMeta(metaPath); err == nil {
-			cached.Cached = true
+		if cached, err := cachedKernel(metaPath, o.Progress); err == nil {
 			return cached, nil
 		}
 	}
-	start := time.Now()
 	k.Log = filepath.Join(dir, "build.log")
 	logf, err := os.Create(k.Log)
 	if err != nil {
@@ -264,7 +276,23 @@ func Build(ctx context.Context, o Options) (*Kernel, error) {
 	}
 	defer logf.Close()
 	b := &builder{ctx: ctx, o: &o, log: logf, dir: dir}
+	built, err := b.build(patches, requested, k)
+	if err != nil {
+		// An interrupted build keeps its tree (the next one continues
+		// it); a failed one removes it: its inputs must change anyway.
+		if ctx.Err() == nil && o.Src == "" {
+			os.RemoveAll(filepath.Join(dir, "src"))
+			os.Remove(filepath.Join(dir, "prepared"))
+		}
+		return nil, err
+	}
+	return built, nil
+}
 
+// build unpacks, patches, configures and makes the kernel into b.dir.
+func (b *builder) build(patches []string, requested []Option, k *Kernel) (*Kernel, error) {
+	o, dir, start := b.o, b.dir, time.Now()
+	metaPath := filepath.Join(dir, "kernel.json")
 	tree, out, err := b.prepare(patches)
 	if err != nil {
 		return nil, err
@@ -274,6 +302,9 @@ func Build(ctx context.Context, o Options) (*Kernel, error) {
 	}
 	fmt.Fprintf(o.Progress, "kernel build: make -j%d bzImage (log: %s)\n", o.Jobs, k.Log)
 	if err := b.make(tree, out, fmt.Sprintf("-j%d", o.Jobs), "bzImage"); err != nil {
+		if b.ctx.Err() != nil {
+			return nil, fmt.Errorf("kernel build: interrupted (%w); the next build continues from %s", b.ctx.Err(), tree)
+		}
 		return nil, fmt.Errorf("kernel build: make failed: %s (full log: %s)", errorLines(k.Log, 6), k.Log)
 	}
 	rel, _ := os.ReadFile(filepath.Join(out, "include/config/kernel.release"))
@@ -288,6 +319,9 @@ func Build(ctx context.Context, o Options) (*Kernel, error) {
 	}
 	if k.ConfigHash, err = hexsum([]string{k.Config}); err != nil {
 		return nil, err
+	}
+	if k.BzImageSHA256, err = fsutil.SHA256(k.BzImage); err != nil {
+		return nil, fmt.Errorf("kernel build: %w", err)
 	}
 	k.BuildSeconds = time.Since(start).Seconds()
 	if err := writeMeta(metaPath, k); err != nil {
@@ -372,7 +406,7 @@ func applyPatch(ctx context.Context, tree, patch string, log io.Writer) error {
 func (b *builder) configure(tree, out string, requested []Option) error {
 	var names []string
 	for _, f := range b.o.Fragments {
-		names = append(names, filepath.Base(f)[3:]) // without the snapshot's NN- prefix
+		names = append(names, filepath.Base(f))
 	}
 	fmt.Fprintf(b.o.Progress, "kernel build: config = tinyconfig + %s\n", strings.Join(names, " + "))
 	if err := b.make(tree, out, "tinyconfig"); err != nil {
@@ -393,7 +427,11 @@ func (b *builder) configure(tree, out string, requested []Option) error {
 	if err != nil {
 		return fmt.Errorf("kernel build: %w", err)
 	}
-	if err := CheckConfig(requested, final); err != nil {
+	known, err := KconfigSymbols(tree)
+	if err != nil {
+		return fmt.Errorf("kernel build: %w", err)
+	}
+	if err := CheckConfig(requested, final, known); err != nil {
 		return err
 	}
 	return os.WriteFile(filepath.Join(b.dir, "prepared"), nil, 0o644)
@@ -450,14 +488,33 @@ func errorLines(log string, n int) string {
 	return strings.Join(errs, " | ")
 }
 
+// openLock opens (creating, mode 0666 whatever the umask) the lock file.
+// A lock file another user made without write permission for others is
+// opened read-only: flock needs no write permission.
+func openLock(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o666)
+	if err == nil {
+		f.Chmod(0o666) // the umask took some bits; every user needs it
+		return f, nil
+	}
+	if f, err = os.OpenFile(path, os.O_RDWR, 0); err == nil {
+		return f, nil
+	}
+	if f, err2 := os.Open(path); err2 == nil {
+		return f, nil
+	}
+	return nil, fmt.Errorf("kernel build: lock %w (remove it, or make it readable by every user: chmod 0666 %s)", err, path)
+}
+
 // lock takes the machine-wide kernel build lock, reporting if it waits.
 func lock(ctx context.Context, progress io.Writer) (func(), error) {
-	f, err := os.OpenFile(LockPath, os.O_CREATE|os.O_RDWR, 0o666)
+	f, err := openLock(LockPath)
 	if err != nil {
-		return nil, fmt.Errorf("kernel build: lock %s: %w", LockPath, err)
+		return nil, err
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		fmt.Fprintf(progress, "kernel build: waiting for another kernel build (lock %s)\n", LockPath)
+		start, said := time.Now(), time.Now()
 		for {
 			if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
 				break
@@ -468,11 +525,67 @@ func lock(ctx context.Context, progress io.Writer) (func(), error) {
 				return nil, ctx.Err()
 			case <-time.After(time.Second):
 			}
+			if time.Since(said) >= time.Minute { // a CI log shows it is waiting, not hung
+				fmt.Fprintf(progress, "kernel build: still waiting for another kernel build after %v (lock %s; Ctrl-C to give up)\n",
+					time.Since(start).Round(time.Second), LockPath)
+				said = time.Now()
+			}
 		}
 	}
 	return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
 }
 
+// sweepFailed removes the unpacked trees of builds that never finished
+// (no kernel.json) in the cache, except keep's. Only call it holding the
+// build lock.
+func sweepFailed(cacheDir, keep string, progress io.Writer) {
+	ents, _ := os.ReadDir(cacheDir)
+	for _, e := range ents {
+		d := filepath.Join(cacheDir, e.Name())
+		if d == keep {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(d, "kernel.json")); err == nil {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(d, "src")); err != nil {
+			continue
+		}
+		fmt.Fprintf(progress, "kernel build: removing %s, the tree of a build that did not finish\n", filepath.Join(d, "src"))
+		os.RemoveAll(filepath.Join(d, "src"))
+		os.Remove(filepath.Join(d, "prepared"))
+	}
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
+// cachedKernel returns the cached kernel of metaPath if it is intact. A
+// damaged one (truncated or changed bzImage) is said so and not used: the
+// caller rebuilds it.
+func cachedKernel(metaPath string, progress io.Writer) (*Kernel, error) {
+	k, err := readMeta(metaPath)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			fmt.Fprintf(progress, "kernel build: cached kernel not used, rebuilding: %v\n", err)
+		}
+		return nil, err
+	}
+	if k.BzImageSHA256 == "" { // cached by an older bpfstor: record it now
+		if k.BzImageSHA256, err = fsutil.SHA256(k.BzImage); err == nil {
+			writeMeta(metaPath, k)
+		}
+	}
+	k.Cached = true
+	return k, nil
+}
+
+// readMeta reads kernel.json and checks the bzImage it names: a complete
+// bzImage (its setup header's sizes), with the recorded hash if any.
 func readMeta(path string) (*Kernel, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -480,24 +593,59 @@ func readMeta(path string) (*Kernel, error) {
 	}
 	var k Kernel
 	if err := json.Unmarshal(b, &k); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	dir := filepath.Dir(path)
+	k.BzImage, k.Config, k.Log = filepath.Join(dir, "bzImage"), filepath.Join(dir, "config"), filepath.Join(dir, "build.log")
+	if err := CheckBzImage(k.BzImage); err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(k.BzImage); err != nil {
-		return nil, err
+	if k.BzImageSHA256 != "" {
+		sum, err := fsutil.SHA256(k.BzImage)
+		if err != nil {
+			return nil, err
+		}
+		if sum != k.BzImageSHA256 {
+			return nil, fmt.Errorf("%s is damaged: sha256 %s, recorded %s", k.BzImage, sum[:16], k.BzImageSHA256[:min(16, len(k.BzImageSHA256))])
+		}
 	}
 	return &k, nil
 }
 
+// CheckBzImage checks that path is a whole x86 bzImage: the "HdrS" setup
+// header, and at least as many bytes as its setup sectors and syssize say.
+func CheckBzImage(path string) error {
+	f, fi, err := fsutil.OpenStat(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	hdr := make([]byte, 0x210)
+	if _, err := io.ReadFull(f, hdr); err != nil {
+		return fmt.Errorf("%s is not a bzImage (%d bytes, shorter than its header)", path, fi.Size())
+	}
+	if string(hdr[0x202:0x206]) != "HdrS" {
+		return fmt.Errorf("%s is not a bzImage (no HdrS setup header)", path)
+	}
+	setup := int64(hdr[0x1f1])
+	if setup == 0 {
+		setup = 4
+	}
+	want := (setup+1)*512 + int64(binary.LittleEndian.Uint32(hdr[0x1f4:]))*16
+	if fi.Size() < want {
+		return fmt.Errorf("%s is truncated: %d bytes, its header says %d", path, fi.Size(), want)
+	}
+	return nil
+}
+
+// writeMeta writes kernel.json atomically. Its paths stay absolute for
+// older bpfstor versions sharing the cache; readMeta ignores them.
 func writeMeta(path string, k *Kernel) error {
 	b, err := json.MarshalIndent(k, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return fsutil.WriteFile(path, b)
 }
 
 func copyFile(src, dst string) error {
@@ -505,5 +653,5 @@ func copyFile(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(dst, b, 0o644)
+	return fsutil.WriteFile(dst, b)
 }

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -60,12 +61,19 @@ func writeFile(path string, write func(io.Writer) error) error {
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	if err := write(f); err != nil {
-		f.Close()
-		return err
+	// The writers print with fmt and do not check each write: a buffered
+	// writer keeps the first error (a full disk) for Flush to report.
+	bw := bufio.NewWriter(f)
+	err = write(bw)
+	if err == nil {
+		err = bw.Flush()
 	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("report: %w", err)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path + ".tmp")
+		return fmt.Errorf("report: %s: %w", path, err)
 	}
 	if err := os.Rename(path+".tmp", path); err != nil {
 		return fmt.Errorf("report: %w", err)

@@ -7,7 +7,9 @@ package results
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -132,9 +134,13 @@ func (r *Result) Write(dir string) error {
 	}
 	p := filepath.Join(dir, FileName)
 	if err := os.WriteFile(p+".tmp", append(b, '\n'), 0o644); err != nil {
+		os.Remove(p + ".tmp") // a short write must not fill what space is left
 		return fmt.Errorf("results: %w", err)
 	}
-	return os.Rename(p+".tmp", p)
+	if err := os.Rename(p+".tmp", p); err != nil {
+		return fmt.Errorf("results: %w", err)
+	}
+	return nil
 }
 
 // Read reads a result file, or the result.json in a directory.
@@ -156,21 +162,27 @@ func Read(path string) (*Result, error) {
 	return &r, nil
 }
 
-// NewRunDir makes results/<time>-<name> below root.
+// maxRunDirs bounds the run directories of one name made in one second.
+const maxRunDirs = 1000
+
+// NewRunDir makes results/<time>-<name> below root (…-<name>.2, .3, … when
+// it exists). Any other filesystem error ends it with the path and the
+// errno: it never retries what cannot succeed.
 func NewRunDir(root, name string, now time.Time) (string, error) {
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return "", fmt.Errorf("results: %w (make it writable, or pass --results DIR)", err)
+	}
 	base := filepath.Join(root, now.UTC().Format("20060102-150405")+"-"+name)
 	dir := base
-	for i := 2; ; i++ {
+	for i := 2; i <= maxRunDirs; i++ {
 		err := os.Mkdir(dir, 0o755)
 		if err == nil {
 			return dir, nil
 		}
-		if !os.IsExist(err) {
-			if err := os.MkdirAll(root, 0o755); err != nil {
-				return "", fmt.Errorf("results: %w", err)
-			}
-			continue
+		if !errors.Is(err, fs.ErrExist) {
+			return "", fmt.Errorf("results: %w (make %s writable, or pass --results DIR)", err, root)
 		}
 		dir = fmt.Sprintf("%s.%d", base, i)
 	}
+	return "", fmt.Errorf("results: %s: %d run directories of this name in one second already exist", base, maxRunDirs)
 }

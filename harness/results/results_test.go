@@ -1,12 +1,15 @@
 package results
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bpfstor/bpfstor/harness/hist"
 	"github.com/bpfstor/bpfstor/harness/proto"
+	"github.com/bpfstor/bpfstor/internal/testfs"
 )
 
 func pt(status string) *proto.Point { return &proto.Point{ID: "p", Status: status} }
@@ -72,5 +75,54 @@ func TestNewRunDir(t *testing.T) {
 	b, _ := NewRunDir(root, "baseline", now)
 	if !strings.HasSuffix(a, "20261125-100000-baseline") || a == b {
 		t.Errorf("dirs %s %s", a, b)
+	}
+}
+
+// A results directory that cannot be made ends NewRunDir at once with the
+// path and the errno (it used to retry forever at 100 % CPU).
+func TestNewRunDirFaults(t *testing.T) {
+	tests := []struct {
+		name string
+		root func(t *testing.T) string
+		want string
+	}{
+		{"read-only", func(t *testing.T) string { return testfs.Unwritable(t) }, "results: mkdir "},
+		{"root is a file", func(t *testing.T) string {
+			p := filepath.Join(t.TempDir(), "file")
+			os.WriteFile(p, nil, 0o644)
+			return p
+		}, "not a directory"},
+		{"under a file", func(t *testing.T) string {
+			p := filepath.Join(t.TempDir(), "file")
+			os.WriteFile(p, nil, 0o644)
+			return filepath.Join(p, "results")
+		}, "not a directory"},
+		{"out of inodes", func(t *testing.T) string {
+			dir := testfs.Mount(t, "size=1m,nr_inodes=2")
+			os.WriteFile(filepath.Join(dir, "last-inode"), nil, 0o644)
+			return dir
+		}, "no space left on device"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := tt.root(t)
+			done := make(chan error, 1)
+			go func() {
+				_, err := NewRunDir(root, "baseline", time.Now())
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				path := root
+				if tt.name == "under a file" {
+					path = filepath.Dir(root) // the file in the way
+				}
+				if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), path) {
+					t.Fatalf("err = %v, want one naming %s and %q", err, path, tt.want)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("NewRunDir did not return in 5 s (retry loop)")
+			}
+		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +25,7 @@ import (
 	"github.com/bpfstor/bpfstor/harness/proto"
 	"github.com/bpfstor/bpfstor/harness/vm"
 	"github.com/bpfstor/bpfstor/images/guestimg"
+	"github.com/bpfstor/bpfstor/internal/fsutil"
 )
 
 // Env is where things are.
@@ -91,6 +93,19 @@ func (e *Env) logf(format string, args ...any) {
 	fmt.Fprintf(e.progress(), format+"\n", args...)
 }
 
+// CheckDirs checks, before anything is built or booted, that the running
+// user can write the cache and, with results, the results directory; the
+// error names the user and the fix.
+func (e *Env) CheckDirs(results bool) error {
+	if err := host.WritableDir(e.Cache, "cache", "--cache"); err != nil {
+		return err
+	}
+	if results {
+		return host.WritableDir(e.Results, "results", "--results")
+	}
+	return nil
+}
+
 // Fragments returns the config fragments of a kernel variant.
 func (e *Env) Fragments(variant string) ([]string, error) {
 	base := filepath.Join(e.Repo, "kernel", "config", "base.config")
@@ -134,7 +149,12 @@ func (e *Env) Kernel(ctx context.Context, variant string) (*kbuild.Kernel, error
 	return k, nil
 }
 
-// BPF compiles bpf/progs/*.c into a content-addressed directory of objects.
+// BPF compiles bpf/progs/*.c into a content-addressed directory of
+// objects. The key is the sources, headers and clang's version (not where
+// clang is installed: a different PATH to the same clang compiles
+// nothing). The objects are compiled into a directory of their own and
+// renamed into place with a manifest of their hashes, which is checked
+// before they are used.
 func (e *Env) BPF(ctx context.Context) (string, error) {
 	srcs, _ := filepath.Glob(filepath.Join(e.Repo, "bpf", "progs", "*.c"))
 	if len(srcs) == 0 {
@@ -144,33 +164,106 @@ func (e *Env) BPF(ctx context.Context) (string, error) {
 	inc := filepath.Join(e.Repo, "bpf", "include")
 	hdrs, _ := filepath.Glob(filepath.Join(inc, "*.h"))
 	h := sha256.New()
-	clangV, _ := exec.Command("clang", "--version").Output()
-	h.Write(clangV)
+	clangV, err := exec.Command("clang", "--version").Output()
+	if err != nil {
+		return "", fmt.Errorf("bpf: clang --version: %w (apt-get install clang llvm)", err)
+	}
+	h.Write(clangVersion(clangV))
 	for _, f := range append(append([]string{}, srcs...), hdrs...) {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			return "", err
+			return "", fmt.Errorf("bpf: %w", err)
 		}
 		fmt.Fprintf(h, "%s %d\n", filepath.Base(f), len(b))
 		h.Write(b)
 	}
-	dir := filepath.Join(e.Cache, "bpf", hex.EncodeToString(h.Sum(nil))[:16])
-	if _, err := os.Stat(filepath.Join(dir, ".done")); err == nil {
+	root := filepath.Join(e.Cache, "bpf")
+	dir := filepath.Join(root, hex.EncodeToString(h.Sum(nil))[:16])
+	err = checkObjects(dir)
+	if err == nil {
 		return dir, nil
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
+	if !errors.Is(err, fs.ErrNotExist) {
+		e.logf("bpf: recompiling: %v", err)
 	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return "", fmt.Errorf("bpf: %w", err)
+	}
+	tmp, err := os.MkdirTemp(root, ".build-")
+	if err != nil {
+		return "", fmt.Errorf("bpf: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	var manifest strings.Builder
 	for _, src := range srcs {
-		obj := filepath.Join(dir, strings.TrimSuffix(filepath.Base(src), ".c")+".o")
+		name := strings.TrimSuffix(filepath.Base(src), ".c") + ".o"
+		obj := filepath.Join(tmp, name)
 		cmd := exec.CommandContext(ctx, "clang", "-O2", "-g", "-Wall", "-target", "bpf",
 			"-I", inc, "-c", src, "-o", obj)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return "", fmt.Errorf("bpf: clang %s: %v: %s", filepath.Base(src), err, strings.TrimSpace(string(out)))
 		}
+		sum, err := fsutil.SHA256(obj)
+		if err != nil {
+			return "", fmt.Errorf("bpf: %w", err)
+		}
+		fmt.Fprintf(&manifest, "%s  %s\n", sum, name)
+	}
+	if err := os.WriteFile(filepath.Join(tmp, objManifest), []byte(manifest.String()), 0o644); err != nil {
+		return "", fmt.Errorf("bpf: %w", err)
+	}
+	os.Chmod(tmp, 0o755)
+	if checkObjects(dir) != nil {
+		os.RemoveAll(dir) // damaged, or from an older bpfstor
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		// Another run compiled the same objects at the same time.
+		if checkObjects(dir) != nil {
+			return "", fmt.Errorf("bpf: %w", err)
+		}
+		return dir, nil
 	}
 	e.logf("bpf: compiled %d program file(s) into %s", len(srcs), dir)
-	return dir, os.WriteFile(filepath.Join(dir, ".done"), nil, 0o644)
+	return dir, nil
+}
+
+// objManifest lists a BPF object directory's objects with their sha256.
+const objManifest = ".done"
+
+// checkObjects checks a compiled BPF directory against its manifest. The
+// error wraps fs.ErrNotExist when there is none.
+func checkObjects(dir string) error {
+	b, err := os.ReadFile(filepath.Join(dir, objManifest))
+	if err != nil {
+		return err
+	}
+	lines := strings.Fields(string(b))
+	if len(lines) == 0 || len(lines)%2 != 0 {
+		return fmt.Errorf("%s: manifest of an older bpfstor or damaged", dir)
+	}
+	for i := 0; i < len(lines); i += 2 {
+		p := filepath.Join(dir, lines[i+1])
+		sum, err := fsutil.SHA256(p)
+		if err != nil {
+			return fmt.Errorf("%s: %v", dir, err) // not ErrNotExist: the directory is damaged
+		}
+		if sum != lines[i] {
+			return fmt.Errorf("%s is damaged: sha256 %.16s, recorded %.16s", p, sum, lines[i])
+		}
+	}
+	return nil
+}
+
+// clangVersion is clang --version without the lines that name where clang
+// is installed or found.
+func clangVersion(out []byte) []byte {
+	var keep []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if !strings.HasPrefix(l, "InstalledDir:") {
+			keep = append(keep, l)
+		}
+	}
+	return []byte(strings.Join(keep, "\n"))
 }
 
 // Initramfs builds the guest image; tools are added when the spec needs them.
@@ -227,11 +320,17 @@ func (e *Env) ResolveAccel(ctx context.Context, want string, k *kbuild.Kernel, i
 		}
 		return "tcg", v.Note + " (cached probe)"
 	}
-	v = ProbeKVM(ctx, k, img)
+	v, err = ProbeKVM(ctx, k, img)
+	if err != nil { // no verdict on KVM: nothing cached
+		e.logf("accel: %v", err)
+		return "tcg", fmt.Sprintf("KVM not probed (%v); TCG used", err)
+	}
 	v.Key = key
 	if b, err := json.MarshalIndent(v, "", " "); err == nil {
 		os.MkdirAll(e.Cache, 0o755)
-		os.WriteFile(cachePath, b, 0o644)
+		if err := fsutil.WriteFile(cachePath, b); err != nil {
+			e.logf("accel: verdict not cached: %v", err)
+		}
 	}
 	e.logf("accel: %s", v.Note)
 	if v.KVM {
@@ -256,11 +355,13 @@ func (e *Env) CachedAccel() (string, bool) {
 // ProbeTimeout bounds the KVM boot probe.
 const ProbeTimeout = 15 * time.Second
 
-// ProbeKVM boots the guest under KVM with an empty job.
-func ProbeKVM(ctx context.Context, k *kbuild.Kernel, img *guestimg.Initramfs) accelVerdict {
+// ProbeKVM boots the guest under KVM with an empty job. The error is set
+// when the probe says nothing about KVM (interrupted, a kernel or image
+// missing, no QEMU): such an outcome must not be cached as a verdict.
+func ProbeKVM(ctx context.Context, k *kbuild.Kernel, img *guestimg.Initramfs) (accelVerdict, error) {
 	dir, err := os.MkdirTemp("", "bpfstor-probe-")
 	if err != nil {
-		return accelVerdict{Note: "KVM probe: " + err.Error()}
+		return accelVerdict{}, fmt.Errorf("KVM probe: %w", err)
 	}
 	defer os.RemoveAll(dir)
 	start := time.Now()
@@ -268,12 +369,18 @@ func ProbeKVM(ctx context.Context, k *kbuild.Kernel, img *guestimg.Initramfs) ac
 		Kernel: k.BzImage, Initramfs: img.Path, CPUs: 1, MemoryMB: 256, Accel: "kvm", Dir: dir,
 	}, &proto.Job{Name: "kvm-probe"}, guest.Options{BootTimeout: ProbeTimeout, JobTimeout: 10 * time.Second})
 	switch {
+	case err != nil && (errors.Is(err, fs.ErrNotExist) || errors.Is(err, exec.ErrNotFound) || ctx.Err() != nil):
+		return accelVerdict{}, fmt.Errorf("KVM probe: %w", err)
 	case err != nil:
-		return accelVerdict{Taken: start, Note: fmt.Sprintf("KVM unusable: %v; TCG used", strings.TrimPrefix(err.Error(), "vm: "))}
+		return accelVerdict{Taken: start, Note: fmt.Sprintf("KVM unusable: %v; TCG used", strings.TrimPrefix(err.Error(), "vm: "))}, nil
+	case errors.Is(out.Err, guest.ErrInterrupted):
+		return accelVerdict{}, fmt.Errorf("KVM probe: %w", out.Err)
+	case errors.Is(out.Err, guest.ErrNoHello):
+		return accelVerdict{Taken: start, Note: fmt.Sprintf("KVM unusable: a KVM guest did not report within %v; TCG used", ProbeTimeout)}, nil
 	case !out.Complete:
-		return accelVerdict{Taken: start, Note: fmt.Sprintf("KVM unusable: a KVM guest did not report within %v (%s); TCG used", ProbeTimeout, firstSentence(out.Reason))}
+		return accelVerdict{Taken: start, Note: fmt.Sprintf("KVM unusable: %v under KVM (%s); TCG used", out.Err, firstSentence(out.Reason))}, nil
 	}
-	return accelVerdict{Taken: start, KVM: true, Note: fmt.Sprintf("KVM works: guest booted and reported in %v", out.BootTime.Round(time.Millisecond))}
+	return accelVerdict{Taken: start, KVM: true, Note: fmt.Sprintf("KVM works: guest booted and reported in %v", out.BootTime.Round(time.Millisecond))}, nil
 }
 
 func firstSentence(s string) string {

@@ -38,6 +38,9 @@ func Run(ctx context.Context, e *Env, s *spec.Spec, opt Options) (*results.Resul
 	if err != nil {
 		return nil, "", err
 	}
+	if err := e.CheckBPFSources(s.Points()); err != nil {
+		return nil, "", err
+	}
 	k, err := e.Kernel(ctx, s.Kernel.Variant)
 	if err != nil {
 		return nil, "", err
@@ -92,11 +95,14 @@ func Run(ctx context.Context, e *Env, s *spec.Spec, opt Options) (*results.Resul
 			Started: time.Now().UTC(),
 		},
 	}
+	rec := &recorder{res: res, dir: dir}
 	if err := res.Write(dir); err != nil {
-		return nil, dir, err
+		return nil, dir, fmt.Errorf("run %s: %w", dir, err)
 	}
 	// Specs are copied beside their results so a run directory stands alone.
-	os.WriteFile(filepath.Join(dir, "spec.toml"), specText, 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "spec.toml"), specText, 0o644); err != nil {
+		return nil, dir, fmt.Errorf("run: copy the spec beside its results: %w", err)
+	}
 
 	// Points measured before with the same inputs are taken over (resume);
 	// only the rest are measured.
@@ -126,9 +132,8 @@ func Run(ctx context.Context, e *Env, s *spec.Spec, opt Options) (*results.Resul
 		e.logf("run: %s: %d of %d point(s) already measured with the same inputs, reused (--force to redo)", s.Name, n, len(points))
 	}
 	if len(todo) == 0 {
-		res.Finish("")
 		res.Meta.HostLoadEnd = host.LoadAvg()
-		return res, dir, res.Write(dir)
+		return res, dir, rec.finish("")
 	}
 	job := &proto.Job{Name: s.Name, Device: GuestDevice, Seed: int64(data.Seed), Points: todo}
 	cfg := vm.Config{
@@ -153,8 +158,10 @@ func Run(ctx context.Context, e *Env, s *spec.Spec, opt Options) (*results.Resul
 		OnPoint: func(p *proto.Point) {
 			p.InputHash = hashes[p.ID]
 			res.Points = append(res.Points, p)
-			res.Write(dir) // keep every point as soon as it is measured
 			bar.point(PointLine(p))
+			if rec.write(p.ID) != nil { // keep every point as soon as it is measured
+				e.logf("run: %v (kept in memory; the run will be partial)", rec.err)
+			}
 		},
 		OnLog: func(l string) { e.logf("guest: %s", l) },
 	})
@@ -163,9 +170,7 @@ func Run(ctx context.Context, e *Env, s *spec.Spec, opt Options) (*results.Resul
 		res.Meta.HostOtherCPUs = &other
 	}
 	if err != nil {
-		res.Finish(err.Error())
-		res.Write(dir)
-		return res, dir, nil
+		return res, dir, rec.finish(err.Error())
 	}
 	res.Meta.QEMUCmdline = out.Cmdline
 	if h := out.Hello; h != nil {
@@ -188,11 +193,45 @@ func Run(ctx context.Context, e *Env, s *spec.Spec, opt Options) (*results.Resul
 			}
 		}
 	}
-	res.Finish(out.Reason)
-	if err := res.Write(dir); err != nil {
-		return res, dir, err
+	return res, dir, rec.finish(out.Reason)
+}
+
+// recorder keeps result.json in step with the points. A point that could
+// not be written (full disk, I/O error) stays in memory, the run ends
+// partial saying so, and the last write is tried once more; if that fails
+// too, finish returns the error, so the command fails while its caller
+// still holds (and prints) every point.
+type recorder struct {
+	res *results.Result
+	dir string
+	err error // the first failed write
+}
+
+// write writes the result after point after; it returns the error only
+// the first time a write fails.
+func (r *recorder) write(after string) error {
+	if err := r.res.Write(r.dir); err != nil && r.err == nil {
+		r.err = fmt.Errorf("point %s could not be recorded: %w", after, err)
+		return r.err
 	}
-	return res, dir, nil
+	return nil
+}
+
+// finish sets the run's status from reason (why the guest stopped, "" if
+// it completed) and any failed write, and writes the final result.
+func (r *recorder) finish(reason string) error {
+	if r.err != nil {
+		if reason != "" {
+			reason += "; "
+		}
+		reason += r.err.Error()
+	}
+	r.res.Finish(reason)
+	if err := r.res.Write(r.dir); err != nil {
+		return fmt.Errorf("run %s: %s measured %d point(s) but could not record them: %w (free space there, then run the spec again)",
+			r.res.Name, r.dir, len(r.res.Points), err)
+	}
+	return nil
 }
 
 // PointLine is a one-line summary of a point.

@@ -3,6 +3,8 @@ package vm
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/digitalocean/go-qemu/qmp"
 
+	"github.com/bpfstor/bpfstor/harness/kbuild"
 	"github.com/bpfstor/bpfstor/harness/proto"
 )
 
@@ -42,9 +45,16 @@ type qemuInstance struct {
 	exited  chan struct{}
 	exitErr error
 	conDone chan struct{}
+	conErr  error // the first failed write to console.log (read after conDone)
 
 	stopOnce sync.Once
 	stopErr  error
+
+	// From QMP events: the SHUTDOWN reason, set once; evDone is closed
+	// when the event stream ended (QEMU gone, or stopped).
+	evMu     sync.Mutex
+	shutdown string
+	evDone   chan struct{}
 }
 
 type lockedBuffer struct {
@@ -105,6 +115,9 @@ func Args(cfg Config, qmpSock, ctlSock string) ([]string, error) {
 		"-chardev", "socket,id=ctl,path="+ctlSock+",server=on,wait=off",
 		"-device", "virtio-serial-pci",
 		"-device", "virtserialport,chardev=ctl,name="+proto.PortName,
+		// A guest kernel with a pvpanic driver reports its panic as a QMP
+		// GUEST_PANICKED event (the console scanner sees it otherwise).
+		"-device", "pvpanic",
 	)
 	for i, d := range cfg.Disks {
 		da, err := diskArgs(i, d)
@@ -124,12 +137,17 @@ func Start(cfg Config) (Instance, error) {
 		bin = DefaultQEMU
 	}
 	if _, err := exec.LookPath(bin); err != nil {
-		return nil, fmt.Errorf("vm: %s not found (apt-get install qemu-system-x86, or run bpfstor doctor)", bin)
+		return nil, fmt.Errorf("vm: %w (apt-get install qemu-system-x86, or run bpfstor doctor)", err)
 	}
 	for _, f := range append([]string{cfg.Kernel, cfg.Initramfs}, diskPaths(cfg)...) {
 		if _, err := os.Stat(f); err != nil {
 			return nil, fmt.Errorf("vm: %w", err)
 		}
+	}
+	// A damaged kernel would boot into silence ("closed before hello"):
+	// name it before QEMU starts.
+	if err := kbuild.CheckBzImage(cfg.Kernel); err != nil {
+		return nil, fmt.Errorf("vm: kernel: %w (rebuild it: bpfstor kernel build --force)", err)
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("vm: %w", err)
@@ -149,6 +167,7 @@ func Start(cfg Config) (Instance, error) {
 		cfg: cfg, args: append([]string{bin}, args...), sockDir: sockDir,
 		console: filepath.Join(cfg.Dir, "console.log"),
 		crashed: make(chan *Crash, 1), exited: make(chan struct{}), conDone: make(chan struct{}),
+		evDone: make(chan struct{}),
 	}
 	conFile, err := os.Create(inst.console)
 	if err != nil {
@@ -269,39 +288,94 @@ func diskPaths(cfg Config) []string {
 	return ps
 }
 
-// connect attaches to the QMP and control sockets once QEMU made them.
+// connect attaches to the QMP and control sockets once QEMU serves them.
+// QEMU creates a socket file before it listens on it: a dial that finds no
+// file or is refused is retried, every few milliseconds, as long as QEMU
+// runs and until the deadline.
 func (q *qemuInstance) connect(qmpSock, ctlSock string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
-	for {
-		select {
-		case <-q.exited:
-			return fmt.Errorf("vm: qemu exited at start (%v): %s", q.exitErr, lastLines(q.stderr.String(), 5))
-		default:
-		}
-		_, e1 := os.Stat(qmpSock)
-		_, e2 := os.Stat(ctlSock)
-		if e1 == nil && e2 == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("vm: qemu made no sockets in %v: %s", timeout, lastLines(q.stderr.String(), 5))
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	ctl, err := net.DialTimeout("unix", ctlSock, time.Until(deadline))
+	var ctl net.Conn
+	err := q.retryDial(ctlSock, deadline, timeout, func(d time.Duration) (err error) {
+		ctl, err = net.DialTimeout("unix", ctlSock, d)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("vm: control channel: %w", err)
 	}
 	q.ctl = ctl
-	mon, err := qmp.NewSocketMonitor("unix", qmpSock, time.Until(deadline))
+	var mon *qmp.SocketMonitor
+	err = q.retryDial(qmpSock, deadline, timeout, func(d time.Duration) (err error) {
+		mon, err = qmp.NewSocketMonitor("unix", qmpSock, d)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("vm: qmp: %w", err)
 	}
 	if err := withTimeout(time.Until(deadline), mon.Connect); err != nil {
+		mon.Disconnect()
 		return fmt.Errorf("vm: qmp handshake: %w", err)
 	}
 	q.mon = mon
+	events, err := mon.Events(context.Background())
+	if err != nil {
+		return fmt.Errorf("vm: qmp events: %w", err)
+	}
+	go q.watchEvents(events)
 	return nil
+}
+
+// watchEvents records QEMU's SHUTDOWN reason and turns GUEST_PANICKED
+// into a crash, until the event stream ends.
+func (q *qemuInstance) watchEvents(events <-chan qmp.Event) {
+	defer close(q.evDone)
+	for ev := range events {
+		switch ev.Event {
+		case "SHUTDOWN":
+			reason, _ := ev.Data["reason"].(string)
+			q.evMu.Lock()
+			if q.shutdown == "" {
+				q.shutdown = reason
+			}
+			q.evMu.Unlock()
+		case "GUEST_PANICKED":
+			select {
+			case q.crashed <- &Crash{Kind: "panic", Line: fmt.Sprintf("QMP GUEST_PANICKED event (pvpanic): %v", ev.Data)}:
+			default:
+			}
+		}
+	}
+}
+
+// retryDial runs dial until it succeeds, fails other than "not there yet"
+// (ENOENT, ECONNREFUSED), QEMU exits, or the deadline passes.
+func (q *qemuInstance) retryDial(path string, deadline time.Time, timeout time.Duration, dial func(time.Duration) error) error {
+	wait := 2 * time.Millisecond
+	for tries := 1; ; tries++ {
+		left := time.Until(deadline)
+		if left <= 0 {
+			left = time.Millisecond // one last try
+		}
+		err := dial(left)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, syscall.ECONNREFUSED) && !errors.Is(err, syscall.ENOENT) {
+			return err
+		}
+		select {
+		case <-q.exited:
+			return fmt.Errorf("qemu exited at start (%v) before serving %s: %s", q.exitErr, path, lastLines(q.stderr.String(), 5))
+		default:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("qemu did not serve %s in %v (%d tries, last: %w): %s", path, timeout, tries, err, lastLines(q.stderr.String(), 5))
+		}
+		select {
+		case <-q.exited:
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 50*time.Millisecond)
+	}
 }
 
 // withTimeout runs f, giving up waiting after d (f keeps running; it is
@@ -319,12 +393,18 @@ func withTimeout(d time.Duration, f func() error) error {
 
 func (q *qemuInstance) readConsole(r io.Reader, f *os.File) {
 	defer close(q.conDone)
-	defer f.Close()
+	defer func() {
+		if err := f.Close(); err != nil && q.conErr == nil {
+			q.conErr = err
+		}
+	}()
 	br := bufio.NewReaderSize(r, 64<<10)
 	for {
 		line, err := br.ReadString('\n')
 		if len(line) > 0 {
-			f.WriteString(line)
+			if _, werr := f.WriteString(line); werr != nil && q.conErr == nil {
+				q.conErr = werr // scanning goes on: crashes are still seen
+			}
 			if c := ScanLine(line); c != nil {
 				select {
 				case q.crashed <- c:
@@ -344,6 +424,34 @@ func (q *qemuInstance) Crashed() <-chan *Crash  { return q.crashed }
 func (q *qemuInstance) Exited() <-chan struct{} { return q.exited }
 func (q *qemuInstance) Cmdline() []string       { return q.args }
 func (q *qemuInstance) Stderr() string          { return q.stderr.String() }
+
+// Shutdown is the reason of QEMU's QMP SHUTDOWN event ("guest-reset",
+// "guest-shutdown", "guest-panic", "host-signal", "host-qmp-quit"...), ""
+// if none came. Once QEMU has exited it waits briefly for the last events.
+func (q *qemuInstance) Shutdown() string {
+	select {
+	case <-q.exited:
+		select {
+		case <-q.evDone:
+		case <-time.After(time.Second):
+		}
+	default:
+	}
+	q.evMu.Lock()
+	defer q.evMu.Unlock()
+	return q.shutdown
+}
+
+// ConsoleErr is the first error writing console.log, once the machine
+// has ended (nil before).
+func (q *qemuInstance) ConsoleErr() error {
+	select {
+	case <-q.conDone:
+		return q.conErr
+	default:
+		return nil
+	}
+}
 
 func (q *qemuInstance) ExitErr() error {
 	select {
@@ -374,7 +482,8 @@ func (q *qemuInstance) Stop() error {
 		case <-q.exited:
 		default:
 			if q.mon != nil {
-				_, _ = q.QMP(`{"execute":"quit"}`, 2*time.Second)
+				quit, _ := json.Marshal(qmp.Command{Execute: "quit"})
+				_, _ = q.QMP(string(quit), 2*time.Second)
 			}
 			select {
 			case <-q.exited:

@@ -74,10 +74,16 @@ type Instance interface {
 	// Stop ends the machine (QMP quit, then kill) and waits for it. It is
 	// safe to call more than once and from several goroutines.
 	Stop() error
+	// ConsoleErr is the first error writing the console file (a full
+	// disk), known once the machine has ended.
+	ConsoleErr() error
 	// Cmdline is the command line the machine was started with.
 	Cmdline() []string
 	// Stderr is what the hypervisor printed on its stderr so far.
 	Stderr() string
+	// Shutdown is the reason QEMU gave in its QMP SHUTDOWN event
+	// ("guest-reset", "host-signal"...), "" if it gave none.
+	Shutdown() string
 	// QMP runs one QMP command (JSON) and returns the raw reply.
 	QMP(command string, timeout time.Duration) ([]byte, error)
 }

@@ -8,10 +8,11 @@ import (
 	"io"
 	"math"
 	"math/bits"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
+
+	"github.com/bpfstor/bpfstor/internal/fsutil"
 )
 
 // Params selects a tree. The same Params always give a byte-identical image.
@@ -397,22 +398,19 @@ func WriteFile(path string, p Params) (Info, error) {
 	if _, err := p.Check(); err != nil {
 		return Info{}, err
 	}
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
+	// A temporary file of its own: concurrent runs of one spec write the
+	// same image at once.
+	f, err := fsutil.Create(path)
 	if err != nil {
 		return Info{}, fmt.Errorf("btree: create image: %w (check that %s exists and is writable)", err, filepath.Dir(path))
 	}
 	info, err := Generate(f, p)
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("btree: close %s: %w", tmp, cerr)
-	}
 	if err != nil {
-		os.Remove(tmp)
+		f.Abort()
 		return Info{}, err
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return Info{}, fmt.Errorf("btree: rename image into place: %w", err)
+	if err := f.Commit(false); err != nil {
+		return Info{}, fmt.Errorf("btree: write image %s: %w", path, err)
 	}
 	return info, nil
 }

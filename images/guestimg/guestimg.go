@@ -20,6 +20,7 @@ import (
 	"github.com/bpfstor/bpfstor/images/btree"
 	"github.com/bpfstor/bpfstor/images/initramfs"
 	"github.com/bpfstor/bpfstor/images/pattern"
+	"github.com/bpfstor/bpfstor/internal/fsutil"
 )
 
 // Options says what goes into the initramfs.
@@ -46,9 +47,11 @@ type Initramfs struct {
 // GuestBPFDir is where BPF objects are in the guest.
 const GuestBPFDir = "/bpf"
 
-// BuildAgent compiles the static guest agent into dst.
+// BuildAgent compiles the static guest agent into dst. VCS stamping is
+// off: the agent does not need it, and it fails in a repository another
+// user owns.
 func BuildAgent(ctx context.Context, repo, dst string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", dst, "./images/agent")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w", "-o", dst, "./images/agent")
 	cmd.Dir = repo
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
 	var stderr bytes.Buffer
@@ -59,15 +62,87 @@ func BuildAgent(ctx context.Context, repo, dst string) error {
 	return nil
 }
 
-// Build builds the initramfs.
-func Build(ctx context.Context, o Options) (*Initramfs, error) {
-	tmp, err := os.MkdirTemp("", "bpfstor-img-")
+// agentKey hashes what the agent binary is built from: the Go toolchain
+// and environment, go.mod and go.sum, and every non-test Go file of the
+// repository (a superset of the agent's packages, cheap to read).
+func agentKey(repo string) (string, error) {
+	h := sha256.New()
+	gov, err := exec.Command("go", "env", "GOVERSION", "GOROOT", "GOFLAGS", "GOEXPERIMENT").Output()
 	if err != nil {
-		return nil, err
+		return "", fmt.Errorf("image build: go env: %w (install Go >= 1.26 and put it on PATH)", err)
+	}
+	h.Write(gov)
+	var files []string
+	err = filepath.WalkDir(repo, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		n := d.Name()
+		if d.IsDir() {
+			if p != repo && (strings.HasPrefix(n, ".") || n == "results" || n == "bin" || n == "testdata") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if (strings.HasSuffix(n, ".go") && !strings.HasSuffix(n, "_test.go")) || (p == filepath.Join(repo, n) && (n == "go.mod" || n == "go.sum")) {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("image build: agent sources: %w", err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return "", fmt.Errorf("image build: agent sources: %w", err)
+		}
+		rel, _ := filepath.Rel(repo, f)
+		fmt.Fprintf(h, "%s %d\n", rel, len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:20], nil
+}
+
+// cachedAgent returns the guest agent binary for the repository's
+// sources, built once per change into cacheDir/agent and checked against
+// its recorded hash before use (a damaged one is rebuilt).
+func cachedAgent(ctx context.Context, repo, cacheDir string) (string, error) {
+	key, err := agentKey(repo)
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(cacheDir, "agent")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("image build: %w", err)
+	}
+	path := filepath.Join(dir, key)
+	if fsutil.CheckSeal(path) == nil {
+		return path, nil
+	}
+	tmp, err := os.MkdirTemp(dir, ".build-")
+	if err != nil {
+		return "", fmt.Errorf("image build: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	agent := filepath.Join(tmp, "agent")
-	if err := BuildAgent(ctx, o.Repo, agent); err != nil {
+	bin := filepath.Join(tmp, "agent")
+	if err := BuildAgent(ctx, repo, bin); err != nil {
+		return "", err
+	}
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		return "", fmt.Errorf("image build: %w", err)
+	}
+	if err := fsutil.WriteSealed(path, b); err != nil {
+		return "", fmt.Errorf("image build: %w", err)
+	}
+	return path, nil
+}
+
+// Build builds the initramfs.
+func Build(ctx context.Context, o Options) (*Initramfs, error) {
+	agent, err := cachedAgent(ctx, o.Repo, o.CacheDir)
+	if err != nil {
 		return nil, err
 	}
 	b := initramfs.New()
@@ -110,20 +185,14 @@ func Build(ctx context.Context, o Options) (*Initramfs, error) {
 		return nil, err
 	}
 	path := filepath.Join(dir, h+ext)
-	if _, err := os.Stat(path); err != nil {
-		if err := writeAtomic(path, buf.Bytes()); err != nil {
+	// The name is the content's hash: a file there with other bytes
+	// (truncated, changed) is replaced.
+	if old, err := os.ReadFile(path); err != nil || !bytes.Equal(old, buf.Bytes()) {
+		if err := fsutil.WriteFile(path, buf.Bytes()); err != nil {
 			return nil, fmt.Errorf("image build: %w", err)
 		}
 	}
 	return &Initramfs{Path: path, Hash: h, Files: b.Paths()}, nil
-}
-
-func writeAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // Data is a built NVMe backing image.
@@ -135,6 +204,28 @@ type Data struct {
 	Seed      uint64
 }
 
+// CheckData checks that path can back an emulated NVMe namespace: a
+// readable regular file of whole 512 B blocks, not empty.
+func CheckData(path string) error {
+	f, fi, err := fsutil.OpenStat(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	switch {
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("%s is not a regular file (give a raw disk image)", path)
+	case fi.Size() == 0:
+		return fmt.Errorf("%s is empty (give a raw disk image, e.g. one bpfstor image build made)", path)
+	case fi.Size()%512 != 0:
+		return fmt.Errorf("%s is %d bytes, not a whole number of 512 B blocks", path, fi.Size())
+	}
+	if _, err := f.ReadAt(make([]byte, 512), 0); err != nil {
+		return fmt.Errorf("%s cannot be read: %w", path, err)
+	}
+	return nil
+}
+
 // BuildPattern returns (building once) a pattern image of sizeMB MiB.
 func BuildPattern(cacheDir string, sizeMB int, seed uint64) (*Data, error) {
 	if sizeMB <= 0 {
@@ -142,27 +233,27 @@ func BuildPattern(cacheDir string, sizeMB int, seed uint64) (*Data, error) {
 	}
 	dir := filepath.Join(cacheDir, "data")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("image build: %w", err)
 	}
 	size := int64(sizeMB) << 20
 	path := filepath.Join(dir, fmt.Sprintf("pattern-%dM-seed%d.img", sizeMB, seed))
 	d := &Data{Path: path, Kind: "pattern", SizeBytes: size, Seed: seed}
-	if fi, err := os.Stat(path); err == nil && fi.Size() == size {
+	if fsutil.CheckSeal(path) == nil {
 		return d, nil
 	}
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
+	// Missing, damaged or unsealed (an older bpfstor): written again.
+	f, err := fsutil.Create(path)
 	if err != nil {
 		return nil, fmt.Errorf("image build: %w", err)
 	}
 	if err := pattern.Write(f, uint64(size/pattern.BlockSize), seed); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("image build: %w", err)
+		f.Abort()
+		return nil, fmt.Errorf("image build: %s: %w", path, err)
 	}
-	if err := f.Close(); err != nil {
-		return nil, err
+	if err := f.Commit(true); err != nil {
+		return nil, fmt.Errorf("image build: %s: %w", path, err)
 	}
-	return d, os.Rename(tmp, path)
+	return d, nil
 }
 
 // BuildBTree returns (building once) a B+-tree image (images/btree format).

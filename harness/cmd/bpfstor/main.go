@@ -32,10 +32,16 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := app().RunContext(ctx, os.Args); err != nil {
-		fmt.Fprintf(os.Stderr, "bpfstor: %v\n", err)
+	a := app()
+	if err := a.RunContext(ctx, reorderArgs(a, os.Args)); err != nil {
+		fmt.Fprintf(os.Stderr, "bpfstor: %s\n", oneLine(err))
 		os.Exit(1)
 	}
+}
+
+// oneLine is err's message on one line (errors.Join puts each on its own).
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
 }
 
 func app() *cli.App {
@@ -52,6 +58,96 @@ func app() *cli.App {
 			doctorCmd(), kernelCmd(), imageCmd(), vmCmd(), runCmd(), reportCmd(), compareCmd(),
 		},
 	}
+}
+
+// reorderArgs lets flags go where users put them: global flags after the
+// subcommand (run --results X) and command flags after the positional
+// arguments (run a.toml --force) are moved to where urfave/cli parses
+// them (global flags after the program name, command flags before the
+// arguments). Everything after "--" stays an argument.
+func reorderArgs(a *cli.App, args []string) []string {
+	if len(args) < 2 {
+		return args
+	}
+	takesValue := func(flags []cli.Flag, name string) (found, value bool) {
+		for _, f := range flags {
+			for _, n := range f.Names() {
+				if n == name {
+					_, isBool := f.(*cli.BoolFlag)
+					return true, !isBool
+				}
+			}
+		}
+		return false, false
+	}
+	flagName := func(tok string) (string, bool) {
+		if len(tok) < 2 || tok[0] != '-' || tok == "--" {
+			return "", false
+		}
+		n, _, hasEq := strings.Cut(strings.TrimLeft(tok, "-"), "=")
+		return n, hasEq
+	}
+	global := []string{}
+	rest := args[1:]
+	// Global flags before the command stay global.
+	for len(rest) > 0 {
+		n, hasEq := flagName(rest[0])
+		if n == "" {
+			break
+		}
+		global = append(global, rest[0])
+		rest = rest[1:]
+		if ok, val := takesValue(a.Flags, n); ok && val && !hasEq && len(rest) > 0 {
+			global, rest = append(global, rest[0]), rest[1:]
+		}
+	}
+	// The command path: command and subcommand names.
+	var path []string
+	cmds := a.Commands
+	var cmd *cli.Command
+	for len(rest) > 0 {
+		var next *cli.Command
+		for _, c := range cmds {
+			if c.HasName(rest[0]) {
+				next = c
+			}
+		}
+		if next == nil {
+			break
+		}
+		cmd, path, rest, cmds = next, append(path, rest[0]), rest[1:], next.Subcommands
+	}
+	if cmd == nil {
+		return args
+	}
+	var local, positional []string
+	for i := 0; i < len(rest); i++ {
+		tok := rest[i]
+		if tok == "--" {
+			positional = append(positional, rest[i:]...)
+			break
+		}
+		n, hasEq := flagName(tok)
+		if n == "" {
+			positional = append(positional, tok)
+			continue
+		}
+		dst := &local
+		ok, val := takesValue(cmd.Flags, n)
+		if !ok {
+			if ok, val = takesValue(a.Flags, n); ok {
+				dst = &global
+			}
+		}
+		*dst = append(*dst, tok)
+		if val && !hasEq && i+1 < len(rest) {
+			i++
+			*dst = append(*dst, rest[i])
+		}
+	}
+	out := append([]string{args[0]}, global...)
+	out = append(append(out, path...), local...)
+	return append(out, positional...)
 }
 
 func env(c *cli.Context) (*runner.Env, error) {
@@ -89,10 +185,10 @@ func doctorCmd() *cli.Command {
 				if v, ok := e.CachedAccel(); ok {
 					return v + " (cached)", nil
 				}
-				if _, err := os.Stat("/dev/kvm"); err != nil {
-					return "tcg: no /dev/kvm", nil
+				if err := host.KVMUsable(); err != nil {
+					return "tcg: " + err.Error(), nil
 				}
-				return "not probed (--no-probe): /dev/kvm exists; run bpfstor doctor to boot-probe KVM", nil
+				return "not probed (--no-probe): /dev/kvm opens; run bpfstor doctor to boot-probe KVM", nil
 			}
 			if !c.Bool("no-probe") {
 				probe = func() (string, error) {
@@ -109,7 +205,7 @@ func doctorCmd() *cli.Command {
 					return a + ": " + note, nil
 				}
 			}
-			if _, ok := host.RunChecks(os.Stdout, host.Checks(kbuild.DefaultTarball, e.Cache, probe)); !ok {
+			if _, ok := host.RunChecks(os.Stdout, host.Checks(kbuild.DefaultTarball, e.Cache, e.Results, probe)); !ok {
 				return errors.New("doctor: required checks failed (make deps installs the packages)")
 			}
 			return nil
@@ -134,6 +230,9 @@ func kernelCmd() *cli.Command {
 			Action: func(c *cli.Context) error {
 				e, err := env(c)
 				if err != nil {
+					return err
+				}
+				if err := e.CheckDirs(false); err != nil {
 					return err
 				}
 				e.KernelSrc, e.ConfigFragments, e.ForceKernel = c.String("src"), c.StringSlice("config"), c.Bool("force")
@@ -174,6 +273,9 @@ func imageCmd() *cli.Command {
 			Action: func(c *cli.Context) error {
 				e, err := env(c)
 				if err != nil {
+					return err
+				}
+				if err := e.CheckDirs(false); err != nil {
 					return err
 				}
 				img, err := e.Initramfs(c.Context, c.StringSlice("tool"))
@@ -231,6 +333,20 @@ func vmRun(c *cli.Context) error {
 		return err
 	}
 	kernel, initrd, nvme := c.String("kernel"), c.String("initramfs"), c.String("nvme-image")
+	if n := c.Int("boots"); n < 1 {
+		return fmt.Errorf("vm run: --boots %d: want at least 1", n)
+	}
+	if n := c.Int("preads"); n < 0 {
+		return fmt.Errorf("vm run: --preads %d: want 0 (none) or more", n)
+	}
+	if nvme != "" {
+		if err := guestimg.CheckData(nvme); err != nil {
+			return fmt.Errorf("vm run: --nvme-image: %w", err)
+		}
+	}
+	if err := e.CheckDirs(false); err != nil {
+		return err
+	}
 	if kernel == "" {
 		k, err := e.Kernel(c.Context, "default")
 		if err != nil {
@@ -273,20 +389,31 @@ func vmRun(c *cli.Context) error {
 			Disks: []vm.Disk{{Path: nvme}}, Dir: dir,
 		}, job, guest.Options{BootTimeout: c.Duration("timeout"), JobTimeout: 10 * time.Minute})
 		if err != nil {
+			os.RemoveAll(dir) // nothing ran: nothing to keep
 			return err
 		}
-		if !out.Complete {
-			return fmt.Errorf("vm run: %s", out.Reason)
+		if !out.Complete { // the reason names the console kept in dir
+			return fmt.Errorf("vm run: boot %d: %s", i+1, out.Reason)
 		}
 		h := out.Hello
 		fmt.Printf("boot %d: agent ready in %v (kernel uptime at /init %v, clocksource %s after waiting %v), kernel %s, %d vCPU, %d MiB, accel %s, devices %v\n",
 			i+1, out.BootTime.Round(time.Millisecond), time.Duration(h.UptimeNs).Round(time.Millisecond), h.Clocksource, time.Duration(h.ClocksourceWaitNs).Round(time.Millisecond),
 			h.KernelRelease, h.CPUs, h.MemTotalKB>>10, accel, h.Devices)
+		var bad []string
 		for _, p := range out.Points {
 			fmt.Println("  " + runner.PointLine(p))
+			if p.Status != proto.StatusOK {
+				bad = append(bad, runner.PointLine(p))
+			}
 		}
-		boots = append(boots, out.BootTime)
+		if len(bad) > 0 {
+			return fmt.Errorf("vm run: boot %d: %s (console: %s)", i+1, strings.Join(bad, "; "), out.Console)
+		}
+		if len(out.Points) < len(job.Points) {
+			return fmt.Errorf("vm run: boot %d: the agent sent %d of %d point(s) (console: %s)", i+1, len(out.Points), len(job.Points), out.Console)
+		}
 		os.RemoveAll(dir)
+		boots = append(boots, out.BootTime)
 	}
 	if len(boots) > 1 {
 		sort.Slice(boots, func(i, j int) bool { return boots[i] < boots[j] })
@@ -335,6 +462,9 @@ func runCmd() *cli.Command {
 				}
 				specs = append(specs, s)
 			}
+			if err := e.CheckDirs(true); err != nil {
+				return err
+			}
 			start := time.Now()
 			var failed, dirs []string
 			var missing []report.SuiteMissing
@@ -348,7 +478,7 @@ func runCmd() *cli.Command {
 				res, dir, err := runner.Run(c.Context, e, s, runner.Options{Force: c.Bool("force")})
 				if err != nil {
 					err = fmt.Errorf("run %s: %w", s.Name, err)
-					if suite == "" {
+					if suite == "" && res == nil {
 						return err
 					}
 					// A suite goes on: the rest of it is still worth measuring.
@@ -360,9 +490,12 @@ func runCmd() *cli.Command {
 					}
 				}
 				dirs = append(dirs, dir)
+				// Printed even when result.json could not be written: the
+				// points measured are on the terminal, never lost.
 				report.Text(os.Stdout, res)
 				if err := report.Write(dir, res); err != nil {
-					fmt.Fprintf(os.Stderr, "report: %v\n", err)
+					fmt.Fprintf(os.Stderr, "bpfstor: %v\n", err)
+					failed = append(failed, fmt.Sprintf("%s: %v", s.Name, err))
 				}
 				fmt.Printf("\nresults: %s (report.md, results.csv, figures)\n", dir)
 				if res.Status != results.StatusOK {
@@ -375,13 +508,14 @@ func runCmd() *cli.Command {
 					err = report.WriteSuite(out, dirs, report.SuiteOptions{Name: suite, Missing: missing})
 				}
 				if err != nil {
-					fmt.Fprintf(os.Stderr, "suite report: %v\n", err)
+					fmt.Fprintf(os.Stderr, "bpfstor: suite report: %v\n", err)
+					failed = append(failed, "suite report: "+err.Error())
 				} else {
 					fmt.Printf("\nsuite report: %s (%d run(s), %d spec(s) without a run)\n", filepath.Join(out, report.SuiteIndex), len(dirs), len(missing))
 				}
 			}
 			if len(failed) > 0 {
-				return fmt.Errorf("run: %v", failed)
+				return fmt.Errorf("run: %s", strings.Join(failed, "; "))
 			}
 			return nil
 		},
@@ -407,9 +541,6 @@ func reportCmd() *cli.Command {
 				return errors.New("report: give a run directory (e.g. results/20261125-120000-baseline), several, or a suite directory")
 			}
 			for _, a := range args {
-				if strings.HasPrefix(a, "-") {
-					return fmt.Errorf("report: %s: flags go before the directories (bpfstor report --suite-out DIR RUNDIR...)", a)
-				}
 				if _, err := os.Stat(a); err != nil {
 					return fmt.Errorf("report: %w", err)
 				}

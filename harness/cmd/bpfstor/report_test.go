@@ -71,12 +71,19 @@ func TestReportCLI(t *testing.T) {
 	if m, _ := filepath.Glob(filepath.Join(root, "*-suite-report", report.SuiteIndex)); len(m) != 1 {
 		t.Errorf("suite reports beside the runs: %v", m)
 	}
+	// A flag after the directories is the command's (it used to be refused).
+	out2 := filepath.Join(root, "suite-out-2")
+	if err := runCLI(t, "report", dirs[0], "--suite-out", out2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(out2, report.SuiteIndex)); err != nil {
+		t.Errorf("report RUNDIR --suite-out DIR: %v", err)
+	}
 	for _, tt := range []struct {
 		args []string
 		want string
 	}{
 		{nil, "give a run directory"},
-		{[]string{dirs[0], "--suite-out", out}, "flags go before the directories"},
 		{[]string{filepath.Join(root, "nope")}, "no such file"},
 	} {
 		if err := run(tt.args...); err == nil || !strings.Contains(err.Error(), tt.want) {
