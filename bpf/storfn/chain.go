@@ -32,6 +32,13 @@ const ChainScratchSize = 40
 // Marshal returns the scratch bytes passed to the kernel.
 func (s ChainScratch) Marshal() []byte {
 	b := make([]byte, ChainScratchSize)
+	s.MarshalTo(b)
+	return b
+}
+
+// MarshalTo writes the scratch bytes into b (at least ChainScratchSize).
+func (s ChainScratch) MarshalTo(b []byte) {
+	b = b[:ChainScratchSize]
 	binary.LittleEndian.PutUint64(b[0:], s.Seed)
 	binary.LittleEndian.PutUint64(b[8:], s.NBlocks)
 	binary.LittleEndian.PutUint32(b[16:], s.Depth)
@@ -39,7 +46,6 @@ func (s ChainScratch) Marshal() []byte {
 	binary.LittleEndian.PutUint64(b[24:], s.Acc)
 	binary.LittleEndian.PutUint32(b[32:], s.Hops)
 	binary.LittleEndian.PutUint32(b[36:], s.Pad)
-	return b
 }
 
 // UnmarshalChainScratch parses scratch bytes.
@@ -95,12 +101,18 @@ type RefResult struct {
 // RefChain runs the synthetic chain in user space, reading each block of
 // size bytes with readAt (e.g. pread on the device).
 func RefChain(readAt func(p []byte, off int64) (int, error), size int, start int64, s ChainScratch) (RefResult, error) {
-	off := start
+	return RefChainInto(readAt, make([]byte, size), start, s)
+}
+
+// RefChainInto is RefChain reading every block into b (len(b) is the block
+// size), which then holds the final block: it allocates nothing, for a
+// measured loop.
+func RefChainInto(readAt func(p []byte, off int64) (int, error), b []byte, start int64, s ChainScratch) (RefResult, error) {
+	off, size := start, len(b)
 	for hop := uint32(0); ; hop++ {
 		if hop >= HardMaxHops {
 			return RefResult{}, fmt.Errorf("reference chain: more than %d hops", HardMaxHops)
 		}
-		b := make([]byte, size)
 		n, err := readAt(b, off)
 		if err != nil {
 			return RefResult{}, fmt.Errorf("reference chain: read %d at %d: %w", size, off, err)

@@ -138,6 +138,10 @@ type Point struct {
 	Wrong     int64   `json:"wrong"`
 	ElapsedNs int64   `json:"elapsed_ns"`
 	IOPS      float64 `json:"iops"`
+	// IOPSWindowNs is the window IOPS is over: from the start to the end
+	// of the first thread to finish, while every thread runs (the whole
+	// ElapsedNs with one thread).
+	IOPSWindowNs int64 `json:"iops_window_ns,omitempty"`
 
 	Latency *hist.Histogram `json:"latency,omitempty"`
 	Summary *hist.Summary   `json:"summary,omitempty"`

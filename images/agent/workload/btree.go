@@ -545,8 +545,8 @@ func (j *btreeJob) drawer(t int) *keyDrawer {
 
 // finish fills p from the threads' tallies and errors, and returns the
 // first thread's error. extra is added to p.Extra.
-func (j *btreeJob) finish(p *proto.Point, outs []tally, elapsed time.Duration, errs []error, extra map[string]any) error {
-	sum := mergeTallies(p, outs, elapsed)
+func (j *btreeJob) finish(p *proto.Point, outs []tally, win window, errs []error, extra map[string]any) error {
+	sum := mergeTallies(p, outs, win)
 	var firstErr error
 	if err := firstError(errs); err != nil {
 		firstErr = fmt.Errorf("btree %s depth %d: %w", j.W.Mode, j.Depth, err)
@@ -632,70 +632,22 @@ func runBTreeLookup(env *Env, j *btreeJob, p *proto.Point) error {
 		}
 	}
 	outs := make([]tally, j.Threads)
-	elapsed, errs := measureThreads(j.Threads, w.Ops, w.Warmup, func(t int) (opFunc, func(), error) {
-		o := &outs[t]
-		buf, err := alignedBuf(btree.BlockSize)
+	ths := make([]*lookupThread, j.Threads)
+	win, errs := measureThreads(j.Threads, w.Ops, w.Warmup, func(t int) (opFunc, func(), error) {
+		th, err := newLookupThread(j, prog, flags, &outs[t], w.Warmup/j.Threads, threadShare(w.Ops, j.Threads, t), j.drawer(t))
 		if err != nil {
 			return nil, nil, err
 		}
-		scratch := make([]byte, btreeScratchSize)
-		draw := j.drawer(t)
-		read := readBlock(j.FD, buf)
-		one := func(record bool) error {
-			key, present := draw.next()
-			var r walkResult
-			var kwhy string // a kernel-mode answer inconsistent in itself
-			var st storfn.Stats
-			var t0 time.Time
-			var d time.Duration
-			if flags == 0 {
-				t0 = time.Now()
-				r, err = walkLookup(read, j.SB.Root, key, j.Depth+1)
-				d = time.Since(t0)
-				if err != nil {
-					return fmt.Errorf("key %d: %w", key, err)
-				}
-				st.Hops = uint32(r.Hops)
-			} else {
-				(&btreeScratch{Key: key}).marshal(scratch)
-				var n int
-				t0 = time.Now()
-				n, st, err = storfn.ChainReadStats(j.FD, buf, j.Root, prog.FD(), scratch, flags)
-				d = time.Since(t0)
-				if err != nil {
-					if errors.Is(err, unix.EBADMSG) {
-						return fmt.Errorf("key %d: %w (the program found a block that is not a tree node)", key, err)
-					}
-					return fmt.Errorf("key %d: %w", key, err)
-				}
-				if n != len(buf) {
-					return fmt.Errorf("key %d: chain_read returned %d bytes, want %d", key, n, len(buf))
-				}
-				s, err := unmarshalBTreeScratch(scratch)
-				if err != nil {
-					return err
-				}
-				r = walkResult{Found: s.Found == 1, Value: s.Value, Hops: int(st.Hops), ValueOff: s.ValueOff}
-				if s.Hops != st.Hops {
-					kwhy = fmt.Sprintf("program counted %d hops, chain_read %d", s.Hops, st.Hops)
-				}
-				// The final block is the value's: the value must be in it.
-				if r.Found {
-					vo := int(s.ValueOff % btree.BlockSize)
-					if uint64(st.FinalOffset) != s.ValueOff&^(btree.BlockSize-1) || !bytes.Equal(buf[vo:vo+btree.ValueSize], s.Value[:]) {
-						kwhy = fmt.Sprintf("final block at %d does not hold the value at %d that the scratch reports", st.FinalOffset, s.ValueOff)
-					}
-				}
-			}
-			if !record {
-				return nil
-			}
-			o.lookup(d, r, int64(st.DriverHops), kwhy, j, key, present)
-			return nil
-		}
-		return one, func() { unix.Munmap(buf[:cap(buf)]) }, nil
+		ths[t] = th
+		return th.op, func() {}, nil
 	})
-	if err := j.finish(p, outs, elapsed, errs, nil); err != nil || flags == 0 {
+	for _, th := range ths {
+		if th != nil {
+			th.check()
+			th.close()
+		}
+	}
+	if err := j.finish(p, outs, win, errs, nil); err != nil || flags == 0 {
 		return err
 	}
 	// Range scans and sums with the scan program, checked against the Go
@@ -707,6 +659,143 @@ func runBTreeLookup(env *Env, j *btreeJob, p *proto.Point) error {
 	p.Extra["scan_checked"] = n
 	return nil
 }
+
+// lookupSlot is one measured point lookup: its key, drawn before the clock
+// starts, and what it returned, checked after the clock stops.
+type lookupSlot struct {
+	key     uint64
+	present bool
+	r       walkResult   // pread mode
+	st      storfn.Stats // kernel modes
+}
+
+// lookupThread runs a btree point's lookups on one thread. In the kernel
+// modes every measured lookup has its own scratch and final-block buffer,
+// so that its answer can be checked after the clock has stopped.
+type lookupThread struct {
+	j       *btreeJob
+	prog    int
+	flags   uint32
+	o       *tally
+	slots   []lookupSlot
+	draw    *keyDrawer
+	mem     []byte // kernel modes: one block per measured lookup; then one for the warm-up and the pread walks
+	scratch []byte // kernel modes: btreeScratchSize per measured lookup, then one for the warm-up
+	read    func(off int64) ([]byte, error)
+	walk    lookupWalk
+	done    int
+}
+
+func newLookupThread(j *btreeJob, prog *ebpf.Program, flags uint32, o *tally, warmup, n int, draw *keyDrawer) (*lookupThread, error) {
+	kslots := 0
+	if flags != 0 {
+		kslots = n
+	}
+	mem, err := slotRegion(kslots+1, btree.BlockSize)
+	if err != nil {
+		return nil, err
+	}
+	th := &lookupThread{j: j, flags: flags, o: o, draw: draw, mem: mem,
+		slots: make([]lookupSlot, n), scratch: make([]byte, (kslots+1)*btreeScratchSize)}
+	if prog != nil {
+		th.prog = prog.FD()
+	}
+	th.read = readBlock(j.FD, th.buf(kslots))
+	// The warm-up draws its keys first, as it runs first.
+	th.draw.pos = min(warmup, len(th.draw.ahead))
+	for i := range th.slots {
+		th.slots[i].key, th.slots[i].present = draw.next()
+	}
+	th.draw.pos = 0
+	o.T = newOpTimes(n)
+	return th, nil
+}
+
+func (th *lookupThread) buf(i int) []byte { return th.mem[i*btree.BlockSize : (i+1)*btree.BlockSize] }
+func (th *lookupThread) scr(i int) []byte {
+	return th.scratch[i*btreeScratchSize : (i+1)*btreeScratchSize]
+}
+
+// op runs measured lookup i, or a warm-up lookup (i < 0).
+func (th *lookupThread) op(i int) error {
+	j := th.j
+	var key uint64
+	var s *lookupSlot
+	k := len(th.mem)/btree.BlockSize - 1 // the warm-up slot of mem and scratch
+	if i < 0 {
+		key, _ = th.draw.next()
+	} else {
+		s = &th.slots[i]
+		key = s.key
+		if th.flags != 0 {
+			k = i
+		}
+	}
+	if th.flags == 0 {
+		th.walk = newLookupWalk(j.SB.Root, key)
+		t0 := time.Now()
+		err := walkBlocks(th.read, &th.walk, j.Depth+1)
+		t1 := time.Now()
+		if err != nil {
+			return fmt.Errorf("key %d: btree walk: %w", key, err)
+		}
+		if s != nil {
+			s.r = th.walk.R
+			th.record(i, t0, t1)
+		}
+		return nil
+	}
+	buf, scratch := th.buf(k), th.scr(k)
+	(&btreeScratch{Key: key}).marshal(scratch)
+	t0 := time.Now()
+	n, st, err := storfn.ChainReadStats(j.FD, buf, j.Root, th.prog, scratch, th.flags)
+	t1 := time.Now()
+	if err != nil {
+		if errors.Is(err, unix.EBADMSG) {
+			return fmt.Errorf("key %d: %w (the program found a block that is not a tree node)", key, err)
+		}
+		return fmt.Errorf("key %d: %w", key, err)
+	}
+	if n != len(buf) {
+		return fmt.Errorf("key %d: chain_read returned %d bytes, want %d", key, n, len(buf))
+	}
+	if s != nil {
+		s.st = st
+		th.record(i, t0, t1)
+	}
+	return nil
+}
+
+func (th *lookupThread) record(i int, t0, t1 time.Time) {
+	th.o.T.set(i, t0, t1)
+	th.done = i + 1
+}
+
+// check checks every measured lookup's answer (checkLookup); in the kernel
+// modes the answer must first agree with itself: the program's hop count
+// with chain_read's, the value in the final block with the scratch's.
+func (th *lookupThread) check() {
+	for i := range th.slots[:th.done] {
+		s := &th.slots[i]
+		r, kwhy := s.r, ""
+		if th.flags != 0 {
+			sc, _ := unmarshalBTreeScratch(th.scr(i))
+			r = walkResult{Found: sc.Found == 1, Value: sc.Value, Hops: int(s.st.Hops), ValueOff: sc.ValueOff}
+			if sc.Hops != s.st.Hops {
+				kwhy = fmt.Sprintf("program counted %d hops, chain_read %d", sc.Hops, s.st.Hops)
+			}
+			if buf := th.buf(i); r.Found {
+				vo := int(sc.ValueOff % btree.BlockSize)
+				if uint64(s.st.FinalOffset) != sc.ValueOff&^(btree.BlockSize-1) || !bytes.Equal(buf[vo:vo+btree.ValueSize], sc.Value[:]) {
+					kwhy = fmt.Sprintf("final block at %d does not hold the value at %d that the scratch reports", s.st.FinalOffset, sc.ValueOff)
+				}
+			}
+		}
+		th.o.lookup(time.Duration(th.o.T.Lat[i]), r, int64(s.st.DriverHops), kwhy, th.j, s.key, s.present)
+	}
+}
+
+func (th *lookupThread) close() { unix.Munmap(th.mem[:cap(th.mem)]) }
 
 // lookup records one measured point lookup and checks its answer (kwhy is
 // a kernel-mode answer's inconsistency, checked first).

@@ -43,6 +43,7 @@ type pipeLookup struct {
 	Present bool
 	R       walkResult
 	D       time.Duration // from its first read's submission to its last read's completion
+	End     time.Time     // its last read's completion
 }
 
 // pipeSlot is one lookup in flight.
@@ -70,7 +71,8 @@ type lookupPipe struct {
 	free  []int        // idle slots
 	left  int          // lookups this phase may still start
 	reads int          // reads queued or in flight
-	done  []pipeLookup // finished, not yet returned by next
+	done  []pipeLookup // finished; those from head on not yet returned by next
+	head  int
 	comps []pipeDone
 	waits int // wait calls (io_uring_enter rounds) since the last allow
 }
@@ -94,7 +96,8 @@ func (p *lookupPipe) inFlight() int { return len(p.slots) - len(p.free) }
 
 // next returns the next lookup to finish, keeping the slots busy meanwhile.
 func (p *lookupPipe) next() (pipeLookup, error) {
-	for len(p.done) == 0 {
+	for p.head == len(p.done) {
+		p.done, p.head = p.done[:0], 0 // reuse the array: nothing allocates once it has grown
 		if err := p.fill(); err != nil {
 			return pipeLookup{}, err
 		}
@@ -113,8 +116,8 @@ func (p *lookupPipe) next() (pipeLookup, error) {
 			}
 		}
 	}
-	l := p.done[0]
-	p.done = p.done[1:]
+	l := p.done[p.head]
+	p.head++
 	return l, nil
 }
 
@@ -152,7 +155,8 @@ func (p *lookupPipe) complete(c pipeDone) error {
 		return fmt.Errorf("key %d: %w", key, err)
 	}
 	if done {
-		p.done = append(p.done, pipeLookup{Key: key, Present: s.present, R: s.w.R, D: p.now().Sub(s.t0)})
+		end := p.now()
+		p.done = append(p.done, pipeLookup{Key: key, Present: s.present, R: s.w.R, D: end.Sub(s.t0), End: end})
 		p.free = append(p.free, c.slot)
 		return nil
 	}
@@ -242,26 +246,33 @@ func runBTreeURing(env *Env, j *btreeJob, p *proto.Point) error {
 	}
 	outs := make([]tally, j.Threads)
 	waits := make([]int, j.Threads)
-	elapsed, errs := measureThreads(j.Threads, w.Ops, w.Warmup, func(t int) (opFunc, func(), error) {
+	got := make([][]pipeLookup, j.Threads) // measured lookups, checked after the clock
+	win, errs := measureThreads(j.Threads, w.Ops, w.Warmup, func(t int) (opFunc, func(), error) {
 		rio, err := newRingIO(j.FD, w.Batch)
 		if err != nil {
 			return nil, nil, err
 		}
 		draw := j.drawer(t)
 		pipe := newLookupPipe(rio, w.Batch, j.SB.Root, j.Depth+1, draw.next)
+		pipe.done = make([]pipeLookup, 0, w.Batch)
+		pipe.comps = make([]pipeDone, 0, w.Batch)
 		pipe.allow(w.Warmup / j.Threads)
+		n := threadShare(w.Ops, j.Threads, t)
+		got[t] = make([]pipeLookup, 0, n)
+		outs[t].T = newOpTimes(n)
 		measuring := false
-		one := func(record bool) error {
-			if record && !measuring {
+		one := func(i int) error {
+			if i >= 0 && !measuring {
 				measuring = true // the warm-up lookups have all finished
-				pipe.allow(threadShare(w.Ops, j.Threads, t))
+				pipe.allow(n)
 			}
 			l, err := pipe.next()
 			if err != nil {
 				return err
 			}
-			if record {
-				outs[t].lookup(l.D, l.R, 0, "", j, l.Key, l.Present)
+			if i >= 0 {
+				outs[t].T.Lat[i], outs[t].T.End[i] = int64(l.D), sinceEpoch(l.End)
+				got[t] = append(got[t], l)
 				waits[t] = pipe.waits
 			}
 			return nil
@@ -273,8 +284,11 @@ func runBTreeURing(env *Env, j *btreeJob, p *proto.Point) error {
 		return one, cleanup, nil
 	})
 	var submits int
-	for _, n := range waits {
+	for t, n := range waits {
 		submits += n
+		for _, l := range got[t] {
+			outs[t].lookup(l.D, l.R, 0, "", j, l.Key, l.Present)
+		}
 	}
-	return j.finish(p, outs, elapsed, errs, map[string]any{"batch": w.Batch, "uring_submits": submits})
+	return j.finish(p, outs, win, errs, map[string]any{"batch": w.Batch, "uring_submits": submits})
 }

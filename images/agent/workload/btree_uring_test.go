@@ -281,7 +281,7 @@ func TestThreadShare(t *testing.T) {
 		got := make([]int, tc.threads)
 		var mu sync.Mutex
 		measureThreads(tc.threads, tc.ops, 0, func(th int) (opFunc, func(), error) {
-			return func(record bool) error {
+			return func(int) error {
 				mu.Lock()
 				got[th]++
 				mu.Unlock()

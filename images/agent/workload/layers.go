@@ -337,7 +337,8 @@ func traceLayers(env *Env, ps proto.PointSpec, p *proto.Point) (*layerRun, error
 		}
 		next := d.draws(seed, ps.Rep, 0)
 		var seq uint64
-		read := func(record bool) error {
+		read := func(i int) error {
+			record := i >= 0
 			off := next()
 			seq++
 			rec := uint64(0)
