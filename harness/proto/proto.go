@@ -59,10 +59,15 @@ type Hello struct {
 
 // Job is the work the host gives the guest.
 type Job struct {
-	Name   string      `json:"name"`
-	Device string      `json:"device"`
-	Seed   int64       `json:"seed"`
-	Points []PointSpec `json:"points"`
+	Name   string `json:"name"`
+	Device string `json:"device"`
+	// Seed is the data image's seed: what every block read is checked
+	// against.
+	Seed int64 `json:"seed"`
+	// RunSeed (the spec's [run] seed) seeds every random draw of the
+	// workloads: blocks, keys, chain starts, queries.
+	RunSeed int64       `json:"run_seed"`
+	Points  []PointSpec `json:"points"`
 	// Files are extra paths in the initramfs the workloads may use, by role.
 	Files map[string]string `json:"files,omitempty"`
 }

@@ -128,7 +128,7 @@ func Run(ctx context.Context, e *Env, s *spec.Spec, opt Options) (*results.Resul
 		res.Meta.HostLoadEnd = host.LoadAvg()
 		return res, dir, res.Write(dir)
 	}
-	job := &proto.Job{Name: s.Name, Device: GuestDevice, Seed: int64(data.Seed), Points: todo}
+	job := &proto.Job{Name: s.Name, Device: GuestDevice, Seed: int64(data.Seed), RunSeed: s.Run.Seed, Points: todo}
 	cfg := vm.Config{
 		Kernel: k.BzImage, Initramfs: img.Path, CPUs: s.VM.CPUs, MemoryMB: s.VM.MemoryMB, Accel: accel,
 		Disks: []vm.Disk{{Path: data.Path, Cache: s.Data.Cache}}, Dir: dir,

@@ -469,13 +469,13 @@ type btreeJob struct {
 	f    *os.File // O_DIRECT
 	FD   int
 	Root int64  // byte offset of the root node
-	Seed uint64 // the job's seed (key draws)
+	Seed uint64 // the run seed (every draw: keys, absent keys, queries)
 }
 
 // openBTreeJob opens the tree on env's data disk for point ps.
 func openBTreeJob(env *Env, ps proto.PointSpec) (*btreeJob, error) {
 	w := ps.Workload
-	j := &btreeJob{W: w, Rep: ps.Rep, Dist: w.Dist, Threads: max(w.Threads, 1), Seed: uint64(env.Job.Seed)}
+	j := &btreeJob{W: w, Rep: ps.Rep, Dist: w.Dist, Threads: max(w.Threads, 1), Seed: uint64(env.Job.RunSeed)}
 	if j.Dist == "" {
 		j.Dist = "uniform"
 	}
@@ -505,7 +505,7 @@ func openBTreeJob(env *Env, ps proto.PointSpec) (*btreeJob, error) {
 			return nil, fmt.Errorf("generated key %d not found in %s by the reference reader (%v): image and generator disagree", k, env.Job.Device, err)
 		}
 	}
-	j.Absent = btree.AbsentKeys(keys, btreeAbsentKeys, j.SB.Seed^uint64(ps.Rep))
+	j.Absent = btree.AbsentKeys(keys, btreeAbsentKeys, drawRNG(j.Seed, ps.Rep, 0xfffe).Uint64())
 	if len(j.Absent) == 0 {
 		j.Close()
 		return nil, fmt.Errorf("no absent keys for a tree of %d keys", len(keys))
@@ -532,7 +532,7 @@ func (j *btreeJob) Close() {
 // repetition and thread, in every mode, so the modes compared look up the
 // same keys.
 func (j *btreeJob) rng(t int) *rand.Rand {
-	return rand.New(rand.NewPCG(j.Seed, uint64(j.Rep)<<16|uint64(t)))
+	return drawRNG(j.Seed, j.Rep, uint64(t))
 }
 
 // drawer returns thread t's lookup key drawer, with the keys of the
@@ -826,7 +826,7 @@ func (j *btreeJob) scanCheck(env *Env, flags uint32, n int) (int, error) {
 		return 0, err
 	}
 	defer unix.Munmap(buf[:cap(buf)])
-	qs := btreeScanQueries(rand.New(rand.NewPCG(j.Seed, uint64(j.Rep)<<16|0xffff)), j.Keys, j.SB.ImageSize(), n)
+	qs := btreeScanQueries(drawRNG(j.Seed, j.Rep, 0xffff), j.Keys, j.SB.ImageSize(), n)
 	return btreeScanCheck(sprog, j.Tree, j.FD, buf, j.Root, flags, qs)
 }
 

@@ -89,7 +89,7 @@ func runChain(env *Env, ps proto.PointSpec, p *proto.Point) error {
 	}
 	nblk := size / uint64(bs)
 	imageSeed := uint64(env.Job.Seed)
-	rng := rand.New(rand.NewPCG(imageSeed, uint64(ps.Rep)<<32|uint64(w.Depth)))
+	rng := drawRNG(uint64(env.Job.RunSeed), ps.Rep, 1<<15|uint64(w.Depth))
 	var ch *chainThread
 	var o tally
 	win, errs := measureThreads(1, w.Ops, w.Warmup, func(int) (opFunc, func(), error) {

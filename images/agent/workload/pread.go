@@ -68,10 +68,18 @@ func openRaw(dev string, bs int) (*rawDevice, error) {
 	return d, nil
 }
 
+// drawRNG is the random source of one stream of a point's draws: seeded
+// with the run seed, one stream per repetition and per use (a thread, the
+// scan queries...), so that the same run seed draws the same everywhere and
+// another draws otherwise.
+func drawRNG(runSeed uint64, rep int, stream uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(runSeed, uint64(rep)<<16|stream))
+}
+
 // draws are the offsets thread t of a pread point reads in repetition
 // rep, warm-up first: the layer trace reads thread 0's again.
-func (d *rawDevice) draws(seed uint64, rep, t int) func() int64 {
-	rng := rand.New(rand.NewPCG(seed, uint64(rep)<<16|uint64(t)))
+func (d *rawDevice) draws(runSeed uint64, rep, t int) func() int64 {
+	rng := drawRNG(runSeed, rep, uint64(t))
 	return func() int64 { return int64(rng.Uint64N(d.nblk)) * int64(d.bs) }
 }
 
@@ -101,13 +109,13 @@ type preadThread struct {
 	done int    // measured reads done
 }
 
-func newPreadThread(d *rawDevice, o *tally, seed uint64, rep, t, warmup, n int) (*preadThread, error) {
+func newPreadThread(d *rawDevice, o *tally, runSeed uint64, rep, t, warmup, n int) (*preadThread, error) {
 	mem, err := slotRegion(n+1, d.bs)
 	if err != nil {
 		return nil, err
 	}
 	th := &preadThread{d: d, o: o, offs: make([]int64, n), mem: mem}
-	next := d.draws(seed, rep, t)
+	next := d.draws(runSeed, rep, t)
 	warm := make([]int64, warmup)
 	for i := range warm {
 		warm[i] = next()
@@ -163,7 +171,7 @@ func runPread(env *Env, ps proto.PointSpec, p *proto.Point) error {
 	outs := make([]tally, threads)
 	ths := make([]*preadThread, threads)
 	win, errs := measureThreads(threads, w.Ops, w.Warmup, func(t int) (opFunc, func(), error) {
-		th, err := newPreadThread(d, &outs[t], seed, ps.Rep, t, w.Warmup/threads, threadShare(w.Ops, threads, t))
+		th, err := newPreadThread(d, &outs[t], uint64(env.Job.RunSeed), ps.Rep, t, w.Warmup/threads, threadShare(w.Ops, threads, t))
 		if err != nil {
 			return nil, nil, err
 		}
