@@ -174,6 +174,8 @@ func TestCrashKeepsPoints(t *testing.T) {
 	res, dir := runSpec(t, `name = "e2e-crash"
 [vm]
 accel = "tcg"
+[run]
+order = "spec"
 [[workload]]
 kind = "sleep"
 ops = 10
@@ -199,6 +201,8 @@ func TestFailedPointKeepsRun(t *testing.T) {
 	res, _ := runSpec(t, `name = "e2e-failio"
 [vm]
 accel = "tcg"
+[run]
+order = "spec"
 [[workload]]
 kind = "failio"
 [[workload]]

@@ -110,8 +110,11 @@ type Workload struct {
 
 // PointSpec is one point of a job: a workload and its repetition index.
 type PointSpec struct {
-	ID       string   `json:"id"`
-	Rep      int      `json:"rep"`
+	ID  string `json:"id"`
+	Rep int    `json:"rep"`
+	// Order is the point's place in its repetition (0 first): the spec's
+	// run order, shuffled per repetition with the run seed.
+	Order    int      `json:"order"`
 	Workload Workload `json:"workload"`
 }
 
@@ -132,8 +135,10 @@ type TestResult struct {
 
 // Point is one measured point.
 type Point struct {
-	ID       string   `json:"id"`
-	Rep      int      `json:"rep"`
+	ID  string `json:"id"`
+	Rep int    `json:"rep"`
+	// Order is PointSpec.Order: where in its repetition the point ran.
+	Order    int      `json:"order"`
 	Workload Workload `json:"workload"`
 	Status   string   `json:"status"`
 	Error    string   `json:"error,omitempty"`

@@ -79,7 +79,7 @@ func WaitClocksource(timeout time.Duration) string {
 // change (TSC dropped for jiffies) makes the latencies meaningless, so the
 // point fails.
 func RunPoint(env *Env, ps proto.PointSpec) *proto.Point {
-	p := &proto.Point{ID: ps.ID, Rep: ps.Rep, Workload: ps.Workload, Status: proto.StatusOK}
+	p := &proto.Point{ID: ps.ID, Rep: ps.Rep, Order: ps.Order, Workload: ps.Workload, Status: proto.StatusOK}
 	p.ClocksourceBefore = Clocksource()
 	r, ok := runners[ps.Workload.Kind]
 	var err error
