@@ -99,10 +99,8 @@ func Run(ctx context.Context, e *Env, s *spec.Spec, opt Options) (*results.Resul
 
 	// Points measured before with the same inputs are taken over (resume);
 	// only the rest are measured.
-	inputs := func(ps proto.PointSpec) string {
-		return Inputs{KernelKey: k.Key, InitramfsHash: img.Hash, DataImage: filepath.Base(data.Path), DataCache: s.Data.Cache,
-			CPUs: s.VM.CPUs, MemoryMB: s.VM.MemoryMB, Accel: accel, Seed: int64(data.Seed), Workload: ps.Workload, Rep: ps.Rep}.Hash()
-	}
+	b := built{KernelKey: k.Key, InitramfsHash: img.Hash, DataImage: filepath.Base(data.Path), Accel: accel, DataSeed: data.Seed}
+	inputs := func(ps proto.PointSpec) string { return pointInputs(s, b, ps).Hash() }
 	var todo []proto.PointSpec
 	hashes := map[string]string{}
 	var old map[string]*reused
