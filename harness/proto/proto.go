@@ -164,8 +164,29 @@ type Point struct {
 	// measured with (kernel, image, data, VM shape, workload, rep, seed).
 	InputHash string `json:"input_hash,omitempty"`
 	// ReusedFrom names the run directory a resumed run took the point from.
-	ReusedFrom string         `json:"reused_from,omitempty"`
+	ReusedFrom string `json:"reused_from,omitempty"`
+	// Steal is the CPU time the hypervisor stole while the point ran.
+	Steal *Steal `json:"steal,omitempty"`
+	// Remeasured counts the times the point was measured again because
+	// too much was stolen (bpfstor run --remeasure-steal); the point is the
+	// last measurement.
+	Remeasured int            `json:"remeasured,omitempty"`
 	Extra      map[string]any `json:"extra,omitempty"`
+}
+
+// Steal is the share of CPU time stolen (the steal column of /proc/stat:
+// time a machine wanted to run while its hypervisor ran something else)
+// while a point ran, as the host and as the guest saw it; nil when not
+// measured.
+type Steal struct {
+	// Host is the share of the host's CPU time stolen from it (the host is
+	// itself a VM on a shared machine) from the previous point's arrival,
+	// or the machine's start, to this point's: its setup, warm-up,
+	// measured part and checks.
+	Host *float64 `json:"host,omitempty"`
+	// Guest is the share of the guest's CPU time its own /proc/stat counts
+	// as stolen over the point; always 0 under TCG (no steal clock).
+	Guest *float64 `json:"guest,omitempty"`
 }
 
 // ExtraLayers is the Point.Extra key of a pread point's Layers.

@@ -80,3 +80,33 @@ func TestLoadWarning(t *testing.T) {
 		}
 	}
 }
+
+func TestStealWarning(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	pt := func(id string, host *float64) *proto.Point {
+		p := &proto.Point{ID: id}
+		if host != nil {
+			p.Steal = &proto.Steal{Host: host}
+		}
+		return p
+	}
+	tests := []struct {
+		name   string
+		points []*proto.Point
+		want   string
+	}{
+		{"no steal measured", []*proto.Point{pt("a", nil)}, ""},
+		{"little steal", []*proto.Point{pt("a", f(0.01)), pt("b", f(0.049))}, ""},
+		{"one point under heavy steal", []*proto.Point{pt("a", f(0.01)), pt("b", f(0.097))}, "b measured while the hypervisor stole more than 5 % of the host's CPU time (up to 9.7 %)"},
+		{"many", []*proto.Point{pt("a", f(0.1)), pt("b", f(0.2)), pt("c", f(0.1)), pt("d", f(0.1)), pt("e", f(0.1)), pt("f", f(0.1))}, "a, b, c, d, and 2 more measured"},
+	}
+	for _, tt := range tests {
+		got := stealWarning(tt.points)
+		if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+	if got := stealRange([]*proto.Point{pt("a", f(0.02)), pt("b", nil), pt("c", f(0.1))}); got != "2.0–10.0 %" {
+		t.Errorf("stealRange = %q", got)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bpfstor/bpfstor/harness/proto"
 	"github.com/bpfstor/bpfstor/harness/spec"
 )
 
@@ -146,5 +147,21 @@ func TestResumeHashCoversSpec(t *testing.T) {
 		if !seen[path] {
 			t.Errorf("specInputs names %s, which is not a spec field", path)
 		}
+	}
+}
+
+func TestHeavySteal(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	specs := map[string]proto.PointSpec{"a": {ID: "a"}, "b": {ID: "b", Rep: 1}, "c": {ID: "c"}, "d": {ID: "d"}, "e": {ID: "e"}}
+	points := []*proto.Point{
+		{ID: "a", Status: proto.StatusOK, Steal: &proto.Steal{Host: f(0.02)}},
+		{ID: "b", Status: proto.StatusOK, Steal: &proto.Steal{Host: f(0.12)}},                   // measured again
+		{ID: "c", Status: proto.StatusFailed, Steal: &proto.Steal{Host: f(0.5)}},                // failed: not a measurement
+		{ID: "d", Status: proto.StatusOK, Steal: &proto.Steal{Host: f(0.5)}, ReusedFrom: "old"}, // not measured in this run
+		{ID: "e", Status: proto.StatusOK},                                                       // steal unknown
+	}
+	got := heavySteal(points, specs, 0.05)
+	if len(got) != 1 || got[0].ID != "b" || got[0].Rep != 1 {
+		t.Errorf("heavySteal = %+v, want point b", got)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bpfstor/bpfstor/harness/host"
 	"github.com/bpfstor/bpfstor/harness/proto"
 )
 
@@ -81,6 +82,16 @@ func WaitClocksource(timeout time.Duration) string {
 func RunPoint(env *Env, ps proto.PointSpec) *proto.Point {
 	p := &proto.Point{ID: ps.ID, Rep: ps.Rep, Order: ps.Order, Workload: ps.Workload, Status: proto.StatusOK}
 	p.ClocksourceBefore = Clocksource()
+	cpu0, cpuErr := host.ReadCPUTimes()
+	defer func() {
+		if cpu1, err := host.ReadCPUTimes(); err == nil && cpuErr == nil {
+			s := host.StealShare(cpu0, cpu1)
+			if p.Steal == nil {
+				p.Steal = &proto.Steal{}
+			}
+			p.Steal.Guest = &s
+		}
+	}()
 	r, ok := runners[ps.Workload.Kind]
 	var err error
 	if !ok {
