@@ -3,6 +3,8 @@ package storfn
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/bpfstor/bpfstor/internal/splitmix"
 )
 
 // Chain modes of bpf/progs/chain.c (struct chain_scratch.mode).
@@ -64,30 +66,20 @@ func UnmarshalChainScratch(b []byte) (ChainScratch, error) {
 	}, nil
 }
 
-// Mix64 is the splitmix64 finalizer used by the chain.
-func Mix64(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return x
-}
-
 // RefStep is one hop of the synthetic chain (ModeNormal) on block, the
 // hop-th block of the chain (0-based), exactly as bpf/progs/chain.c: it
 // updates s.Acc and s.Hops and returns whether the chain is done and else
 // the next offset (the block size stays len(block)).
 func RefStep(s *ChainScratch, block []byte, hop uint32) (done bool, next int64) {
-	h := Mix64(s.Seed + uint64(hop+1)*0x9e3779b97f4a7c15)
+	h := splitmix.Mix(s.Seed + uint64(hop+1)*0x9e3779b97f4a7c15)
 	i := h & 63
 	w := binary.LittleEndian.Uint64(block[i*8:])
-	s.Acc = Mix64(s.Acc ^ w)
+	s.Acc = splitmix.Mix(s.Acc ^ w)
 	s.Hops = hop + 1
 	if hop+1 >= s.Depth || s.NBlocks == 0 {
 		return true, 0
 	}
-	return false, int64(Mix64(h^w)%s.NBlocks) * int64(len(block))
+	return false, int64(splitmix.Mix(h^w)%s.NBlocks) * int64(len(block))
 }
 
 // RefResult is the outcome of a reference chain.
