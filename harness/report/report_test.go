@@ -20,23 +20,6 @@ func point(kind string, rep int, p50 time.Duration) *proto.Point {
 	return &proto.Point{ID: kind, Rep: rep, Status: "ok", Workload: proto.Workload{Kind: kind, BlockSize: 512}, Summary: &s, Latency: h, IOPS: 1e9 / float64(p50)}
 }
 
-func TestSpreadOf(t *testing.T) {
-	tests := []struct {
-		in   []float64
-		want Spread
-	}{
-		{nil, Spread{}},
-		{[]float64{3}, Spread{3, 3, 3}},
-		{[]float64{5, 1, 3}, Spread{3, 1, 5}},
-		{[]float64{4, 1, 2, 3}, Spread{2.5, 1, 4}},
-	}
-	for _, tt := range tests {
-		if got := SpreadOf(tt.in); got != tt.want {
-			t.Errorf("SpreadOf(%v) = %+v, want %+v", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestText(t *testing.T) {
 	r := &results.Result{Name: "baseline", Status: "partial", Reason: "kernel crash",
 		Points: []*proto.Point{
