@@ -108,6 +108,39 @@ type Workload struct {
 	TraceLayers bool `json:"trace_layers,omitempty"`
 }
 
+// Param is one field of a Workload that tells workloads apart, as text.
+type Param struct {
+	Name  string // in a workload key: name=value
+	Short string // in a point ID: Short+value
+	Value string
+	// Swept says whether a spec's list can vary it inside one [[workload]]
+	// (the point ID names those; the workload's index names the rest).
+	Swept bool
+}
+
+// Params are the workload's set identity fields, in one order: what
+// report.WorkloadKey groups by and a point ID names (Ops and Warmup are
+// not identity: the same workload measured longer is the same workload).
+func (w Workload) Params() []Param {
+	var ps []Param
+	add := func(set bool, name, short, value string, swept bool) {
+		if set {
+			ps = append(ps, Param{Name: name, Short: short, Value: value, Swept: swept})
+		}
+	}
+	itoa := func(v int) string { return fmt.Sprint(v) }
+	add(w.BlockSize > 0, "bs", "bs", itoa(w.BlockSize), false)
+	add(w.Threads > 1, "threads", "t", itoa(w.Threads), true)
+	add(w.Depth > 0, "depth", "d", itoa(w.Depth), true)
+	add(w.Mode != "", "mode", "", w.Mode, true)
+	add(w.Batch > 0, "batch", "b", itoa(w.Batch), true)
+	add(w.Dist != "", "dist", "", w.Dist, true)
+	add(w.Op != "", "op", "", w.Op, true)
+	add(w.Span > 0, "span", "s", itoa(w.Span), true)
+	add(w.TraceLayers, "trace_layers", "", "", false)
+	return ps
+}
+
 // PointSpec is one point of a job: a workload and its repetition index.
 type PointSpec struct {
 	ID  string `json:"id"`

@@ -23,32 +23,12 @@ type Group struct {
 // WorkloadKey names a workload independent of its repetition.
 func WorkloadKey(w proto.Workload) string {
 	parts := []string{w.Kind}
-	if w.BlockSize > 0 {
-		parts = append(parts, fmt.Sprintf("bs=%d", w.BlockSize))
-	}
-	if w.Threads > 1 {
-		parts = append(parts, fmt.Sprintf("threads=%d", w.Threads))
-	}
-	if w.Depth > 0 {
-		parts = append(parts, fmt.Sprintf("depth=%d", w.Depth))
-	}
-	if w.Mode != "" {
-		parts = append(parts, "mode="+w.Mode)
-	}
-	if w.Batch > 0 {
-		parts = append(parts, fmt.Sprintf("batch=%d", w.Batch))
-	}
-	if w.Dist != "" {
-		parts = append(parts, "dist="+w.Dist)
-	}
-	if w.Op != "" {
-		parts = append(parts, "op="+w.Op)
-	}
-	if w.Span > 0 {
-		parts = append(parts, fmt.Sprintf("span=%d", w.Span))
-	}
-	if w.TraceLayers {
-		parts = append(parts, "trace_layers")
+	for _, p := range w.Params() {
+		if p.Value == "" {
+			parts = append(parts, p.Name)
+		} else {
+			parts = append(parts, p.Name+"="+p.Value)
+		}
 	}
 	return strings.Join(parts, " ")
 }

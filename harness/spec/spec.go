@@ -576,29 +576,15 @@ func (s *Spec) Points() []proto.PointSpec {
 	return ps
 }
 
-// pointID names a point: kind, workload index, swept values, repetition.
+// pointID names a point: kind, workload index, the swept values
+// (proto.Workload.Params, the same identity report.WorkloadKey groups by),
+// repetition.
 func pointID(i, j int, w proto.Workload, rep int) string {
 	id := fmt.Sprintf("%s-%d", w.Kind, i)
-	if w.Depth > 0 {
-		id += fmt.Sprintf("-d%d", w.Depth)
-	}
-	if w.Mode != "" {
-		id += "-" + w.Mode
-	}
-	if w.Batch > 0 {
-		id += fmt.Sprintf("-b%d", w.Batch)
-	}
-	if w.Threads > 1 {
-		id += fmt.Sprintf("-t%d", w.Threads)
-	}
-	if w.Dist != "" {
-		id += "-" + w.Dist
-	}
-	if w.Op != "" {
-		id += "-" + w.Op
-	}
-	if w.Span > 0 {
-		id += fmt.Sprintf("-s%d", w.Span)
+	for _, p := range w.Params() {
+		if p.Swept {
+			id += "-" + p.Short + p.Value
+		}
 	}
 	return fmt.Sprintf("%s/rep%d", id, rep)
 }

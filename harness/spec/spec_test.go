@@ -157,7 +157,7 @@ func TestBTreeWorkloads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ps := s.Points(); len(ps) != 4 || ps[3].ID != "btree-0-uring-b32-t2/rep0" {
+	if ps := s.Points(); len(ps) != 4 || ps[3].ID != "btree-0-t2-uring-b32/rep0" {
 		t.Fatalf("points %v", ps)
 	}
 	for _, bad := range []struct{ text, want string }{
