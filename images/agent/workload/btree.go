@@ -201,15 +201,6 @@ func (w *lookupWalk) step(b []byte) (done bool, err error) {
 	return true, nil
 }
 
-// walkLookup runs a lookupWalk with read, reading at most maxHops blocks.
-func walkLookup(read func(off int64) ([]byte, error), root, key uint64, maxHops int) (walkResult, error) {
-	w := newLookupWalk(root, key)
-	if err := walkBlocks(read, &w, maxHops); err != nil {
-		return w.R, fmt.Errorf("btree walk: key %d: %w", key, err)
-	}
-	return w.R, nil
-}
-
 // blockWalk is a walk over the tree's blocks from user space, one block
 // at a time: lookupWalk, scanWalk.
 type blockWalk interface {

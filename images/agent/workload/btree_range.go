@@ -331,7 +331,8 @@ func (th *rangeThread) op(i int) error {
 	}
 	store := th.mem(k)
 	if th.flags == 0 {
-		th.walk = scanWalk{Q: q.Q, Off: th.j.SB.Root * btree.BlockSize, store: store}
+		th.walk = newScanWalk(th.j.SB.Root, q.Q)
+		th.walk.store = store
 		t0 := time.Now()
 		err := walkBlocks(th.read, &th.walk, q.Hops+2) // one read past the expected may still end it; the check counts it wrong
 		t1 := time.Now()

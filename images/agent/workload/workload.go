@@ -33,11 +33,6 @@ var runners = map[string]runner{
 	proto.KindKTest:  runKTest,
 }
 
-// Register adds a workload kind (used by packages that bring their own).
-func Register(kind string, r func(env *Env, ps proto.PointSpec, p *proto.Point) error) {
-	runners[kind] = r
-}
-
 const clocksourcePath = "/sys/devices/system/clocksource/clocksource0/current_clocksource"
 
 // Clocksource is the guest's current clocksource.
