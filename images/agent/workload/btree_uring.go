@@ -245,50 +245,75 @@ func runBTreeURing(env *Env, j *btreeJob, p *proto.Point) error {
 		return fmt.Errorf("btree %s: batch %d: the uring mode needs batch >= 1 (lookups in flight)", w.Mode, w.Batch)
 	}
 	outs := make([]tally, j.Threads)
-	waits := make([]int, j.Threads)
-	got := make([][]pipeLookup, j.Threads) // measured lookups, checked after the clock
+	ths := make([]*uringThread, j.Threads)
 	win, errs := measureThreads(j.Threads, w.Ops, w.Warmup, func(t int) (opFunc, func(), error) {
-		rio, err := newRingIO(j.FD, w.Batch)
+		th, err := newURingThread(j, &outs[t], w.Warmup/j.Threads, threadShare(w.Ops, j.Threads, t), j.drawer(t))
 		if err != nil {
 			return nil, nil, err
 		}
-		draw := j.drawer(t)
-		pipe := newLookupPipe(rio, w.Batch, j.SB.Root, j.Depth+1, draw.next)
-		pipe.done = make([]pipeLookup, 0, w.Batch)
-		pipe.comps = make([]pipeDone, 0, w.Batch)
-		pipe.allow(w.Warmup / j.Threads)
-		n := threadShare(w.Ops, j.Threads, t)
-		got[t] = make([]pipeLookup, 0, n)
-		outs[t].T = newOpTimes(n)
-		measuring := false
-		one := func(i int) error {
-			if i >= 0 && !measuring {
-				measuring = true // the warm-up lookups have all finished
-				pipe.allow(n)
-			}
-			l, err := pipe.next()
-			if err != nil {
-				return err
-			}
-			if i >= 0 {
-				outs[t].T.Lat[i], outs[t].T.End[i] = int64(l.D), sinceEpoch(l.End)
-				got[t] = append(got[t], l)
-				waits[t] = pipe.waits
-			}
-			return nil
-		}
-		cleanup := func() {
-			pipe.drain()
-			rio.close()
-		}
-		return one, cleanup, nil
+		ths[t] = th
+		return th.op, th.close, nil
 	})
 	var submits int
-	for t, n := range waits {
-		submits += n
-		for _, l := range got[t] {
+	for t, th := range ths {
+		if th == nil {
+			continue
+		}
+		submits += th.waits
+		for _, l := range th.got {
 			outs[t].lookup(l.D, l.R, 0, "", j, l.Key, l.Present)
 		}
 	}
 	return j.finish(p, outs, win, errs, map[string]any{"batch": w.Batch, "uring_submits": submits})
+}
+
+// uringThread is one thread of a uring point: its ring, its pipeline of
+// Batch lookups in flight, and the measured lookups kept (preallocated)
+// for the checks after the clock.
+type uringThread struct {
+	rio       *ringIO
+	pipe      *lookupPipe
+	o         *tally
+	n         int
+	got       []pipeLookup
+	waits     int // io_uring_enter rounds of the measured lookups
+	measuring bool
+}
+
+func newURingThread(j *btreeJob, o *tally, warmup, n int, draw *keyDrawer) (*uringThread, error) {
+	rio, err := newRingIO(j.FD, j.W.Batch)
+	if err != nil {
+		return nil, err
+	}
+	pipe := newLookupPipe(rio, j.W.Batch, j.SB.Root, j.Depth+1, draw.next)
+	pipe.done = make([]pipeLookup, 0, j.W.Batch)
+	pipe.comps = make([]pipeDone, 0, j.W.Batch)
+	pipe.allow(warmup)
+	o.T = newOpTimes(n)
+	return &uringThread{rio: rio, pipe: pipe, o: o, n: n, got: make([]pipeLookup, 0, n)}, nil
+}
+
+// op returns the next finished lookup: measured lookup i, or a warm-up one
+// (i < 0). The measured phase allows exactly its n lookups once the
+// warm-up's have all finished.
+func (th *uringThread) op(i int) error {
+	if i >= 0 && !th.measuring {
+		th.measuring = true
+		th.pipe.allow(th.n)
+	}
+	l, err := th.pipe.next()
+	if err != nil {
+		return err
+	}
+	if i >= 0 {
+		th.o.T.Lat[i], th.o.T.End[i] = int64(l.D), sinceEpoch(l.End)
+		th.got = append(th.got, l)
+		th.waits = th.pipe.waits
+	}
+	return nil
+}
+
+func (th *uringThread) close() {
+	th.pipe.drain()
+	th.rio.close()
 }

@@ -181,6 +181,18 @@ func TestMeasuredOpsAllocateNothing(t *testing.T) {
 			}
 			return th.op, th.close
 		}},
+		{"btree uring", func(t *testing.T, o *tally) (opFunc, func()) {
+			if !uringWorks(t, tree) {
+				missing(t, "io_uring is not available on this host")
+			}
+			uj := *j
+			uj.W.Batch = 4
+			th, err := newURingThread(&uj, o, 0, n, j.drawer(0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return th.op, th.close
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
