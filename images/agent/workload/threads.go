@@ -52,8 +52,8 @@ type window struct {
 // ends). Each thread first runs its share of warmup unrecorded; the measured
 // part starts for all threads at once, after every thread has finished its
 // setup and warm-up. It returns the measured window (from that start to the
-// end of the last thread: setup and warm-up are not in it), and each
-// thread's error (nil if none).
+// end of the last thread's operations: setup, warm-up and cleanup are not
+// in it), and each thread's error (nil if none).
 //
 // The Go GC is off during the measured part (a collection first, so that
 // none is due): a stop-the-world waits for every P, and a thread blocked in
@@ -71,6 +71,7 @@ func measureThreads(threads, ops, warmup int, setup func(t int) (opFunc, func(),
 		defer runtime.GOMAXPROCS(prev)
 	}
 	errs := make([]error, threads)
+	ends := make([]time.Time, threads) // each thread's last operation's end, before its cleanup
 	var wg, ready, start sync.WaitGroup
 	start.Add(1)
 	ready.Add(threads)
@@ -101,6 +102,7 @@ func measureThreads(threads, ops, warmup int, setup func(t int) (opFunc, func(),
 			readied = true
 			ready.Done()
 			start.Wait()
+			defer func() { ends[t] = time.Now() }() // runs before cleanup
 			for i := 0; i < n; i++ {
 				if errs[t] = one(i); errs[t] != nil {
 					return
@@ -114,8 +116,14 @@ func measureThreads(threads, ops, warmup int, setup func(t int) (opFunc, func(),
 	t0 := time.Now()
 	start.Done()
 	wg.Wait()
-	win := window{Start: sinceEpoch(t0), Elapsed: time.Since(t0)}
 	debug.SetGCPercent(gc)
+	last := t0
+	for _, e := range ends {
+		if e.After(last) {
+			last = e
+		}
+	}
+	win := window{Start: sinceEpoch(t0), Elapsed: last.Sub(t0)}
 	return win, errs
 }
 

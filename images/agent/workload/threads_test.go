@@ -152,3 +152,15 @@ func TestMeasureThreadsGCOff(t *testing.T) {
 		t.Errorf("GC percent after the point %d, want it restored to 100", gc)
 	}
 }
+
+// TestMeasureThreadsExcludesCleanup: a slow cleanup (an io_uring torn
+// down) stays out of the measured window.
+func TestMeasureThreadsExcludesCleanup(t *testing.T) {
+	const slow = 200 * time.Millisecond
+	win, _ := measureThreads(2, 4, 0, func(int) (opFunc, func(), error) {
+		return func(int) error { return nil }, func() { time.Sleep(slow) }, nil
+	})
+	if win.Elapsed >= slow {
+		t.Errorf("measured %v: the cleanup counted", win.Elapsed)
+	}
+}
