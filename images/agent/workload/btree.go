@@ -674,7 +674,6 @@ type lookupThread struct {
 	scratch []byte // kernel modes: btreeScratchSize per measured lookup, then one for the warm-up
 	read    func(off int64) ([]byte, error)
 	walk    lookupWalk
-	done    int
 }
 
 func newLookupThread(j *btreeJob, prog *ebpf.Program, flags uint32, o *tally, warmup, n int, draw *keyDrawer) (*lookupThread, error) {
@@ -732,7 +731,7 @@ func (th *lookupThread) op(i int) error {
 		}
 		if s != nil {
 			s.r = th.walk.R
-			th.record(i, t0, t1)
+			th.o.record(i, t0, t1)
 		}
 		return nil
 	}
@@ -752,21 +751,16 @@ func (th *lookupThread) op(i int) error {
 	}
 	if s != nil {
 		s.st = st
-		th.record(i, t0, t1)
+		th.o.record(i, t0, t1)
 	}
 	return nil
-}
-
-func (th *lookupThread) record(i int, t0, t1 time.Time) {
-	th.o.T.set(i, t0, t1)
-	th.done = i + 1
 }
 
 // check checks every measured lookup's answer (checkLookup); in the kernel
 // modes the answer must first agree with itself: the program's hop count
 // with chain_read's, the value in the final block with the scratch's.
 func (th *lookupThread) check() {
-	for i := range th.slots[:th.done] {
+	for i := range th.slots[:th.o.Done] {
 		s := &th.slots[i]
 		r, kwhy := s.r, ""
 		if th.flags != 0 {

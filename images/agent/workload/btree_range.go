@@ -272,18 +272,18 @@ type rangeSlot struct {
 // measured query has its own scratch (kernel modes) or value store (pread
 // mode) for the check after the clock.
 type rangeThread struct {
-	j           *btreeJob
-	prog        int
-	flags, qop  uint32
-	o           *tally
-	slots       []rangeSlot
-	warm        []rangeQuery
-	store       []byte // per measured query (then one for the warm-up): scratch or collected values
-	per         int    // bytes of store per query
-	read        func(off int64) ([]byte, error)
-	walk        scanWalk
-	buf         []byte
-	done, warmN int
+	j          *btreeJob
+	prog       int
+	flags, qop uint32
+	o          *tally
+	slots      []rangeSlot
+	warm       []rangeQuery
+	store      []byte // per measured query (then one for the warm-up): scratch or collected values
+	per        int    // bytes of store per query
+	read       func(off int64) ([]byte, error)
+	walk       scanWalk
+	buf        []byte
+	warmN      int
 }
 
 func newRangeThread(j *btreeJob, prog *ebpf.Program, flags, op uint32, scratchLen int, o *tally, warmup, n int, rng *rand.Rand, prefix []uint64) (*rangeThread, error) {
@@ -341,7 +341,7 @@ func (th *rangeThread) op(i int) error {
 		}
 		if s != nil {
 			s.r = th.walk.R
-			th.record(i, t0, t1)
+			th.o.record(i, t0, t1)
 		}
 		return nil
 	}
@@ -354,14 +354,9 @@ func (th *rangeThread) op(i int) error {
 	}
 	if s != nil {
 		s.st = st
-		th.record(i, t0, t1)
+		th.o.record(i, t0, t1)
 	}
 	return nil
-}
-
-func (th *rangeThread) record(i int, t0, t1 time.Time) {
-	th.o.T.set(i, t0, t1)
-	th.done = i + 1
 }
 
 // check checks every measured query's answer: key count, sum, blocks read
@@ -369,7 +364,7 @@ func (th *rangeThread) record(i int, t0, t1 time.Time) {
 // error first).
 func (th *rangeThread) check() {
 	w := th.j.W
-	for i := range th.slots[:th.done] {
+	for i := range th.slots[:th.o.Done] {
 		s := &th.slots[i]
 		q := s.q
 		var r btreeScanResult

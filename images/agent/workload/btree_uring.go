@@ -306,7 +306,7 @@ func (th *uringThread) op(i int) error {
 		return err
 	}
 	if i >= 0 {
-		th.o.T.Lat[i], th.o.T.End[i] = int64(l.D), sinceEpoch(l.End)
+		th.o.record(i, l.End.Add(-l.D), l.End)
 		th.got = append(th.got, l)
 		th.waits = th.pipe.waits
 	}

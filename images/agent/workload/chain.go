@@ -141,7 +141,6 @@ type chainThread struct {
 	mem     []byte // one block per measured chain, one for the warm-up
 	scratch []byte // ChainScratchSize per measured chain, one for the warm-up
 	readAt  func(p []byte, off int64) (int, error)
-	done    int
 }
 
 func newChainThread(fd, bs int, nblk uint64, depth int, flags uint32, prog *ebpf.Program, rng *rand.Rand, o *tally, warmup, n int) (*chainThread, error) {
@@ -214,15 +213,14 @@ func (ch *chainThread) op(i int) error {
 
 func (ch *chainThread) record(i int, t0, t1 time.Time) {
 	if i >= 0 {
-		ch.o.T.set(i, t0, t1)
-		ch.done = i + 1
+		ch.o.record(i, t0, t1)
 	}
 }
 
 // check recomputes every measured chain on the pattern image in memory and
 // compares its final block, accumulator and hop count.
 func (ch *chainThread) check(imageSeed uint64) error {
-	for i, s := range ch.slots[:ch.done] {
+	for i, s := range ch.slots[:ch.o.Done] {
 		final := ch.buf(i)
 		if ch.flags != 0 {
 			got, err := storfn.UnmarshalChainScratch(ch.scr(i))

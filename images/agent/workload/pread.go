@@ -106,7 +106,6 @@ type preadThread struct {
 	offs []int64 // measured reads' offsets, drawn before the clock starts
 	warm func() int64
 	mem  []byte // n block buffers, then one for the warm-up
-	done int    // measured reads done
 }
 
 func newPreadThread(d *rawDevice, o *tally, runSeed uint64, rep, t, warmup, n int) (*preadThread, error) {
@@ -137,14 +136,13 @@ func (th *preadThread) op(i int) error {
 	}
 	t0 := time.Now()
 	err := preadFull(th.d.fd, th.buf(i), th.offs[i])
-	th.o.T.set(i, t0, time.Now())
-	th.done = i + 1
+	th.o.record(i, t0, time.Now())
 	return err
 }
 
 // check checks every measured read's block against the image's pattern.
 func (th *preadThread) check(imageSeed uint64) {
-	for i, off := range th.offs[:th.done] {
+	for i, off := range th.offs[:th.o.Done] {
 		why := ""
 		if err := pattern.Check(th.buf(i), uint64(off)/pattern.BlockSize, imageSeed); err != nil {
 			why = err.Error()

@@ -14,6 +14,7 @@ import (
 // and lookups found.
 type tally struct {
 	T                opTimes
+	Done             int // measured operations recorded in T (0..Done-1)
 	H                *hist.Histogram
 	Ops, OK, Wrong   int64
 	Found, NotFound  int64
@@ -44,6 +45,12 @@ func (o *tally) answer(d time.Duration, hops, driverHops int64, why string, what
 	if o.FirstWrong == "" {
 		o.FirstWrong = fmt.Sprintf("%s: %s", what(), why)
 	}
+}
+
+// record records measured operation i, which ran from t0 to t1.
+func (o *tally) record(i int, t0, t1 time.Time) {
+	o.T.set(i, t0, t1)
+	o.Done = i + 1
 }
 
 // checkDelay is added to every answer check: a test's way to make checking
