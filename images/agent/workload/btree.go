@@ -623,21 +623,9 @@ func runBTreeLookup(env *Env, j *btreeJob, p *proto.Point) error {
 		}
 	}
 	outs := make([]tally, j.Threads)
-	ths := make([]*lookupThread, j.Threads)
-	win, errs := measureThreads(j.Threads, w.Ops, w.Warmup, func(t int) (opFunc, func(), error) {
-		th, err := newLookupThread(j, prog, flags, &outs[t], w.Warmup/j.Threads, threadShare(w.Ops, j.Threads, t), j.drawer(t))
-		if err != nil {
-			return nil, nil, err
-		}
-		ths[t] = th
-		return th.op, func() {}, nil
+	win, errs := measureChecked(j.Threads, w.Ops, w.Warmup, outs, func(t int, o *tally, warmup, n int) (*lookupThread, error) {
+		return newLookupThread(j, prog, flags, o, warmup, n, j.drawer(t))
 	})
-	for _, th := range ths {
-		if th != nil {
-			th.check()
-			th.close()
-		}
-	}
 	if err := j.finish(p, outs, win, errs, nil); err != nil || flags == 0 {
 		return err
 	}

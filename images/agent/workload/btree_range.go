@@ -242,21 +242,9 @@ func runBTreeRange(env *Env, j *btreeJob, p *proto.Point) error {
 		scratchLen = btreeScanSize
 	}
 	outs := make([]tally, j.Threads)
-	ths := make([]*rangeThread, j.Threads)
-	win, errs := measureThreads(j.Threads, w.Ops, w.Warmup, func(t int) (opFunc, func(), error) {
-		th, err := newRangeThread(j, prog, flags, op, scratchLen, &outs[t], w.Warmup/j.Threads, threadShare(w.Ops, j.Threads, t), j.rng(t), prefix)
-		if err != nil {
-			return nil, nil, err
-		}
-		ths[t] = th
-		return th.op, func() {}, nil
+	win, errs := measureChecked(j.Threads, w.Ops, w.Warmup, outs, func(t int, o *tally, warmup, n int) (*rangeThread, error) {
+		return newRangeThread(j, prog, flags, op, scratchLen, o, warmup, n, j.rng(t), prefix)
 	})
-	for _, th := range ths {
-		if th != nil {
-			th.check()
-			th.close()
-		}
-	}
 	return j.finish(p, outs, win, errs, map[string]any{"op": w.Op, "span": w.Span})
 }
 

@@ -106,6 +106,8 @@ type preadThread struct {
 	offs []int64 // measured reads' offsets, drawn before the clock starts
 	warm func() int64
 	mem  []byte // n block buffers, then one for the warm-up
+	// imageSeed is what the blocks are checked against.
+	imageSeed uint64
 }
 
 func newPreadThread(d *rawDevice, o *tally, runSeed uint64, rep, t, warmup, n int) (*preadThread, error) {
@@ -141,7 +143,8 @@ func (th *preadThread) op(i int) error {
 }
 
 // check checks every measured read's block against the image's pattern.
-func (th *preadThread) check(imageSeed uint64) {
+func (th *preadThread) check() {
+	imageSeed := th.imageSeed
 	for i, off := range th.offs[:th.o.Done] {
 		why := ""
 		if err := pattern.Check(th.buf(i), uint64(off)/pattern.BlockSize, imageSeed); err != nil {
@@ -167,21 +170,13 @@ func runPread(env *Env, ps proto.PointSpec, p *proto.Point) error {
 	seed := uint64(env.Job.Seed)
 
 	outs := make([]tally, threads)
-	ths := make([]*preadThread, threads)
-	win, errs := measureThreads(threads, w.Ops, w.Warmup, func(t int) (opFunc, func(), error) {
-		th, err := newPreadThread(d, &outs[t], uint64(env.Job.RunSeed), ps.Rep, t, w.Warmup/threads, threadShare(w.Ops, threads, t))
-		if err != nil {
-			return nil, nil, err
-		}
-		ths[t] = th
-		return th.op, func() {}, nil
-	})
-	for _, th := range ths {
+	win, errs := measureChecked(threads, w.Ops, w.Warmup, outs, func(t int, o *tally, warmup, n int) (*preadThread, error) {
+		th, err := newPreadThread(d, o, uint64(env.Job.RunSeed), ps.Rep, t, warmup, n)
 		if th != nil {
-			th.check(seed)
-			th.close()
+			th.imageSeed = seed
 		}
-	}
+		return th, err
+	})
 	mergeTallies(p, outs, win)
 	return firstError(errs)
 }

@@ -127,6 +127,38 @@ func measureThreads(threads, ops, warmup int, setup func(t int) (opFunc, func(),
 	return win, errs
 }
 
+// checkedThread is one thread of a point whose answers are checked after
+// the clock stops: op is its measured operation, check checks what the
+// operations recorded, close frees their slots.
+type checkedThread interface {
+	op(i int) error
+	check()
+	close()
+}
+
+// measureChecked runs a point's threads (measureThreads) with the threads
+// mk makes, thread t filling outs[t], then checks every thread's answers
+// and frees its slots, the clock stopped.
+func measureChecked[T checkedThread](threads, ops, warmup int, outs []tally, mk func(t int, o *tally, warmup, n int) (T, error)) (window, []error) {
+	ths := make([]T, threads)
+	made := make([]bool, threads)
+	win, errs := measureThreads(threads, ops, warmup, func(t int) (opFunc, func(), error) {
+		th, err := mk(t, &outs[t], warmup/threads, threadShare(ops, threads, t))
+		if err != nil {
+			return nil, nil, err
+		}
+		ths[t], made[t] = th, true
+		return th.op, func() {}, nil
+	})
+	for t, th := range ths {
+		if made[t] {
+			th.check()
+			th.close()
+		}
+	}
+	return win, errs
+}
+
 // threadShare is the number of the ops that thread t of threads runs: an
 // even split, the remainder to the first threads.
 func threadShare(ops, threads, t int) int {
