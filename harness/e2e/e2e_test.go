@@ -134,7 +134,11 @@ ops = 1000
 	if len(res.Points) != 2 {
 		t.Fatalf("%d points, want 2", len(res.Points))
 	}
-	p := res.Points[0]
+	// The two run in an order drawn from the run seed: find them by kind.
+	p, f := res.Points[0], res.Points[1]
+	if p.Workload.Kind != proto.KindPread {
+		p, f = f, p
+	}
 	if p.Ops != 2000 || p.Checked != 2000 || p.Wrong != 0 {
 		t.Errorf("pread ops %d checked %d wrong %d, want 2000/2000/0", p.Ops, p.Checked, p.Wrong)
 	}
@@ -149,7 +153,7 @@ ops = 1000
 			t.Errorf("%s: clocksource %s -> %s, want tsc", q.ID, q.ClocksourceBefore, q.ClocksourceAfter)
 		}
 	}
-	if f := res.Points[1]; f.Ops != 1000 || f.Summary == nil || f.Summary.P50Ns <= 0 {
+	if f.Workload.Kind != proto.KindFio || f.Ops != 1000 || f.Summary == nil || f.Summary.P50Ns <= 0 {
 		t.Errorf("fio point %+v", f)
 	}
 	m := res.Meta
