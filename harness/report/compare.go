@@ -146,6 +146,10 @@ func differs(a, b *results.Result) []string {
 	chk("host CPU", ma.HostCPU, mb.HostCPU)
 	chk("guest clocksource", ma.GuestClocksource, mb.GuestClocksource)
 	chk("spec", ma.SpecSHA256, mb.SpecSHA256)
+	// Runs under different steal measured different machines.
+	if ma.HostSteal != nil && mb.HostSteal != nil && math.Abs(*ma.HostSteal-*mb.HostSteal) > stealWarn {
+		out = append(out, fmt.Sprintf("hypervisor steal %.1f %% → %.1f %% of the host's CPU time", 100**ma.HostSteal, 100**mb.HostSteal))
+	}
 	return out
 }
 
