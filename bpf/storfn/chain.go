@@ -3,6 +3,8 @@ package storfn
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/bpfstor/bpfstor/internal/splitmix"
 )
 
 // Chain modes of bpf/progs/chain.c (struct chain_scratch.mode).
@@ -55,6 +57,13 @@ const ChainScratchSize = 40
 // Marshal returns the scratch bytes passed to the kernel.
 func (s ChainScratch) Marshal() []byte {
 	b := make([]byte, ChainScratchSize)
+	s.MarshalTo(b)
+	return b
+}
+
+// MarshalTo writes the scratch bytes into b (at least ChainScratchSize).
+func (s ChainScratch) MarshalTo(b []byte) {
+	b = b[:ChainScratchSize]
 	binary.LittleEndian.PutUint64(b[0:], s.Seed)
 	binary.LittleEndian.PutUint64(b[8:], s.NBlocks)
 	binary.LittleEndian.PutUint32(b[16:], s.Depth)
@@ -62,7 +71,6 @@ func (s ChainScratch) Marshal() []byte {
 	binary.LittleEndian.PutUint64(b[24:], s.Acc)
 	binary.LittleEndian.PutUint32(b[32:], s.Hops)
 	binary.LittleEndian.PutUint32(b[36:], s.Flags)
-	return b
 }
 
 // UnmarshalChainScratch parses scratch bytes.
@@ -81,16 +89,6 @@ func UnmarshalChainScratch(b []byte) (ChainScratch, error) {
 	}, nil
 }
 
-// Mix64 is the splitmix64 finalizer used by the chain.
-func Mix64(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return x
-}
-
 // RefStep is one hop of the synthetic chain (ModeNormal) on block, the
 // hop-th block of the chain (0-based), exactly as bpf/progs/chain.c: it
 // updates s.Acc and s.Hops and returns whether the chain is done and else
@@ -107,10 +105,10 @@ func RefStep(s *ChainScratch, block []byte, hop uint32) (done bool, next int64) 
 // bytes past len(block) are zero by the kernel's contract, so
 // FlagZeroTail never fails here.
 func RefHop(s *ChainScratch, block []byte, hop uint32, offset int64) (done bool, next int64, nextSize int) {
-	h := Mix64(s.Seed + uint64(hop+1)*0x9e3779b97f4a7c15)
+	h := splitmix.Mix(s.Seed + uint64(hop+1)*0x9e3779b97f4a7c15)
 	i := h & 63
 	w := binary.LittleEndian.Uint64(block[i*8:])
-	s.Acc = Mix64(s.Acc ^ w)
+	s.Acc = splitmix.Mix(s.Acc ^ w)
 	if s.Flags&FlagAllWords != 0 {
 		// every word of the BlockMax bytes the program sees: the block,
 		// then zeros
@@ -120,9 +118,9 @@ func RefHop(s *ChainScratch, block []byte, hop uint32, offset int64) (done bool,
 			if j+8 <= len(block) {
 				w = binary.LittleEndian.Uint64(block[j:])
 			}
-			x = Mix64(x ^ w)
+			x = splitmix.Mix(x ^ w)
 		}
-		s.Acc = Mix64(s.Acc ^ x)
+		s.Acc = splitmix.Mix(s.Acc ^ x)
 	}
 	s.Hops = hop + 1
 	switch s.Mode {
@@ -135,12 +133,12 @@ func RefHop(s *ChainScratch, block []byte, hop uint32, offset int64) (done bool,
 		if hop+1 >= s.Depth || s.NBlocks == 0 {
 			return true, 0, 0
 		}
-		return false, int64(Mix64(h^w)%s.NBlocks) * SizesUnit, SizesHop(hop + 1)
+		return false, int64(splitmix.Mix(h^w)%s.NBlocks) * SizesUnit, SizesHop(hop + 1)
 	}
 	if hop+1 >= s.Depth || s.NBlocks == 0 {
 		return true, 0, 0
 	}
-	return false, int64(Mix64(h^w)%s.NBlocks) * int64(len(block)), len(block)
+	return false, int64(splitmix.Mix(h^w)%s.NBlocks) * int64(len(block)), len(block)
 }
 
 // RefResult is the outcome of a reference chain.
@@ -155,22 +153,32 @@ type RefResult struct {
 // block of size bytes (and the later ones of the sizes the mode gives)
 // with readAt (e.g. pread on the device).
 func RefChain(readAt func(p []byte, off int64) (int, error), size int, start int64, s ChainScratch) (RefResult, error) {
-	off := start
+	return RefChainInto(readAt, make([]byte, size, max(size, BlockMax)), start, s)
+}
+
+// RefChainInto is RefChain reading every block into b (len(b) is the
+// first block's size, cap(b) the largest a hop may read), which then holds
+// the final block: it allocates nothing, for a measured loop.
+func RefChainInto(readAt func(p []byte, off int64) (int, error), b []byte, start int64, s ChainScratch) (RefResult, error) {
+	off, size := start, len(b)
 	for hop := uint32(0); ; hop++ {
 		if hop >= HardMaxHops {
 			return RefResult{}, fmt.Errorf("reference chain: more than %d hops", HardMaxHops)
 		}
-		b := make([]byte, size)
-		n, err := readAt(b, off)
+		if size > cap(b) {
+			return RefResult{}, fmt.Errorf("reference chain: hop %d reads %d bytes, more than the %d of the buffer", hop, size, cap(b))
+		}
+		blk := b[:size]
+		n, err := readAt(blk, off)
 		if err != nil {
 			return RefResult{}, fmt.Errorf("reference chain: read %d at %d: %w", size, off, err)
 		}
 		if n != size {
 			return RefResult{}, fmt.Errorf("reference chain: short read %d/%d at %d", n, size, off)
 		}
-		done, next, nextSize := RefHop(&s, b, hop, off)
+		done, next, nextSize := RefHop(&s, blk, hop, off)
 		if done {
-			return RefResult{Final: b, FinalOffset: off, Scratch: s, Hops: int(hop) + 1}, nil
+			return RefResult{Final: blk, FinalOffset: off, Scratch: s, Hops: int(hop) + 1}, nil
 		}
 		off, size = next, nextSize
 	}

@@ -7,21 +7,9 @@ import (
 	"math/rand/v2"
 	"testing"
 	"unsafe"
-)
 
-func TestMix64(t *testing.T) {
-	// splitmix64 finalizer reference values (x ^= x>>30; x *= ...; etc.).
-	tests := []struct{ in, want uint64 }{
-		{0, 0},
-		{1, 0x5692161d100b05e5},
-		{0x9e3779b97f4a7c15, 0xe220a8397b1dcdaf},
-	}
-	for _, tc := range tests {
-		if got := Mix64(tc.in); got != tc.want {
-			t.Errorf("Mix64(%#x) = %#x, want %#x", tc.in, got, tc.want)
-		}
-	}
-}
+	"github.com/bpfstor/bpfstor/internal/splitmix"
+)
 
 func TestScratchRoundTrip(t *testing.T) {
 	tests := []ChainScratch{
@@ -88,12 +76,12 @@ func TestRefStep(t *testing.T) {
 			if done != tc.wantDone {
 				t.Fatalf("done = %v", done)
 			}
-			h := Mix64(tc.s.Seed + uint64(tc.hop+1)*0x9e3779b97f4a7c15)
+			h := splitmix.Mix(tc.s.Seed + uint64(tc.hop+1)*0x9e3779b97f4a7c15)
 			w := uint64(h&63) * 0x1111
-			if s.Acc != Mix64(tc.s.Acc^w) || s.Hops != tc.hop+1 {
+			if s.Acc != splitmix.Mix(tc.s.Acc^w) || s.Hops != tc.hop+1 {
 				t.Errorf("scratch %+v", s)
 			}
-			if !done && (next%512 != 0 || next >= 100*512 || next != int64(Mix64(h^w)%100)*512) {
+			if !done && (next%512 != 0 || next >= 100*512 || next != int64(splitmix.Mix(h^w)%100)*512) {
 				t.Errorf("next = %d", next)
 			}
 		})

@@ -55,7 +55,7 @@ func TestBusySeconds(t *testing.T) {
 		want    float64
 		wantErr string
 	}{
-		{"cpu  100 20 30 5000 40 1 2 3 0 0\ncpu0 50 10 15 2500 20 1 1 2 0 0\n", 1.56, ""}, // 100+20+30+1+2+3 ticks
+		{"cpu  100 20 30 5000 40 1 2 3 0 0\ncpu0 50 10 15 2500 20 1 1 2 0 0\n", 1.53, ""}, // 100+20+30+1+2 ticks: steal (3) is not busy
 		{"cpu  0 0 0 10 0 0 0 0 0 0\n", 0, ""},
 		{"", 0, "empty"},
 		{"cpu0 1 2 3 4 5 6 7 8\n", 0, "not the cpu total"},
@@ -133,5 +133,33 @@ func TestDoctorChecksAccess(t *testing.T) {
 	kvm := KVMUsable()
 	if (kvm == nil) != strings.Contains(out, "ok    /dev/kvm") {
 		t.Errorf("/dev/kvm check disagrees with opening it (%v):\n%s", kvm, out)
+	}
+}
+
+// TestCPUTimesSteal: steal is read from its own column of /proc/stat
+// (the 8th number), apart from busy time, and its share is over all CPU
+// time. The stat lines are Linux's format (proc(5)).
+func TestCPUTimesSteal(t *testing.T) {
+	a, err := ParseCPUTimes("cpu  100 0 100 700 0 0 0 100 50 0\ncpu0 50 0 50 350 0 0 0 50 25 0\ncpu1 50 0 50 350 0 0 0 50 25 0\nintr 5\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Steal != 1 || a.Busy != 2 || a.All != 10 || a.CPUs != 2 {
+		t.Errorf("parsed %+v, want steal 1 s, busy 2 s, all 10 s, 2 CPUs", a)
+	}
+	// 2 s more of CPU time, 0.5 s of it stolen: a quarter.
+	b, err := ParseCPUTimes("cpu  120 0 110 820 0 0 0 150 60 0\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := StealShare(a, b); math.Abs(got-0.25) > 1e-9 {
+		t.Errorf("StealShare = %v, want 0.25", got)
+	}
+	if got := StealShare(a, a); got != 0 {
+		t.Errorf("StealShare over no time = %v, want 0", got)
+	}
+	m := NewStealMeter()
+	if s, ok := m.Lap(); !ok || s < 0 || s > 1 {
+		t.Errorf("Lap = %v, %v on this host", s, ok)
 	}
 }

@@ -15,27 +15,99 @@ import (
 // architecture bpfstor runs on.
 const clockTick = 100
 
-// busySeconds parses the first ("cpu") line of /proc/stat: the CPU time
-// spent busy (user, nice, system, irq, softirq, steal), summed over CPUs.
-// Guest time is already inside user and nice.
-func busySeconds(stat string) (float64, error) {
+// CPUTimes is the first ("cpu") line of /proc/stat in seconds, summed over
+// CPUs: Busy is user, nice, system, irq and softirq (guest time is already
+// inside user and nice); Steal is the time the hypervisor ran something
+// else while this machine wanted to run; All is every column but guest
+// time (the machine's whole CPU time); CPUs counts the cpuN lines.
+type CPUTimes struct {
+	Busy, Steal, All float64
+	CPUs             int
+}
+
+// ParseCPUTimes parses /proc/stat.
+func ParseCPUTimes(stat string) (CPUTimes, error) {
 	sc := bufio.NewScanner(strings.NewReader(stat))
 	if !sc.Scan() {
-		return 0, fmt.Errorf("/proc/stat: empty")
+		return CPUTimes{}, fmt.Errorf("/proc/stat: empty")
 	}
 	f := strings.Fields(sc.Text())
 	if len(f) < 9 || f[0] != "cpu" {
-		return 0, fmt.Errorf("/proc/stat: first line %q is not the cpu total", sc.Text())
+		return CPUTimes{}, fmt.Errorf("/proc/stat: first line %q is not the cpu total", sc.Text())
 	}
-	var busy uint64
-	for _, i := range []int{1, 2, 3, 6, 7, 8} { // user nice system [idle iowait] irq softirq steal
+	var c CPUTimes
+	// user nice system idle iowait irq softirq steal [guest guest_nice]
+	for i := 1; i <= 8; i++ {
 		v, err := strconv.ParseUint(f[i], 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("/proc/stat: field %d: %w", i, err)
+			return CPUTimes{}, fmt.Errorf("/proc/stat: field %d: %w", i, err)
 		}
-		busy += v
+		s := float64(v) / clockTick
+		c.All += s
+		switch i {
+		case 1, 2, 3, 6, 7:
+			c.Busy += s
+		case 8:
+			c.Steal = s
+		}
 	}
-	return float64(busy) / clockTick, nil
+	for sc.Scan() {
+		if l := sc.Text(); strings.HasPrefix(l, "cpu") && len(l) > 3 && l[3] >= '0' && l[3] <= '9' {
+			c.CPUs++
+		}
+	}
+	return c, nil
+}
+
+// ReadCPUTimes reads this machine's /proc/stat.
+func ReadCPUTimes() (CPUTimes, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return CPUTimes{}, err
+	}
+	return ParseCPUTimes(string(b))
+}
+
+// StealShare is the share of a machine's CPU time stolen between two
+// readings: Δsteal over Δ(all CPU time); 0 when no time passed.
+func StealShare(a, b CPUTimes) float64 {
+	if all := b.All - a.All; all > 0 {
+		return max(b.Steal-a.Steal, 0) / all
+	}
+	return 0
+}
+
+// busySeconds is the busy CPU time of /proc/stat, steal left out: steal is
+// not work anything on this machine did.
+func busySeconds(stat string) (float64, error) {
+	c, err := ParseCPUTimes(stat)
+	return c.Busy, err
+}
+
+// StealMeter follows the host's steal from one lap to the next (one lap
+// per point).
+type StealMeter struct {
+	last CPUTimes
+	ok   bool
+}
+
+// NewStealMeter starts at the current reading.
+func NewStealMeter() *StealMeter {
+	c, err := ReadCPUTimes()
+	return &StealMeter{last: c, ok: err == nil}
+}
+
+// Lap is the share of the host's CPU time stolen since the last lap (or
+// the start), and false if /proc/stat could not be read.
+func (m *StealMeter) Lap() (float64, bool) {
+	c, err := ReadCPUTimes()
+	if err != nil || !m.ok {
+		m.last, m.ok = c, err == nil
+		return 0, false
+	}
+	share := StealShare(m.last, c)
+	m.last = c
+	return share, true
 }
 
 // ownSeconds is the CPU time of this process and of its children that
@@ -56,6 +128,7 @@ func ownSeconds() float64 {
 type Interference struct {
 	t0         time.Time
 	busy0, own float64
+	cpu0       CPUTimes
 	ok         bool
 }
 
@@ -63,12 +136,20 @@ type Interference struct {
 // it covers have exited.
 func StartInterference() *Interference {
 	m := &Interference{t0: time.Now(), own: ownSeconds()}
-	b, err := os.ReadFile("/proc/stat")
-	if err == nil {
-		m.busy0, err = busySeconds(string(b))
-	}
-	m.ok = err == nil
+	var err error
+	m.cpu0, err = ReadCPUTimes()
+	m.busy0, m.ok = m.cpu0.Busy, err == nil
 	return m
+}
+
+// Steal is the share of the host's CPU time the hypervisor stole since
+// the start, and false if it could not be measured.
+func (m *Interference) Steal() (float64, bool) {
+	c, err := ReadCPUTimes()
+	if !m.ok || err != nil {
+		return 0, false
+	}
+	return StealShare(m.cpu0, c), true
 }
 
 // Stop returns the average number of CPUs other processes kept busy since

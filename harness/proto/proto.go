@@ -59,10 +59,15 @@ type Hello struct {
 
 // Job is the work the host gives the guest.
 type Job struct {
-	Name   string      `json:"name"`
-	Device string      `json:"device"`
-	Seed   int64       `json:"seed"`
-	Points []PointSpec `json:"points"`
+	Name   string `json:"name"`
+	Device string `json:"device"`
+	// Seed is the data image's seed: what every block read is checked
+	// against.
+	Seed int64 `json:"seed"`
+	// RunSeed (the spec's [run] seed) seeds every random draw of the
+	// workloads: blocks, keys, chain starts, queries.
+	RunSeed int64       `json:"run_seed"`
+	Points  []PointSpec `json:"points"`
 	// Files are extra paths in the initramfs the workloads may use, by role.
 	Files map[string]string `json:"files,omitempty"`
 }
@@ -103,10 +108,46 @@ type Workload struct {
 	TraceLayers bool `json:"trace_layers,omitempty"`
 }
 
+// Param is one field of a Workload that tells workloads apart, as text.
+type Param struct {
+	Name  string // in a workload key: name=value
+	Short string // in a point ID: Short+value
+	Value string
+	// Swept says whether a spec's list can vary it inside one [[workload]]
+	// (the point ID names those; the workload's index names the rest).
+	Swept bool
+}
+
+// Params are the workload's set identity fields, in one order: what
+// report.WorkloadKey groups by and a point ID names (Ops and Warmup are
+// not identity: the same workload measured longer is the same workload).
+func (w Workload) Params() []Param {
+	var ps []Param
+	add := func(set bool, name, short, value string, swept bool) {
+		if set {
+			ps = append(ps, Param{Name: name, Short: short, Value: value, Swept: swept})
+		}
+	}
+	itoa := func(v int) string { return fmt.Sprint(v) }
+	add(w.BlockSize > 0, "bs", "bs", itoa(w.BlockSize), false)
+	add(w.Threads > 1, "threads", "t", itoa(w.Threads), true)
+	add(w.Depth > 0, "depth", "d", itoa(w.Depth), true)
+	add(w.Mode != "", "mode", "", w.Mode, true)
+	add(w.Batch > 0, "batch", "b", itoa(w.Batch), true)
+	add(w.Dist != "", "dist", "", w.Dist, true)
+	add(w.Op != "", "op", "", w.Op, true)
+	add(w.Span > 0, "span", "s", itoa(w.Span), true)
+	add(w.TraceLayers, "trace_layers", "", "", false)
+	return ps
+}
+
 // PointSpec is one point of a job: a workload and its repetition index.
 type PointSpec struct {
-	ID       string   `json:"id"`
-	Rep      int      `json:"rep"`
+	ID  string `json:"id"`
+	Rep int    `json:"rep"`
+	// Order is the point's place in its repetition (0 first): the spec's
+	// run order, shuffled per repetition with the run seed.
+	Order    int      `json:"order"`
 	Workload Workload `json:"workload"`
 }
 
@@ -127,8 +168,10 @@ type TestResult struct {
 
 // Point is one measured point.
 type Point struct {
-	ID       string   `json:"id"`
-	Rep      int      `json:"rep"`
+	ID  string `json:"id"`
+	Rep int    `json:"rep"`
+	// Order is PointSpec.Order: where in its repetition the point ran.
+	Order    int      `json:"order"`
 	Workload Workload `json:"workload"`
 	Status   string   `json:"status"`
 	Error    string   `json:"error,omitempty"`
@@ -138,6 +181,10 @@ type Point struct {
 	Wrong     int64   `json:"wrong"`
 	ElapsedNs int64   `json:"elapsed_ns"`
 	IOPS      float64 `json:"iops"`
+	// IOPSWindowNs is the window IOPS is over: from the start to the end
+	// of the first thread to finish, while every thread runs (the whole
+	// ElapsedNs with one thread).
+	IOPSWindowNs int64 `json:"iops_window_ns,omitempty"`
 
 	Latency *hist.Histogram `json:"latency,omitempty"`
 	Summary *hist.Summary   `json:"summary,omitempty"`
@@ -150,8 +197,29 @@ type Point struct {
 	// measured with (kernel, image, data, VM shape, workload, rep, seed).
 	InputHash string `json:"input_hash,omitempty"`
 	// ReusedFrom names the run directory a resumed run took the point from.
-	ReusedFrom string         `json:"reused_from,omitempty"`
+	ReusedFrom string `json:"reused_from,omitempty"`
+	// Steal is the CPU time the hypervisor stole while the point ran.
+	Steal *Steal `json:"steal,omitempty"`
+	// Remeasured counts the times the point was measured again because
+	// too much was stolen (bpfstor run --remeasure-steal); the point is the
+	// last measurement.
+	Remeasured int            `json:"remeasured,omitempty"`
 	Extra      map[string]any `json:"extra,omitempty"`
+}
+
+// Steal is the share of CPU time stolen (the steal column of /proc/stat:
+// time a machine wanted to run while its hypervisor ran something else)
+// while a point ran, as the host and as the guest saw it; nil when not
+// measured.
+type Steal struct {
+	// Host is the share of the host's CPU time stolen from it (the host is
+	// itself a VM on a shared machine) from the previous point's arrival,
+	// or the machine's start, to this point's: its setup, warm-up,
+	// measured part and checks.
+	Host *float64 `json:"host,omitempty"`
+	// Guest is the share of the guest's CPU time its own /proc/stat counts
+	// as stolen over the point; always 0 under TCG (no steal clock).
+	Guest *float64 `json:"guest,omitempty"`
 }
 
 // ExtraLayers is the Point.Extra key of a pread point's Layers.

@@ -238,16 +238,6 @@ func (s *Sweep) BaselineAt(l *Line, x int) (Group, bool) {
 	return b.At(x)
 }
 
-// IsRef reports whether l is one of the sweep's reference lines.
-func (s *Sweep) IsRef(l *Line) bool {
-	for _, r := range s.Refs {
-		if r == l {
-			return true
-		}
-	}
-	return false
-}
-
 // baselineOf is the group g is compared with among gs: the same workload
 // in mode BaselineMode (for an io_uring batch, the sync pread lookup).
 func baselineOf(gs []Group, g Group) (Group, bool) {

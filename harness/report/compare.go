@@ -12,12 +12,22 @@ import (
 	"github.com/bpfstor/bpfstor/harness/stats"
 )
 
-// Alpha is the significance level compare uses.
+// Alpha is the significance level compare uses (of each Holm-adjusted
+// p-value: the chance that any of a comparison's tests calls noise a
+// change stays below it).
 const Alpha = 0.05
+
+// Detect is the relative change compare says how many repetitions it
+// takes to detect (with DetectPower) at the noise measured.
+const (
+	Detect      = 0.10
+	DetectPower = 0.8
+)
 
 // Verdicts of a compared statistic.
 const (
 	VerdictTooFew      = "not enough repetitions"
+	VerdictUnreachable = "cannot be significant: too few repetitions"
 	VerdictSame        = "no significant change"
 	VerdictBetter      = "significant: better"
 	VerdictWorse       = "significant: worse"
@@ -30,8 +40,19 @@ type Change struct {
 	Stat     Stat
 	A, B     stats.Spread
 	// Pct is the change of the median from A to B in percent.
-	Pct     float64
-	Test    stats.MW
+	Pct  float64
+	Test stats.MW
+	// PHolm is Test.P adjusted (Holm) over every test of the comparison;
+	// the verdict is on it.
+	PHolm float64
+	// Shift is the Hodges–Lehmann shift from A to B (the median of the
+	// differences between their repetitions) with its 95 % interval.
+	Shift stats.Shift
+	// CV is the larger coefficient of variation of the two sides'
+	// repetitions; Reps the repetitions per side it takes to detect a
+	// Detect change at that noise (0 if unknown).
+	CV      float64
+	Reps    int
 	Verdict string
 }
 
@@ -70,19 +91,35 @@ func CompareResults(a, b *results.Result) *Comparison {
 			}
 			t, err := stats.MannWhitney(va, vb)
 			ch.Test = t
+			ch.Shift, _ = stats.HodgesLehmann(va, vb, 1-Alpha)
+			ch.CV = math.Max(stats.CV(va), stats.CV(vb))
+			ch.Reps = stats.RepsToDetect(Detect, ch.CV, Alpha, DetectPower)
 			switch {
 			case errors.Is(err, stats.ErrTooFew):
 				ch.Verdict = VerdictTooFew
 			case err != nil:
 				ch.Verdict = err.Error()
-			case t.P >= Alpha:
-				ch.Verdict = VerdictSame
-			case (ch.B.Median > ch.A.Median) == st.HigherBetter:
-				ch.Verdict = VerdictBetter
-			default:
-				ch.Verdict = VerdictWorse
 			}
 			c.Changes = append(c.Changes, ch)
+		}
+	}
+	ps := make([]float64, len(c.Changes))
+	for i, ch := range c.Changes {
+		ps[i] = ch.Test.P
+	}
+	for i, p := range stats.Holm(ps) {
+		ch := &c.Changes[i]
+		ch.PHolm = p
+		switch {
+		case ch.Verdict != "":
+		case stats.MinP(ch.Test.N1, ch.Test.N2) >= Alpha:
+			ch.Verdict = VerdictUnreachable
+		case p >= Alpha:
+			ch.Verdict = VerdictSame
+		case (ch.B.Median > ch.A.Median) == ch.Stat.HigherBetter:
+			ch.Verdict = VerdictBetter
+		default:
+			ch.Verdict = VerdictWorse
 		}
 	}
 	for _, g := range gb {
@@ -109,6 +146,10 @@ func differs(a, b *results.Result) []string {
 	chk("host CPU", ma.HostCPU, mb.HostCPU)
 	chk("guest clocksource", ma.GuestClocksource, mb.GuestClocksource)
 	chk("spec", ma.SpecSHA256, mb.SpecSHA256)
+	// Runs under different steal measured different machines.
+	if ma.HostSteal != nil && mb.HostSteal != nil && math.Abs(*ma.HostSteal-*mb.HostSteal) > stealWarn {
+		out = append(out, fmt.Sprintf("hypervisor steal %.1f %% → %.1f %% of the host's CPU time", 100**ma.HostSteal, 100**mb.HostSteal))
+	}
 	return out
 }
 
@@ -137,14 +178,19 @@ func Compare(w io.Writer, a, b *results.Result) error {
 	}
 	fmt.Fprintf(ew, "  test: two-sided Mann-Whitney U over the per-repetition values of each statistic, ok points only;\n"+
 		"        p-value exact (permutation distribution, midranks for ties) up to %d values in all, else normal\n"+
-		"        approximation with tie and continuity correction; significant when p < %.2f. No test with fewer\n"+
-		"        than %d repetitions per side; with %d per side the smallest possible p is %.2f, so use at least\n"+
-		"        4 (p ≥ %.3f) or 5 (p ≥ %.3f) repetitions.\n",
-		stats.MaxExact, Alpha, stats.MinN, stats.MinN, stats.MinP(3, 3), stats.MinP(4, 4), stats.MinP(5, 5))
+		"        approximation with tie and continuity correction; Holm-adjusted over all the tests below, and\n"+
+		"        significant when the adjusted p < %.2f. Shift: Hodges–Lehmann estimate of B − A with its %.0f %%\n"+
+		"        interval (none when the repetitions cannot give one). No test with fewer than %d repetitions per\n"+
+		"        side; with %d per side the smallest possible p is %.2f, with 4 %.3f, with 5 %.4f (before Holm).\n",
+		stats.MaxExact, Alpha, 100*(1-Alpha), stats.MinN, stats.MinN, stats.MinP(3, 3), stats.MinP(4, 4), stats.MinP(5, 5))
+	if n := minReps(c); n > 0 && stats.MinP(n, n) >= Alpha {
+		fmt.Fprintf(ew, "  WARNING: with %d repetitions per side the smallest reachable p is %.3f ≥ %.2f: no change can be\n"+
+			"        significant, however large. Run more repetitions ([run] repetitions).\n", n, stats.MinP(n, n), Alpha)
+	}
 	if len(c.Changes) > 0 {
 		fmt.Fprintln(ew)
 		tw := tabwriter.NewWriter(ew, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "workload\tstat\tA median\tB median\tchange\tn A,B\tp\tverdict")
+		fmt.Fprintln(tw, "workload\tstat\tA median\tB median\tchange\tshift B−A (95% CI)\tn A,B\tp\tp Holm\tverdict")
 		last := ""
 		for _, ch := range c.Changes {
 			name := ch.Workload
@@ -163,22 +209,30 @@ func Compare(w io.Writer, a, b *results.Result) error {
 			if !math.IsNaN(ch.Pct) {
 				pct = fmt.Sprintf("%+.1f%%", ch.Pct)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d,%d\t%s\t%s\n", name, ch.Stat.Name, ch.format(ch.A.Median), ch.format(ch.B.Median),
-				pct, ch.A.N, ch.B.N, p, ch.Verdict)
+			holm := "—"
+			if !math.IsNaN(ch.PHolm) {
+				holm = fmt.Sprintf("%.3f", ch.PHolm)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d,%d\t%s\t%s\t%s\n", name, ch.Stat.Name, ch.format(ch.A.Median), ch.format(ch.B.Median),
+				pct, ch.shift(), ch.A.N, ch.B.N, p, holm, ch.Verdict)
 		}
 		tw.Flush()
 		tested, sig := 0, 0
 		for _, ch := range c.Changes {
-			if !math.IsNaN(ch.Test.P) {
+			if !math.IsNaN(ch.PHolm) {
 				tested++
-				if ch.Test.P < Alpha {
+				if ch.PHolm < Alpha {
 					sig++
 				}
 			}
 		}
 		if tested > 0 {
-			fmt.Fprintf(ew, "\n%d of %d tests significant; by chance alone about %.1f would be (no multiple-comparison correction).\n",
-				sig, tested, float64(tested)*Alpha)
+			fmt.Fprintf(ew, "\n%d of %d tests significant after Holm's correction for %d tests.\n", sig, tested, tested)
+		}
+		if need, worst, cv := repsNeeded(c); need > 0 {
+			fmt.Fprintf(ew, "Repetitions to detect a %.0f %% change (power %.0f %%, α %.2f, before Holm): %d per side for the noisiest\n"+
+				"statistic here (%s, CV %.1f %% over repetitions); this comparison has %d.\n",
+				100*Detect, 100*DetectPower, Alpha, need, worst, 100*cv, minReps(c))
 		}
 	} else {
 		fmt.Fprintln(ew, "\nNo workload was measured (ok) in both runs.")
@@ -200,6 +254,52 @@ func Compare(w io.Writer, a, b *results.Result) error {
 		fmt.Fprintf(ew, "only in B: %s\n", k)
 	}
 	return ew.err
+}
+
+// shift formats the Hodges–Lehmann shift and its interval.
+func (c Change) shift() string {
+	s := c.Shift
+	if c.Test.N1 == 0 || math.IsNaN(c.Test.P) {
+		return "—"
+	}
+	iv := "no 95% interval"
+	if !math.IsInf(s.Lo, 0) {
+		iv = fmt.Sprintf("%s … %s", c.formatDelta(s.Lo), c.formatDelta(s.Hi))
+	}
+	return fmt.Sprintf("%s (%s)", c.formatDelta(s.Estimate), iv)
+}
+
+func (c Change) formatDelta(v float64) string {
+	if c.Stat.Unit == "µs" {
+		return fmt.Sprintf("%+.1f µs", v/1e3)
+	}
+	return fmt.Sprintf("%+.0f", v)
+}
+
+// minReps is the fewest repetitions on a side of a tested change, 0 if none.
+func minReps(c *Comparison) int {
+	n := 0
+	for _, ch := range c.Changes {
+		if ch.Verdict == VerdictTooFew {
+			continue
+		}
+		if m := min(ch.A.N, ch.B.N); n == 0 || m < n {
+			n = m
+		}
+	}
+	return n
+}
+
+// repsNeeded is the most repetitions any change needs to detect a Detect
+// change, with its name and noise.
+func repsNeeded(c *Comparison) (int, string, float64) {
+	need, name, cv := 0, "", 0.0
+	for _, ch := range c.Changes {
+		if ch.Reps > need {
+			need, name, cv = ch.Reps, ch.Workload+" "+ch.Stat.Name, ch.CV
+		}
+	}
+	return need, name, cv
 }
 
 type errWriter struct {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bpfstor/bpfstor/harness/plot"
 	"github.com/bpfstor/bpfstor/harness/proto"
+	"github.com/bpfstor/bpfstor/harness/stats"
 )
 
 // This file reads the experiments of shared/README.md section 5 that are
@@ -362,9 +363,9 @@ func LayerSplitOf(g Group) *LayerSplit {
 		return nil
 	}
 	for i := range s.Segments {
-		s.Segments[i].Mean = SpreadOf(means[s.Segments[i].Name])
+		s.Segments[i].Mean = stats.SpreadOf(means[s.Segments[i].Name])
 	}
-	s.Traced, s.Untraced, s.Overhead = SpreadOf(traced), SpreadOf(untraced), SpreadOf(overhead)
+	s.Traced, s.Untraced, s.Overhead = stats.SpreadOf(traced), stats.SpreadOf(untraced), stats.SpreadOf(overhead)
 	return s
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/bpfstor/bpfstor/harness/hist"
 	"github.com/bpfstor/bpfstor/harness/proto"
 	"github.com/bpfstor/bpfstor/harness/results"
+	"github.com/bpfstor/bpfstor/harness/stats"
 )
 
 // go test ./harness/report/ -run TestFixtures -update rewrites testdata/.
@@ -32,10 +33,18 @@ func synth(rng *rand.Rand, id string, rep int, w proto.Workload, mean time.Durat
 		sum += v
 	}
 	s := h.Summarize()
+	// A real point's clock also holds what runs between operations (the
+	// loop, the next draw): synthGap per operation, the same in every
+	// mode, so that IOPS ratios differ from latency ratios and a report
+	// that took one for the other fails its tests.
+	elapsed := sum + time.Duration(n)*synthGap
 	return &proto.Point{ID: id, Rep: rep, Workload: w, Status: proto.StatusOK, Ops: int64(n), Checked: int64(n),
-		ElapsedNs: int64(sum), IOPS: float64(n) / sum.Seconds(), Latency: h, Summary: &s,
+		ElapsedNs: int64(elapsed), IOPS: float64(n) / elapsed.Seconds(), Latency: h, Summary: &s,
 		ClocksourceBefore: "tsc", ClocksourceAfter: "tsc"}
 }
+
+// synthGap is the time between two operations of a synthetic point.
+const synthGap = 4 * time.Microsecond
 
 func meta(accel string) results.Meta {
 	t := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
@@ -199,9 +208,51 @@ func TestFixtures(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v (run go test ./harness/report/ -run TestFixtures -update)", err)
 		}
-		if len(r.Points) == 0 {
-			t.Errorf("%s: no points", name)
+		// The recorded run is what its generator makes today: every point's
+		// identity, status, counts, IOPS and summary (histograms are in the
+		// summaries). A generator changed without -update fails here.
+		want := mk()
+		if len(r.Points) != len(want.Points) || r.Status != want.Status {
+			t.Fatalf("%s: %d points (%s), the generator makes %d (%s): run with -update", name, len(r.Points), r.Status, len(want.Points), want.Status)
 		}
+		for i, p := range r.Points {
+			w := want.Points[i]
+			same := p.ID == w.ID && p.Status == w.Status && p.Ops == w.Ops && p.Checked == w.Checked &&
+				math.Abs(p.IOPS-w.IOPS) <= 1e-9*w.IOPS && (p.Summary == nil) == (w.Summary == nil) &&
+				(p.Summary == nil || *p.Summary == *w.Summary)
+			if !same {
+				t.Errorf("%s: point %d (%s) differs from the generator's (%s): run with -update", name, i, p.ID, w.ID)
+			}
+		}
+	}
+}
+
+// TestSpeedupIsIOPS: the IOPS speedup is the ratio of IOPS and the latency
+// ratio that of mean latencies; the fixtures keep them apart (synthGap),
+// so a report that used one for the other would show it.
+func TestSpeedupIsIOPS(t *testing.T) {
+	r := fixture(t, "chain")
+	byMode := map[string]Group{}
+	for _, g := range Groups(r) {
+		if g.Points[0].Workload.Depth == 3 {
+			byMode[g.Points[0].Workload.Mode] = g
+		}
+	}
+	drv, base := byMode["driver"], byMode["pread"]
+	if len(drv.Points) == 0 || len(base.Points) == 0 {
+		t.Fatal("no depth-3 driver and pread groups in the chain fixture")
+	}
+	var iops, lat []float64
+	for i := range drv.Points {
+		iops = append(iops, drv.Points[i].IOPS/base.Points[i].IOPS)
+		lat = append(lat, base.Points[i].Summary.MeanNs/drv.Points[i].Summary.MeanNs)
+	}
+	sp, lr := Speedup(drv, base), LatencyRatio(drv, base)
+	if math.Abs(sp.Median-stats.Median(iops)) > 1e-9 || math.Abs(lr.Median-stats.Median(lat)) > 1e-9 {
+		t.Errorf("speedup %.4f (IOPS ratios say %.4f), latency ratio %.4f (latencies say %.4f)", sp.Median, stats.Median(iops), lr.Median, stats.Median(lat))
+	}
+	if math.Abs(sp.Median-lr.Median) < 0.01 {
+		t.Errorf("IOPS speedup %.4f and latency ratio %.4f agree: the fixture cannot tell them apart", sp.Median, lr.Median)
 	}
 }
 

@@ -216,9 +216,58 @@ func conditions(w io.Writer, r *results.Result) {
 	row("data", fmt.Sprintf("%s %s (seed %d)", orDash(m.DataKind), orDash(filepath.Base(m.DataImage)), m.DataSeed))
 	row("repetitions, seed", fmt.Sprintf("%d, %d", m.Repetitions, m.Seed))
 	row("bpfstor", orDash(m.BpfstorRev))
+	if m.HostSteal != nil {
+		row("hypervisor steal", fmt.Sprintf("%.1f %% of the host's CPU time while the VM ran (per point: %s)", 100**m.HostSteal, stealRange(r.Points)))
+	}
 	if warn := loadWarning(m); warn != "" {
 		fmt.Fprintf(w, "\nWarning: %s\n", warn)
 	}
+	if warn := stealWarning(r.Points); warn != "" {
+		fmt.Fprintf(w, "\nWarning: %s\n", warn)
+	}
+}
+
+// stealWarn is the share of the host's CPU time stolen by the hypervisor
+// during a point above which a report warns (on a shared cloud machine a
+// quiet minute measured 9.7 %, and the same spec's means moved 3x).
+const stealWarn = 0.05
+
+// stealRange is the least and most host steal of the points.
+func stealRange(points []*proto.Point) string {
+	lo, hi, n := 1.0, 0.0, 0
+	for _, p := range points {
+		if p.Steal != nil && p.Steal.Host != nil {
+			lo, hi, n = min(lo, *p.Steal.Host), max(hi, *p.Steal.Host), n+1
+		}
+	}
+	if n == 0 {
+		return "not measured"
+	}
+	return fmt.Sprintf("%.1f–%.1f %%", 100*lo, 100*hi)
+}
+
+// stealWarning names the points measured while the hypervisor stole more
+// than stealWarn of the host's CPU time, "" if none: their latencies hold
+// time the host did not run, and a ratio between points that saw
+// different steal compares different machines.
+func stealWarning(points []*proto.Point) string {
+	var ids []string
+	worst := 0.0
+	for _, p := range points {
+		if p.Steal != nil && p.Steal.Host != nil && *p.Steal.Host > stealWarn {
+			ids = append(ids, p.ID)
+			worst = max(worst, *p.Steal.Host)
+		}
+	}
+	if len(ids) == 0 {
+		return ""
+	}
+	if len(ids) > 4 {
+		ids = append(ids[:4], fmt.Sprintf("and %d more", len(ids)-4))
+	}
+	return fmt.Sprintf("%s measured while the hypervisor stole more than %.0f %% of the host's CPU time (up to %.1f %%): "+
+		"their latencies include time the host did not run; measure again (bpfstor run --force --remeasure-steal %.2f) before trusting a ratio that involves them.",
+		strings.Join(ids, ", "), 100*stealWarn, 100*worst, stealWarn)
 }
 
 // clocksources is the boot clocksource and any change seen during points.

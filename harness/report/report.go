@@ -5,13 +5,13 @@ package report
 import (
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/bpfstor/bpfstor/harness/proto"
 	"github.com/bpfstor/bpfstor/harness/results"
+	"github.com/bpfstor/bpfstor/harness/stats"
 )
 
 // Group is one workload's repetitions.
@@ -23,32 +23,12 @@ type Group struct {
 // WorkloadKey names a workload independent of its repetition.
 func WorkloadKey(w proto.Workload) string {
 	parts := []string{w.Kind}
-	if w.BlockSize > 0 {
-		parts = append(parts, fmt.Sprintf("bs=%d", w.BlockSize))
-	}
-	if w.Threads > 1 {
-		parts = append(parts, fmt.Sprintf("threads=%d", w.Threads))
-	}
-	if w.Depth > 0 {
-		parts = append(parts, fmt.Sprintf("depth=%d", w.Depth))
-	}
-	if w.Mode != "" {
-		parts = append(parts, "mode="+w.Mode)
-	}
-	if w.Batch > 0 {
-		parts = append(parts, fmt.Sprintf("batch=%d", w.Batch))
-	}
-	if w.Dist != "" {
-		parts = append(parts, "dist="+w.Dist)
-	}
-	if w.Op != "" {
-		parts = append(parts, "op="+w.Op)
-	}
-	if w.Span > 0 {
-		parts = append(parts, fmt.Sprintf("span=%d", w.Span))
-	}
-	if w.TraceLayers {
-		parts = append(parts, "trace_layers")
+	for _, p := range w.Params() {
+		if p.Value == "" {
+			parts = append(parts, p.Name)
+		} else {
+			parts = append(parts, p.Name+"="+p.Value)
+		}
 	}
 	return strings.Join(parts, " ")
 }
@@ -73,29 +53,12 @@ func Groups(r *results.Result) []Group {
 	return gs
 }
 
-// Spread is the median and range of a statistic over repetitions.
-type Spread struct{ Median, Min, Max float64 }
-
-// SpreadOf computes the spread of vs (which it sorts).
-func SpreadOf(vs []float64) Spread {
-	if len(vs) == 0 {
-		return Spread{}
-	}
-	sort.Float64s(vs)
-	n := len(vs)
-	med := vs[n/2]
-	if n%2 == 0 {
-		med = (vs[n/2-1] + vs[n/2]) / 2
-	}
-	return Spread{Median: med, Min: vs[0], Max: vs[n-1]}
-}
+// Spread is the median and range of a statistic over repetitions
+// (stats.Spread: one definition for reports and compare).
+type Spread = stats.Spread
 
 func (g Group) spread(f func(p *proto.Point) float64) Spread {
-	var vs []float64
-	for _, p := range g.Points {
-		vs = append(vs, f(p))
-	}
-	return SpreadOf(vs)
+	return stats.SpreadOf(g.Values(f))
 }
 
 // P50, P99 and IOPS spreads of a group (latencies in ns).
@@ -112,7 +75,8 @@ func (g Group) IOPS() Spread { return g.spread(func(p *proto.Point) float64 { re
 
 func us(ns float64) string { return fmt.Sprintf("%.1f", ns/1e3) }
 
-func (s Spread) us() string {
+// usRange is a spread of latencies in µs: median [min–max].
+func usRange(s Spread) string {
 	return fmt.Sprintf("%s [%s–%s]", us(s.Median), us(s.Min), us(s.Max))
 }
 
@@ -155,7 +119,7 @@ func Text(w io.Writer, r *results.Result) {
 	fmt.Fprintln(tw, "workload\treps\tp50\tp99\tmean\tIOPS")
 	for _, g := range gs {
 		io := g.IOPS()
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%.0f [%.0f–%.0f]\n", g.Key, len(g.Points), g.P50().us(), g.P99().us(), g.Mean().us(), io.Median, io.Min, io.Max)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%.0f [%.0f–%.0f]\n", g.Key, len(g.Points), usRange(g.P50()), usRange(g.P99()), usRange(g.Mean()), io.Median, io.Min, io.Max)
 	}
 	tw.Flush()
 	fidelity(w, gs)

@@ -20,23 +20,6 @@ func point(kind string, rep int, p50 time.Duration) *proto.Point {
 	return &proto.Point{ID: kind, Rep: rep, Status: "ok", Workload: proto.Workload{Kind: kind, BlockSize: 512}, Summary: &s, Latency: h, IOPS: 1e9 / float64(p50)}
 }
 
-func TestSpreadOf(t *testing.T) {
-	tests := []struct {
-		in   []float64
-		want Spread
-	}{
-		{nil, Spread{}},
-		{[]float64{3}, Spread{3, 3, 3}},
-		{[]float64{5, 1, 3}, Spread{3, 1, 5}},
-		{[]float64{4, 1, 2, 3}, Spread{2.5, 1, 4}},
-	}
-	for _, tt := range tests {
-		if got := SpreadOf(tt.in); got != tt.want {
-			t.Errorf("SpreadOf(%v) = %+v, want %+v", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestText(t *testing.T) {
 	r := &results.Result{Name: "baseline", Status: "partial", Reason: "kernel crash",
 		Points: []*proto.Point{
@@ -78,5 +61,35 @@ func TestLoadWarning(t *testing.T) {
 		if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
 			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
 		}
+	}
+}
+
+func TestStealWarning(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	pt := func(id string, host *float64) *proto.Point {
+		p := &proto.Point{ID: id}
+		if host != nil {
+			p.Steal = &proto.Steal{Host: host}
+		}
+		return p
+	}
+	tests := []struct {
+		name   string
+		points []*proto.Point
+		want   string
+	}{
+		{"no steal measured", []*proto.Point{pt("a", nil)}, ""},
+		{"little steal", []*proto.Point{pt("a", f(0.01)), pt("b", f(0.049))}, ""},
+		{"one point under heavy steal", []*proto.Point{pt("a", f(0.01)), pt("b", f(0.097))}, "b measured while the hypervisor stole more than 5 % of the host's CPU time (up to 9.7 %)"},
+		{"many", []*proto.Point{pt("a", f(0.1)), pt("b", f(0.2)), pt("c", f(0.1)), pt("d", f(0.1)), pt("e", f(0.1)), pt("f", f(0.1))}, "a, b, c, d, and 2 more measured"},
+	}
+	for _, tt := range tests {
+		got := stealWarning(tt.points)
+		if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+	if got := stealRange([]*proto.Point{pt("a", f(0.02)), pt("b", nil), pt("c", f(0.1))}); got != "2.0–10.0 %" {
+		t.Errorf("stealRange = %q", got)
 	}
 }

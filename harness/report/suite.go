@@ -60,12 +60,6 @@ type suiteRun struct {
 	Err error
 }
 
-// Suite writes the suite report of the run directories into outDir:
-// index.md, suite.json and the cross-run figures.
-func Suite(outDir string, runDirs []string) error {
-	return WriteSuite(outDir, runDirs, SuiteOptions{})
-}
-
 // WriteSuite is Suite with the suite's name and the specs that produced no
 // run (a suite with any is partial). A run directory that cannot be read
 // is named in index.md and makes the suite partial; it is not an error.

@@ -72,6 +72,10 @@ type Meta struct {
 	// /proc/stat minus bpfstor's own CPU time): the interference the
 	// measurements may include. Nil if not measured (older results).
 	HostOtherCPUs *float64 `json:"host_other_cpus,omitempty"`
+	// HostSteal is the share of the host's CPU time the hypervisor stole
+	// while the VM ran (the steal column of /proc/stat); every point has
+	// its own in Point.Steal.
+	HostSteal *float64 `json:"host_steal,omitempty"`
 
 	Seed        int64  `json:"seed"`
 	Repetitions int    `json:"repetitions"`

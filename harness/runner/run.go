@@ -28,6 +28,23 @@ type Options struct {
 	// Force measures every point, even those an earlier run of the same
 	// spec measured with the same inputs.
 	Force bool
+	// RemeasureSteal, if above 0, is the share of the host's CPU time
+	// stolen by the hypervisor above which a point is measured again, once,
+	// in a second boot after the first one's points (its Remeasured says
+	// so; a report still warns if the second was as bad).
+	RemeasureSteal float64
+}
+
+// heavySteal returns the specs of the ok points measured under more host
+// steal than limit.
+func heavySteal(points []*proto.Point, specs map[string]proto.PointSpec, limit float64) []proto.PointSpec {
+	var out []proto.PointSpec
+	for _, p := range points {
+		if p.Status == proto.StatusOK && p.ReusedFrom == "" && p.Steal != nil && p.Steal.Host != nil && *p.Steal.Host > limit {
+			out = append(out, specs[p.ID])
+		}
+	}
+	return out
 }
 
 // Run carries one spec through the pipeline and writes its run directory.
@@ -106,11 +123,8 @@ func Run(ctx context.Context, e *Env, s *spec.Spec, opt Options) (*results.Resul
 
 	// Points measured before with the same inputs are taken over (resume);
 	// only the rest are measured.
-	inputs := func(ps proto.PointSpec) string {
-		return Inputs{KernelKey: k.Key, InitramfsHash: img.Hash, DataImage: filepath.Base(data.Path), DataCache: s.Data.Cache,
-			CPUs: s.VM.CPUs, MemoryMB: s.VM.MemoryMB, Accel: accel, NVMePaths: s.VM.NVMePaths, Cmdline: s.VM.Cmdline,
-			Seed: int64(data.Seed), Workload: ps.Workload, Rep: ps.Rep}.Hash()
-	}
+	b := built{KernelKey: k.Key, InitramfsHash: img.Hash, DataImage: filepath.Base(data.Path), Accel: accel, DataSeed: data.Seed}
+	inputs := func(ps proto.PointSpec) string { return pointInputs(s, b, ps).Hash() }
 	var todo []proto.PointSpec
 	hashes := map[string]string{}
 	var old map[string]*reused
@@ -135,7 +149,6 @@ func Run(ctx context.Context, e *Env, s *spec.Spec, opt Options) (*results.Resul
 		res.Meta.HostLoadEnd = host.LoadAvg()
 		return res, dir, rec.finish("")
 	}
-	job := &proto.Job{Name: s.Name, Device: GuestDevice, Seed: int64(data.Seed), Points: todo}
 	cfg := vm.Config{
 		Kernel: k.BzImage, Initramfs: img.Path, CPUs: s.VM.CPUs, MemoryMB: s.VM.MemoryMB, Accel: accel,
 		Disks: []vm.Disk{{Path: data.Path, Cache: s.Data.Cache, Paths: s.VM.NVMePaths}}, Dir: dir,
@@ -151,23 +164,62 @@ func Run(ctx context.Context, e *Env, s *spec.Spec, opt Options) (*results.Resul
 		cfg.Extra = append(cfg.Extra, nvmetrace.Args(tracePath)...)
 	}
 	e.logf("run: %s: %d point(s) on %s, %d vCPU, results in %s", s.Name, len(todo), accel, s.VM.CPUs, dir)
-	bar := newProgress(e.progress(), len(todo), s.Name)
 	interference := host.StartInterference()
-	out, err := guest.Run(ctx, cfg, job, guest.Options{
-		BootTimeout: s.VM.BootTimeout.Duration, JobTimeout: s.VM.JobTimeout.Duration,
-		OnPoint: func(p *proto.Point) {
-			p.InputHash = hashes[p.ID]
-			res.Points = append(res.Points, p)
-			bar.point(PointLine(p))
-			if rec.write(p.ID) != nil { // keep every point as soon as it is measured
-				e.logf("run: %v (kept in memory; the run will be partial)", rec.err)
+	// One boot measures points: each point gets the host's steal since the
+	// previous one (or the boot); a point measured again replaces the
+	// first measurement.
+	boot := func(points []proto.PointSpec, again bool) (*guest.Outcome, error) {
+		job := &proto.Job{Name: s.Name, Device: GuestDevice, Seed: int64(data.Seed), RunSeed: s.Run.Seed, Points: points}
+		bar := newProgress(e.progress(), len(points), s.Name)
+		defer bar.done()
+		steal := host.NewStealMeter()
+		return guest.Run(ctx, cfg, job, guest.Options{
+			BootTimeout: s.VM.BootTimeout.Duration, JobTimeout: s.VM.JobTimeout.Duration,
+			OnPoint: func(p *proto.Point) {
+				p.InputHash = hashes[p.ID]
+				if share, ok := steal.Lap(); ok {
+					if p.Steal == nil {
+						p.Steal = &proto.Steal{}
+					}
+					p.Steal.Host = &share
+				}
+				replaced := false
+				for i, old := range res.Points {
+					if again && old.ID == p.ID {
+						p.Remeasured = old.Remeasured + 1
+						res.Points[i], replaced = p, true
+					}
+				}
+				if !replaced {
+					res.Points = append(res.Points, p)
+				}
+				bar.point(PointLine(p))
+				if rec.write(p.ID) != nil { // keep every point as soon as it is measured
+					e.logf("run: %v (kept in memory; the run will be partial)", rec.err)
+				}
+			},
+			OnLog: func(l string) { e.logf("guest: %s", l) },
+		})
+	}
+	out, err := boot(todo, false)
+	if err == nil && out.Complete && opt.RemeasureSteal > 0 {
+		specs := map[string]proto.PointSpec{}
+		for _, ps := range todo {
+			specs[ps.ID] = ps
+		}
+		if again := heavySteal(res.Points, specs, opt.RemeasureSteal); len(again) > 0 {
+			e.logf("run: %s: %d point(s) measured while the hypervisor stole more than %.0f%% of the host's CPU time: measuring them again",
+				s.Name, len(again), 100*opt.RemeasureSteal)
+			if out2, err2 := boot(again, true); err2 != nil || !out2.Complete {
+				e.logf("run: %s: measuring again did not complete (%v %s): the first measurements stay where none replaced them", s.Name, err2, reasonOf(out2))
 			}
-		},
-		OnLog: func(l string) { e.logf("guest: %s", l) },
-	})
-	bar.done()
+		}
+	}
 	if other, ok := interference.Stop(); ok {
 		res.Meta.HostOtherCPUs = &other
+	}
+	if st, ok := interference.Steal(); ok {
+		res.Meta.HostSteal = &st
 	}
 	if err != nil {
 		return res, dir, rec.finish(err.Error())
@@ -232,6 +284,13 @@ func (r *recorder) finish(reason string) error {
 			r.res.Name, r.dir, len(r.res.Points), err)
 	}
 	return nil
+}
+
+func reasonOf(out *guest.Outcome) string {
+	if out == nil {
+		return ""
+	}
+	return out.Reason
 }
 
 // PointLine is a one-line summary of a point.

@@ -6,6 +6,7 @@ package spec
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"regexp"
 	"strings"
@@ -71,9 +72,22 @@ type Data struct {
 
 // Run holds run-wide parameters.
 type Run struct {
-	Repetitions int   `toml:"repetitions"`
-	Seed        int64 `toml:"seed"`
+	Repetitions int `toml:"repetitions"`
+	// Seed seeds every random draw of the workloads (blocks, keys, chain
+	// starts) and the order of the points in each repetition.
+	Seed int64 `toml:"seed"`
+	// Order is the order of the points inside each repetition: "shuffle"
+	// (the default: a new order per repetition, drawn with Seed, so that
+	// no variant always runs first) or "spec" (as written: for harness
+	// tests whose points must run in sequence).
+	Order string `toml:"order"`
 }
+
+// Point orders inside a repetition (Run.Order).
+const (
+	OrderShuffle = "shuffle"
+	OrderSpec    = "spec"
+)
 
 // Workload is one measured workload. Threads, Depth, Mode, Batch, Dist, Op
 // and Span take a value or a list: a list sweeps it, and the workload
@@ -232,6 +246,9 @@ func (s *Spec) Defaults() {
 	if s.Run.Seed == 0 {
 		s.Run.Seed = 1
 	}
+	if s.Run.Order == "" {
+		s.Run.Order = OrderShuffle
+	}
 	for i := range s.Workloads {
 		w := &s.Workloads[i]
 		if len(w.Threads) == 0 {
@@ -322,10 +339,17 @@ func (s *Spec) Validate(text string) error {
 	if s.Run.Repetitions < 1 || s.Run.Repetitions > 1000 {
 		bad("run.repetitions", "%d is outside 1..1000", s.Run.Repetitions)
 	}
+	if s.Run.Order != OrderShuffle && s.Run.Order != OrderSpec {
+		bad("run.order", "%q is not shuffle or spec", s.Run.Order)
+	}
 	if len(s.Workloads) == 0 {
 		errs = append(errs, fmt.Errorf("%s: no [[workload]]: add at least one", s.File))
 	}
-	for _, w := range s.Workloads {
+	for i, w := range s.Workloads {
+		// A workload's errors name the line in its own [[workload]] table.
+		bad := func(key, format string, args ...any) {
+			errs = append(errs, fmt.Errorf("%s:%s: %s: %s", s.File, workloadLine(text, i, key), key, fmt.Sprintf(format, args...)))
+		}
 		if !knownKinds[w.Kind] {
 			bad("kind", "%q is not a workload kind (pread, fio, chain, ktest, sleep, crash, failio)", w.Kind)
 			continue
@@ -444,6 +468,34 @@ func (s *Spec) Validate(text string) error {
 	return errors.Join(errs...)
 }
 
+// workloadLine returns the line number (as text) where key is assigned in
+// the i-th [[workload]] table, else that table's header line, or "?".
+func workloadLine(text string, i int, key string) string {
+	re := regexp.MustCompile(`^\s*` + regexp.QuoteMeta(key) + `\s*=`)
+	n, header := -1, "?"
+	for l, line := range strings.Split(text, "\n") {
+		t := strings.TrimSpace(line)
+		if strings.HasPrefix(t, "[") {
+			if strings.HasPrefix(t, "[[workload]]") {
+				n++
+				if n == i {
+					header = fmt.Sprint(l + 1)
+				}
+			} else if n == i {
+				break
+			}
+			if n > i {
+				break
+			}
+			continue
+		}
+		if n == i && re.MatchString(line) {
+			return fmt.Sprint(l + 1)
+		}
+	}
+	return header
+}
+
 // lineOf returns the line number (as text) where key's last component is
 // assigned, or "?" if not found.
 func lineOf(text, key string) string {
@@ -514,42 +566,40 @@ func Load(path string) (*Spec, error) {
 
 // Points expands the spec into points, repetition-major: every workload's
 // repetition r runs before any workload's repetition r+1, so drift in the
-// machine hits every variant alike.
+// machine hits every variant alike. Inside a repetition the points run in
+// an order drawn from the run seed, a new one per repetition (Run.Order
+// "shuffle"), so that no variant always runs first, after the same
+// neighbour or on a cold device; PointSpec.Order records it.
 func (s *Spec) Points() []proto.PointSpec {
 	var ps []proto.PointSpec
 	for r := 0; r < s.Run.Repetitions; r++ {
+		var rep []proto.PointSpec
 		for i, w := range s.Workloads {
 			for j, x := range w.Expand() {
-				ps = append(ps, proto.PointSpec{ID: pointID(i, j, x, r), Rep: r, Workload: x})
+				rep = append(rep, proto.PointSpec{ID: pointID(i, j, x, r), Rep: r, Workload: x})
 			}
 		}
+		if s.Run.Order != OrderSpec {
+			rng := rand.New(rand.NewPCG(uint64(s.Run.Seed), 0x6f72646572<<16|uint64(r))) // "order"
+			rng.Shuffle(len(rep), func(a, b int) { rep[a], rep[b] = rep[b], rep[a] })
+		}
+		for k := range rep {
+			rep[k].Order = k
+		}
+		ps = append(ps, rep...)
 	}
 	return ps
 }
 
-// pointID names a point: kind, workload index, swept values, repetition.
+// pointID names a point: kind, workload index, the swept values
+// (proto.Workload.Params, the same identity report.WorkloadKey groups by),
+// repetition.
 func pointID(i, j int, w proto.Workload, rep int) string {
 	id := fmt.Sprintf("%s-%d", w.Kind, i)
-	if w.Depth > 0 {
-		id += fmt.Sprintf("-d%d", w.Depth)
-	}
-	if w.Mode != "" {
-		id += "-" + w.Mode
-	}
-	if w.Batch > 0 {
-		id += fmt.Sprintf("-b%d", w.Batch)
-	}
-	if w.Threads > 1 {
-		id += fmt.Sprintf("-t%d", w.Threads)
-	}
-	if w.Dist != "" {
-		id += "-" + w.Dist
-	}
-	if w.Op != "" {
-		id += "-" + w.Op
-	}
-	if w.Span > 0 {
-		id += fmt.Sprintf("-s%d", w.Span)
+	for _, p := range w.Params() {
+		if p.Swept {
+			id += "-" + p.Short + p.Value
+		}
 	}
 	return fmt.Sprintf("%s/rep%d", id, rep)
 }

@@ -1,7 +1,9 @@
 package spec
 
 import (
+	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -28,7 +30,7 @@ ops = 500
 `
 
 func TestParseGood(t *testing.T) {
-	s, err := Parse("b.toml", good)
+	s, err := Parse("b.toml", strings.Replace(good, "seed = 7", "seed = 7\norder = \"spec\"", 1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,6 +84,7 @@ func TestSweep(t *testing.T) {
 	s, err := Parse("c.toml", `name = "chain"
 [run]
 repetitions = 2
+order = "spec"
 [[workload]]
 kind = "chain"
 ops = 10
@@ -141,7 +144,7 @@ func FuzzParse(f *testing.F) {
 }
 
 func TestBTreeWorkloads(t *testing.T) {
-	const head = "name = \"b\"\n[data]\nkind = \"btree\"\nkeys = 3000\n[[workload]]\nkind = \"btree\"\nops = 10\n"
+	const head = "name = \"b\"\n[run]\norder = \"spec\"\n[data]\nkind = \"btree\"\nkeys = 3000\n[[workload]]\nkind = \"btree\"\nops = 10\n"
 	s, err := Parse("b.toml", head+"op = [\"range\", \"sum\"]\nspan = [8, 63]\nmode = [\"pread\", \"driver\"]\n")
 	if err != nil {
 		t.Fatal(err)
@@ -154,7 +157,7 @@ func TestBTreeWorkloads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ps := s.Points(); len(ps) != 4 || ps[3].ID != "btree-0-uring-b32-t2/rep0" {
+	if ps := s.Points(); len(ps) != 4 || ps[3].ID != "btree-0-t2-uring-b32/rep0" {
 		t.Fatalf("points %v", ps)
 	}
 	for _, bad := range []struct{ text, want string }{
@@ -199,5 +202,99 @@ func TestTraceLayers(t *testing.T) {
 	}
 	if ps := s.Points(); len(ps) != 1 || !ps[0].Workload.TraceLayers || ps[0].Workload.Threads != 1 {
 		t.Fatalf("points %+v", ps)
+	}
+}
+
+// TestPointsShuffled: inside each repetition the points run in an order
+// drawn from the run seed, a new one per repetition; the same seed gives
+// the same order, another seed another; Order records it.
+func TestPointsShuffled(t *testing.T) {
+	text := func(seed int) string {
+		return fmt.Sprintf("name = \"c\"\n[run]\nrepetitions = 3\nseed = %d\n[[workload]]\nkind = \"pread\"\nops = 1\n[[workload]]\nkind = \"chain\"\nops = 10\ndepth = [1, 2, 3]\nmode = [\"pread\", \"syscall\", \"driver\"]\n", seed)
+	}
+	order := func(seed int) [][]string {
+		s, err := Parse("c.toml", text(seed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Run.Order != OrderShuffle {
+			t.Fatalf("default order %q, want %q", s.Run.Order, OrderShuffle)
+		}
+		reps := make([][]string, s.Run.Repetitions)
+		for _, p := range s.Points() {
+			if p.Order != len(reps[p.Rep]) {
+				t.Fatalf("%s: order %d at place %d of repetition %d", p.ID, p.Order, len(reps[p.Rep]), p.Rep)
+			}
+			reps[p.Rep] = append(reps[p.Rep], strings.TrimSuffix(p.ID, fmt.Sprintf("/rep%d", p.Rep)))
+		}
+		return reps
+	}
+	a, again, b := order(1), order(1), order(2)
+	if fmt.Sprint(a) != fmt.Sprint(again) {
+		t.Error("the same run seed gave two orders")
+	}
+	if fmt.Sprint(a) == fmt.Sprint(b) {
+		t.Error("run seeds 1 and 2 gave the same order")
+	}
+	written := []string{"pread-0", "chain-1-d1-pread", "chain-1-d1-syscall", "chain-1-d1-driver", "chain-1-d2-pread"}
+	firsts := map[string]bool{}
+	for r, rep := range a {
+		if len(rep) != 10 {
+			t.Fatalf("repetition %d: %d points, want 10", r, len(rep))
+		}
+		sorted := slices.Clone(rep)
+		slices.Sort(sorted)
+		if len(slices.Compact(sorted)) != 10 {
+			t.Errorf("repetition %d repeats a point: %v", r, rep)
+		}
+		firsts[rep[0]] = true
+		if slices.Equal(rep[:5], written) {
+			t.Errorf("repetition %d runs in the written order", r)
+		}
+	}
+	if fmt.Sprint(a[0]) == fmt.Sprint(a[1]) && fmt.Sprint(a[1]) == fmt.Sprint(a[2]) {
+		t.Error("every repetition has the same order")
+	}
+	s, err := Parse("c.toml", strings.Replace(text(1), "seed = 1", "seed = 1\norder = \"spec\"", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps := s.Points(); ps[0].ID != "pread-0/rep0" || ps[1].ID != "chain-1-d1-pread/rep0" || ps[10].ID != "pread-0/rep1" {
+		t.Errorf("order = \"spec\" does not keep the written order: %s %s %s", ps[0].ID, ps[1].ID, ps[10].ID)
+	}
+	if _, err := Parse("c.toml", strings.Replace(text(1), "seed = 1", "seed = 1\norder = \"random\"", 1)); err == nil || !strings.Contains(err.Error(), `c.toml:5: run.order: "random" is not shuffle or spec`) {
+		t.Errorf("bad order: err = %v", err)
+	}
+}
+
+// TestWorkloadErrorLines: a workload's error names the line in its own
+// [[workload]] table, not the first line anywhere with the same key (a
+// bad kind used to be reported at [data]'s kind).
+func TestWorkloadErrorLines(t *testing.T) {
+	text := `name = "x"
+[data]
+kind = "pattern"
+[[workload]]
+kind = "pread"
+ops = 10
+[[workload]]
+ops = 5
+threads = 2
+kind = "preed"
+[[workload]]
+kind = "pread"
+ops = 1
+threads = 99
+`
+	_, err := Parse("x.toml", text)
+	for _, want := range []string{`x.toml:10: kind: "preed" is not a workload kind`, "x.toml:14: threads: 99 is outside 1..64"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v, want containing %q", err, want)
+		}
+	}
+	// The second workload's kind, not the first's.
+	_, err = Parse("x.toml", "name = \"x\"\n[[workload]]\nkind = \"sleep\"\n[[workload]]\nkind = \"chain\"\nops = 1\n")
+	if err == nil || !strings.Contains(err.Error(), "x.toml:5: kind: a chain workload needs depth and mode") {
+		t.Errorf("err = %v, want at line 5", err)
 	}
 }

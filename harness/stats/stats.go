@@ -212,3 +212,148 @@ func exactP(r []int, k, obs int) float64 {
 	}
 	return math.Min(1, hit/all)
 }
+
+// uCDF is the exact null distribution of the Mann-Whitney U of samples of
+// n1 and n2 distinct values: cdf[u] = P(U <= u), u = 0..n1*n2.
+func uCDF(n1, n2 int) []float64 {
+	// ways[i][j][u]: arrangements of i values of the first and j of the
+	// second sample with U = u (the recurrence of Mann and Whitney 1947).
+	m := n1 * n2
+	prev := make([][]float64, n2+1) // i-1
+	cur := make([][]float64, n2+1)
+	for j := range prev {
+		prev[j] = make([]float64, m+1)
+		cur[j] = make([]float64, m+1)
+		prev[j][0] = 1 // i = 0: one arrangement, U = 0
+	}
+	for i := 1; i <= n1; i++ {
+		for j := 0; j <= n2; j++ {
+			clear(cur[j])
+			for u := 0; u <= m; u++ {
+				// the largest value is from the first sample (it beats the j
+				// of the second) or from the second.
+				if u >= j {
+					cur[j][u] += prev[j][u-j]
+				}
+				if j > 0 {
+					cur[j][u] += cur[j-1][u]
+				}
+			}
+		}
+		prev, cur = cur, prev
+	}
+	ways := prev[n2]
+	total := binom(n1+n2, n1)
+	cdf := make([]float64, m+1)
+	acc := 0.0
+	for u, w := range ways {
+		acc += w
+		cdf[u] = acc / total
+	}
+	return cdf
+}
+
+// Shift is the Hodges–Lehmann estimate of how much b is shifted from a
+// (the median of every difference b_j − a_i) with its distribution-free
+// confidence interval (Moses): the k-th smallest and largest of those
+// differences, k from the exact distribution of U. Level is the interval's
+// confidence, at least the one asked for; Lo and Hi are ±Inf and Level 0
+// when so few values cannot reach it (3 per side reach 90 % at best).
+type Shift struct {
+	Estimate, Lo, Hi float64
+	Level            float64
+}
+
+// HodgesLehmann estimates the shift from a to b and its interval at
+// confidence level (e.g. 0.95).
+func HodgesLehmann(a, b []float64, level float64) (Shift, error) {
+	n1, n2 := len(a), len(b)
+	if n1 < 1 || n2 < 1 {
+		return Shift{}, fmt.Errorf("%w: n=%d and n=%d", ErrTooFew, n1, n2)
+	}
+	d := make([]float64, 0, n1*n2)
+	for _, x := range a {
+		for _, y := range b {
+			d = append(d, y-x)
+		}
+	}
+	sort.Float64s(d)
+	s := Shift{Estimate: median(d), Lo: math.Inf(-1), Hi: math.Inf(1)}
+	cdf := uCDF(n1, n2)
+	// The largest k with P(U <= k-1) <= (1-level)/2: the interval
+	// [d_(k), d_(mn+1-k)] then covers the shift with at least that level.
+	k := 0
+	for k < len(cdf) && cdf[k] <= (1-level)/2+1e-12 {
+		k++
+	}
+	if k > 0 {
+		s.Lo, s.Hi = d[k-1], d[len(d)-k]
+		s.Level = 1 - 2*cdf[k-1]
+	}
+	return s, nil
+}
+
+// Holm adjusts p-values for many comparisons (Holm 1979, step-down
+// Bonferroni): the i-th smallest of m becomes max over j <= i of
+// min(1, (m-j+1) p_(j)). NaN values (tests not run) stay NaN and do not
+// count in m.
+func Holm(ps []float64) []float64 {
+	idx := make([]int, 0, len(ps))
+	for i, p := range ps {
+		if !math.IsNaN(p) {
+			idx = append(idx, i)
+		}
+	}
+	sort.SliceStable(idx, func(x, y int) bool { return ps[idx[x]] < ps[idx[y]] })
+	out := make([]float64, len(ps))
+	for i := range out {
+		out[i] = math.NaN()
+	}
+	m, run := len(idx), 0.0
+	for r, i := range idx {
+		run = math.Max(run, math.Min(1, float64(m-r)*ps[i]))
+		out[i] = run
+	}
+	return out
+}
+
+// RepsToDetect is the fewest repetitions per side with which a two-sided
+// Mann-Whitney test at alpha detects, with the given power, a shift of the
+// median by rel (0.10: 10 %) in a statistic whose repetitions vary with
+// coefficient of variation cv (normal noise): Noether's (1987) sample size,
+// n = (z_{1-alpha/2} + z_power)^2 / (6 (p' - 1/2)^2) per side with
+// p' = P(Y > X) = Φ(rel / (cv √2)), and never fewer than the exact test
+// needs to reach alpha at all (MinP). 0 if cv is not positive.
+func RepsToDetect(rel, cv, alpha, power float64) int {
+	if cv <= 0 || math.IsNaN(cv) {
+		return 0
+	}
+	z := func(q float64) float64 { return math.Sqrt2 * math.Erfinv(2*q-1) }
+	pp := 0.5 * math.Erfc(-rel/(cv*math.Sqrt2)/math.Sqrt2)
+	n := int(math.Ceil(math.Pow(z(1-alpha/2)+z(power), 2) / (6 * (pp - 0.5) * (pp - 0.5))))
+	for MinP(n, n) >= alpha {
+		n++
+	}
+	return n
+}
+
+// CV is the coefficient of variation of xs (sample standard deviation over
+// the mean); NaN with fewer than 2 values or a zero mean.
+func CV(xs []float64) float64 {
+	if len(xs) < 2 {
+		return math.NaN()
+	}
+	var s float64
+	for _, x := range xs {
+		s += x
+	}
+	mean := s / float64(len(xs))
+	var ss float64
+	for _, x := range xs {
+		ss += (x - mean) * (x - mean)
+	}
+	if mean == 0 {
+		return math.NaN()
+	}
+	return math.Sqrt(ss/float64(len(xs)-1)) / math.Abs(mean)
+}

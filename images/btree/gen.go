@@ -13,6 +13,7 @@ import (
 	"sort"
 
 	"github.com/bpfstor/bpfstor/internal/fsutil"
+	"github.com/bpfstor/bpfstor/internal/splitmix"
 )
 
 // Params selects a tree. The same Params always give a byte-identical image.
@@ -160,19 +161,10 @@ func (l *layout) children(level int, j uint64) (lo, hi uint64) {
 // for n+1 keys.
 const mask63 = 1<<63 - 1
 
-func mix64(x uint64) uint64 { // splitmix64 finalizer
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return x
-}
-
 type keyPerm struct{ a, b uint64 }
 
 func newKeyPerm(seed uint64) keyPerm {
-	return keyPerm{a: mix64(seed^0x6b657973) & mask63, b: mix64(seed+0x9e3779b97f4a7c15) & mask63}
+	return keyPerm{a: splitmix.Mix(seed^0x6b657973) & mask63, b: splitmix.Mix(seed+0x9e3779b97f4a7c15) & mask63}
 }
 
 // at is a bijection on [0, 2^63): xor-shifts, odd multiplications mod 2^63,
@@ -230,10 +222,10 @@ func AbsentKeys(keys []uint64, n int, seed uint64) []uint64 {
 	if len(keys) > 0 && keys[len(keys)-1] < MaxKey && len(out) < n {
 		out = append(out, keys[len(keys)-1]+1)
 	}
-	s := mix64(seed ^ 0x616273656e74) // "absent"
+	s := splitmix.Mix(seed ^ 0x616273656e74) // "absent"
 	for tries := 0; len(out) < n && tries < 64*n+1024; tries++ {
 		s += 0x9e3779b97f4a7c15
-		r := mix64(s)
+		r := splitmix.Mix(s)
 		var k uint64
 		if tries%2 == 0 && len(keys) > 1 {
 			j := r % uint64(len(keys)-1)
@@ -257,7 +249,7 @@ func AbsentKeys(keys []uint64, n int, seed uint64) []uint64 {
 // seed. Bytes 0..7 are the key (little-endian u64); bytes 8*j..8*j+7 for
 // j = 1..7 are the little-endian u64
 //
-//	mix64(key + s + j*0x9e3779b97f4a7c15),  s = mix64(seed ^ 0x6270667374726565)
+//	splitmix.Mix(key + s + j*0x9e3779b97f4a7c15),  s = splitmix.Mix(seed ^ 0x6270667374726565)
 //
 // where mix64 is the splitmix64 finalizer:
 //
@@ -266,7 +258,7 @@ func AbsentKeys(keys []uint64, n int, seed uint64) []uint64 {
 // (all arithmetic mod 2^64).
 func ValueFor(key, seed uint64) [ValueSize]byte {
 	var v [ValueSize]byte
-	putValue(v[:], key, mix64(seed^0x6270667374726565))
+	putValue(v[:], key, splitmix.Mix(seed^0x6270667374726565))
 	return v
 }
 
@@ -275,7 +267,7 @@ func putValue(v []byte, key, s uint64) {
 	x := key + s
 	for j := 1; j < ValueSize/8; j++ {
 		x += 0x9e3779b97f4a7c15
-		binary.LittleEndian.PutUint64(v[8*j:], mix64(x))
+		binary.LittleEndian.PutUint64(v[8*j:], splitmix.Mix(x))
 	}
 }
 
@@ -376,7 +368,7 @@ func Generate(w io.Writer, p Params) (Info, error) {
 	}
 
 	// Value log, in key order, padded to a whole block.
-	s := mix64(p.Seed ^ 0x6270667374726565)
+	s := splitmix.Mix(p.Seed ^ 0x6270667374726565)
 	for i := uint64(0); i < p.Keys; i += ValuesPerBlock {
 		clear(blk[:])
 		for k := uint64(0); k < ValuesPerBlock && i+k < p.Keys; k++ {

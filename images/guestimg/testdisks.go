@@ -1,12 +1,14 @@
 package guestimg
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/bpfstor/bpfstor/images/pattern"
+	"github.com/bpfstor/bpfstor/internal/fsutil"
 	"github.com/bpfstor/bpfstor/kernel/selftest/testdisk"
 )
 
@@ -37,7 +39,7 @@ func BuildTestDisks(cacheDir string) ([]TestDisk, error) {
 		}
 		if d.FailReads {
 			td.BlkDebug = filepath.Join(dir, d.Role+".blkdebug")
-			if err := writeAtomic(td.BlkDebug, []byte(BlkDebugRule(testdisk.FailSector))); err != nil {
+			if err := fsutil.WriteFile(td.BlkDebug, []byte(BlkDebugRule(testdisk.FailSector))); err != nil {
 				return nil, fmt.Errorf("image build: test disk %s: %w", d.Role, err)
 			}
 		}
@@ -53,29 +55,20 @@ func BlkDebugRule(sector int64) string {
 }
 
 func buildTestDisk(path string, d testdisk.Disk, seed uint64) error {
-	size := int64(d.SizeMB) << 20
-	if fi, err := os.Stat(path); err == nil && fi.Size() == size {
+	if fsutil.CheckSeal(path) == nil {
 		return nil
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
+	// Missing, damaged or unsealed: written again (a few MiB, in memory, so
+	// that the seal covers the MBR too).
+	var b bytes.Buffer
+	if err := pattern.Write(&b, uint64(int64(d.SizeMB)<<20/pattern.BlockSize), seed); err != nil {
 		return err
 	}
-	defer os.Remove(f.Name())
-	if err := pattern.Write(f, uint64(size/pattern.BlockSize), seed); err != nil {
-		f.Close()
-		return err
-	}
+	img := b.Bytes()
 	if d.Partitioned {
-		if _, err := f.WriteAt(MBR(testdisk.PartStart, testdisk.PartSectors), 0); err != nil {
-			f.Close()
-			return err
-		}
+		copy(img, MBR(testdisk.PartStart, testdisk.PartSectors))
 	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return fsutil.WriteSealed(path, img)
 }
 
 // MBR is a 512 B master boot record with one Linux partition of sectors

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bpfstor/bpfstor/internal/fsutil"
 	"github.com/bpfstor/bpfstor/kernel/selftest/testdisk"
 )
 
@@ -63,5 +64,29 @@ func TestBuildTestDisks(t *testing.T) {
 	again, err := BuildTestDisks(dir)
 	if err != nil || len(again) != len(disks) {
 		t.Fatalf("second build: %v", err)
+	}
+}
+
+func TestTestDisksSealed(t *testing.T) {
+	dir := t.TempDir()
+	disks, err := BuildTestDisks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range disks {
+		if err := fsutil.CheckSeal(d.Path); err != nil {
+			t.Errorf("%s: %v", d.Role, err)
+		}
+	}
+	// a damaged image is written again
+	p := disks[0].Path
+	if err := os.WriteFile(p, []byte("short"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := BuildTestDisks(dir); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(p); fi.Size() != int64(disks[0].SizeMB)<<20 {
+		t.Errorf("damaged %s not rebuilt: %d bytes", disks[0].Role, fi.Size())
 	}
 }

@@ -11,18 +11,12 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+
+	"github.com/bpfstor/bpfstor/internal/splitmix"
 )
 
 // BlockSize is the unit of the pattern.
 const BlockSize = 512
-
-func splitmix(x *uint64) uint64 {
-	*x += 0x9e3779b97f4a7c15
-	z := *x
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
-	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-	return z ^ (z >> 31)
-}
 
 // Fill writes block idx of the pattern into b (len(b) must be BlockSize).
 func Fill(b []byte, idx, seed uint64) {
@@ -30,7 +24,7 @@ func Fill(b []byte, idx, seed uint64) {
 	binary.LittleEndian.PutUint64(b[8:], seed)
 	s := seed ^ (idx * 0xd1b54a32d192ed03)
 	for off := 16; off < BlockSize; off += 8 {
-		binary.LittleEndian.PutUint64(b[off:], splitmix(&s))
+		binary.LittleEndian.PutUint64(b[off:], splitmix.Next(&s))
 	}
 }
 

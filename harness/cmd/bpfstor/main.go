@@ -435,6 +435,7 @@ func runCmd() *cli.Command {
 			&cli.StringFlag{Name: "src", Usage: "kernel tree to build instead of Debian's tarball"},
 			&cli.BoolFlag{Name: "force", Usage: "measure every point again, even those measured before with the same inputs"},
 			&cli.StringFlag{Name: "suite", Usage: "run the specs listed in experiments/NAME.suite (e.g. default) and write a suite report"},
+			&cli.Float64Flag{Name: "remeasure-steal", Usage: "measure again, once, every point during which the hypervisor stole more than this share of the host's CPU time (e.g. 0.05)"},
 		},
 		Action: func(c *cli.Context) error {
 			e, err := env(c)
@@ -475,7 +476,7 @@ func runCmd() *cli.Command {
 					}
 					break
 				}
-				res, dir, err := runner.Run(c.Context, e, s, runner.Options{Force: c.Bool("force")})
+				res, dir, err := runner.Run(c.Context, e, s, runner.Options{Force: c.Bool("force"), RemeasureSteal: c.Float64("remeasure-steal")})
 				if err != nil {
 					err = fmt.Errorf("run %s: %w", s.Name, err)
 					if suite == "" && res == nil {

@@ -201,15 +201,6 @@ func (w *lookupWalk) step(b []byte) (done bool, err error) {
 	return true, nil
 }
 
-// walkLookup runs a lookupWalk with read, reading at most maxHops blocks.
-func walkLookup(read func(off int64) ([]byte, error), root, key uint64, maxHops int) (walkResult, error) {
-	w := newLookupWalk(root, key)
-	if err := walkBlocks(read, &w, maxHops); err != nil {
-		return w.R, fmt.Errorf("btree walk: key %d: %w", key, err)
-	}
-	return w.R, nil
-}
-
 // blockWalk is a walk over the tree's blocks from user space, one block
 // at a time: lookupWalk, scanWalk.
 type blockWalk interface {
@@ -469,13 +460,13 @@ type btreeJob struct {
 	f    *os.File // O_DIRECT
 	FD   int
 	Root int64  // byte offset of the root node
-	Seed uint64 // the job's seed (key draws)
+	Seed uint64 // the run seed (every draw: keys, absent keys, queries)
 }
 
 // openBTreeJob opens the tree on env's data disk for point ps.
 func openBTreeJob(env *Env, ps proto.PointSpec) (*btreeJob, error) {
 	w := ps.Workload
-	j := &btreeJob{W: w, Rep: ps.Rep, Dist: w.Dist, Threads: max(w.Threads, 1), Seed: uint64(env.Job.Seed)}
+	j := &btreeJob{W: w, Rep: ps.Rep, Dist: w.Dist, Threads: max(w.Threads, 1), Seed: uint64(env.Job.RunSeed)}
 	if j.Dist == "" {
 		j.Dist = "uniform"
 	}
@@ -505,7 +496,7 @@ func openBTreeJob(env *Env, ps proto.PointSpec) (*btreeJob, error) {
 			return nil, fmt.Errorf("generated key %d not found in %s by the reference reader (%v): image and generator disagree", k, env.Job.Device, err)
 		}
 	}
-	j.Absent = btree.AbsentKeys(keys, btreeAbsentKeys, j.SB.Seed^uint64(ps.Rep))
+	j.Absent = btree.AbsentKeys(keys, btreeAbsentKeys, drawRNG(j.Seed, ps.Rep, 0xfffe).Uint64())
 	if len(j.Absent) == 0 {
 		j.Close()
 		return nil, fmt.Errorf("no absent keys for a tree of %d keys", len(keys))
@@ -532,7 +523,7 @@ func (j *btreeJob) Close() {
 // repetition and thread, in every mode, so the modes compared look up the
 // same keys.
 func (j *btreeJob) rng(t int) *rand.Rand {
-	return rand.New(rand.NewPCG(j.Seed, uint64(j.Rep)<<16|uint64(t)))
+	return drawRNG(j.Seed, j.Rep, uint64(t))
 }
 
 // drawer returns thread t's lookup key drawer, with the keys of the
@@ -545,8 +536,8 @@ func (j *btreeJob) drawer(t int) *keyDrawer {
 
 // finish fills p from the threads' tallies and errors, and returns the
 // first thread's error. extra is added to p.Extra.
-func (j *btreeJob) finish(p *proto.Point, outs []tally, elapsed time.Duration, errs []error, extra map[string]any) error {
-	sum := mergeTallies(p, outs, elapsed)
+func (j *btreeJob) finish(p *proto.Point, outs []tally, win window, errs []error, extra map[string]any) error {
+	sum := mergeTallies(p, outs, win)
 	var firstErr error
 	if err := firstError(errs); err != nil {
 		firstErr = fmt.Errorf("btree %s depth %d: %w", j.W.Mode, j.Depth, err)
@@ -632,70 +623,10 @@ func runBTreeLookup(env *Env, j *btreeJob, p *proto.Point) error {
 		}
 	}
 	outs := make([]tally, j.Threads)
-	elapsed, errs := measureThreads(j.Threads, w.Ops, w.Warmup, func(t int) (opFunc, func(), error) {
-		o := &outs[t]
-		buf, err := alignedBuf(btree.BlockSize)
-		if err != nil {
-			return nil, nil, err
-		}
-		scratch := make([]byte, btreeScratchSize)
-		draw := j.drawer(t)
-		read := readBlock(j.FD, buf)
-		one := func(record bool) error {
-			key, present := draw.next()
-			var r walkResult
-			var kwhy string // a kernel-mode answer inconsistent in itself
-			var st storfn.Stats
-			var t0 time.Time
-			var d time.Duration
-			if flags == 0 {
-				t0 = time.Now()
-				r, err = walkLookup(read, j.SB.Root, key, j.Depth+1)
-				d = time.Since(t0)
-				if err != nil {
-					return fmt.Errorf("key %d: %w", key, err)
-				}
-				st.Hops = uint32(r.Hops)
-			} else {
-				(&btreeScratch{Key: key}).marshal(scratch)
-				var n int
-				t0 = time.Now()
-				n, st, err = storfn.ChainReadStats(j.FD, buf, j.Root, prog.FD(), scratch, flags)
-				d = time.Since(t0)
-				if err != nil {
-					if errors.Is(err, unix.EBADMSG) {
-						return fmt.Errorf("key %d: %w (the program found a block that is not a tree node)", key, err)
-					}
-					return fmt.Errorf("key %d: %w", key, err)
-				}
-				if n != len(buf) {
-					return fmt.Errorf("key %d: chain_read returned %d bytes, want %d", key, n, len(buf))
-				}
-				s, err := unmarshalBTreeScratch(scratch)
-				if err != nil {
-					return err
-				}
-				r = walkResult{Found: s.Found == 1, Value: s.Value, Hops: int(st.Hops), ValueOff: s.ValueOff}
-				if s.Hops != st.Hops {
-					kwhy = fmt.Sprintf("program counted %d hops, chain_read %d", s.Hops, st.Hops)
-				}
-				// The final block is the value's: the value must be in it.
-				if r.Found {
-					vo := int(s.ValueOff % btree.BlockSize)
-					if uint64(st.FinalOffset) != s.ValueOff&^(btree.BlockSize-1) || !bytes.Equal(buf[vo:vo+btree.ValueSize], s.Value[:]) {
-						kwhy = fmt.Sprintf("final block at %d does not hold the value at %d that the scratch reports", st.FinalOffset, s.ValueOff)
-					}
-				}
-			}
-			if !record {
-				return nil
-			}
-			o.lookup(d, r, int64(st.DriverHops), kwhy, j, key, present)
-			return nil
-		}
-		return one, func() { unix.Munmap(buf[:cap(buf)]) }, nil
+	win, errs := measureChecked(j.Threads, w.Ops, w.Warmup, outs, func(t int, o *tally, warmup, n int) (*lookupThread, error) {
+		return newLookupThread(j, prog, flags, o, warmup, n, j.drawer(t))
 	})
-	if err := j.finish(p, outs, elapsed, errs, nil); err != nil || flags == 0 {
+	if err := j.finish(p, outs, win, errs, nil); err != nil || flags == 0 {
 		return err
 	}
 	// Range scans and sums with the scan program, checked against the Go
@@ -707,6 +638,137 @@ func runBTreeLookup(env *Env, j *btreeJob, p *proto.Point) error {
 	p.Extra["scan_checked"] = n
 	return nil
 }
+
+// lookupSlot is one measured point lookup: its key, drawn before the clock
+// starts, and what it returned, checked after the clock stops.
+type lookupSlot struct {
+	key     uint64
+	present bool
+	r       walkResult   // pread mode
+	st      storfn.Stats // kernel modes
+}
+
+// lookupThread runs a btree point's lookups on one thread. In the kernel
+// modes every measured lookup has its own scratch and final-block buffer,
+// so that its answer can be checked after the clock has stopped.
+type lookupThread struct {
+	j       *btreeJob
+	prog    int
+	flags   uint32
+	o       *tally
+	slots   []lookupSlot
+	draw    *keyDrawer
+	mem     []byte // kernel modes: one block per measured lookup; then one for the warm-up and the pread walks
+	scratch []byte // kernel modes: btreeScratchSize per measured lookup, then one for the warm-up
+	read    func(off int64) ([]byte, error)
+	walk    lookupWalk
+}
+
+func newLookupThread(j *btreeJob, prog *ebpf.Program, flags uint32, o *tally, warmup, n int, draw *keyDrawer) (*lookupThread, error) {
+	kslots := 0
+	if flags != 0 {
+		kslots = n
+	}
+	mem, err := slotRegion(kslots+1, btree.BlockSize)
+	if err != nil {
+		return nil, err
+	}
+	th := &lookupThread{j: j, flags: flags, o: o, draw: draw, mem: mem,
+		slots: make([]lookupSlot, n), scratch: make([]byte, (kslots+1)*btreeScratchSize)}
+	if prog != nil {
+		th.prog = prog.FD()
+	}
+	th.read = readBlock(j.FD, th.buf(kslots))
+	// The warm-up draws its keys first, as it runs first.
+	th.draw.pos = min(warmup, len(th.draw.ahead))
+	for i := range th.slots {
+		th.slots[i].key, th.slots[i].present = draw.next()
+	}
+	th.draw.pos = 0
+	o.T = newOpTimes(n)
+	return th, nil
+}
+
+func (th *lookupThread) buf(i int) []byte { return th.mem[i*btree.BlockSize : (i+1)*btree.BlockSize] }
+func (th *lookupThread) scr(i int) []byte {
+	return th.scratch[i*btreeScratchSize : (i+1)*btreeScratchSize]
+}
+
+// op runs measured lookup i, or a warm-up lookup (i < 0).
+func (th *lookupThread) op(i int) error {
+	j := th.j
+	var key uint64
+	var s *lookupSlot
+	k := len(th.mem)/btree.BlockSize - 1 // the warm-up slot of mem and scratch
+	if i < 0 {
+		key, _ = th.draw.next()
+	} else {
+		s = &th.slots[i]
+		key = s.key
+		if th.flags != 0 {
+			k = i
+		}
+	}
+	if th.flags == 0 {
+		th.walk = newLookupWalk(j.SB.Root, key)
+		t0 := time.Now()
+		err := walkBlocks(th.read, &th.walk, j.Depth+1)
+		t1 := time.Now()
+		if err != nil {
+			return fmt.Errorf("key %d: btree walk: %w", key, err)
+		}
+		if s != nil {
+			s.r = th.walk.R
+			th.o.record(i, t0, t1)
+		}
+		return nil
+	}
+	buf, scratch := th.buf(k), th.scr(k)
+	(&btreeScratch{Key: key}).marshal(scratch)
+	t0 := time.Now()
+	n, st, err := storfn.ChainReadStats(j.FD, buf, j.Root, th.prog, scratch, th.flags)
+	t1 := time.Now()
+	if err != nil {
+		if errors.Is(err, unix.EBADMSG) {
+			return fmt.Errorf("key %d: %w (the program found a block that is not a tree node)", key, err)
+		}
+		return fmt.Errorf("key %d: %w", key, err)
+	}
+	if n != len(buf) {
+		return fmt.Errorf("key %d: chain_read returned %d bytes, want %d", key, n, len(buf))
+	}
+	if s != nil {
+		s.st = st
+		th.o.record(i, t0, t1)
+	}
+	return nil
+}
+
+// check checks every measured lookup's answer (checkLookup); in the kernel
+// modes the answer must first agree with itself: the program's hop count
+// with chain_read's, the value in the final block with the scratch's.
+func (th *lookupThread) check() {
+	for i := range th.slots[:th.o.Done] {
+		s := &th.slots[i]
+		r, kwhy := s.r, ""
+		if th.flags != 0 {
+			sc, _ := unmarshalBTreeScratch(th.scr(i))
+			r = walkResult{Found: sc.Found == 1, Value: sc.Value, Hops: int(s.st.Hops), ValueOff: sc.ValueOff}
+			if sc.Hops != s.st.Hops {
+				kwhy = fmt.Sprintf("program counted %d hops, chain_read %d", sc.Hops, s.st.Hops)
+			}
+			if buf := th.buf(i); r.Found {
+				vo := int(sc.ValueOff % btree.BlockSize)
+				if uint64(s.st.FinalOffset) != sc.ValueOff&^(btree.BlockSize-1) || !bytes.Equal(buf[vo:vo+btree.ValueSize], sc.Value[:]) {
+					kwhy = fmt.Sprintf("final block at %d does not hold the value at %d that the scratch reports", s.st.FinalOffset, sc.ValueOff)
+				}
+			}
+		}
+		th.o.lookup(time.Duration(th.o.T.Lat[i]), r, int64(s.st.DriverHops), kwhy, th.j, s.key, s.present)
+	}
+}
+
+func (th *lookupThread) close() { unix.Munmap(th.mem[:cap(th.mem)]) }
 
 // lookup records one measured point lookup and checks its answer (kwhy is
 // a kernel-mode answer's inconsistency, checked first).
@@ -737,7 +799,7 @@ func (j *btreeJob) scanCheck(env *Env, flags uint32, n int) (int, error) {
 		return 0, err
 	}
 	defer unix.Munmap(buf[:cap(buf)])
-	qs := btreeScanQueries(rand.New(rand.NewPCG(j.Seed, uint64(j.Rep)<<16|0xffff)), j.Keys, j.SB.ImageSize(), n)
+	qs := btreeScanQueries(drawRNG(j.Seed, j.Rep, 0xffff), j.Keys, j.SB.ImageSize(), n)
 	return btreeScanCheck(sprog, j.Tree, j.FD, buf, j.Root, flags, qs)
 }
 

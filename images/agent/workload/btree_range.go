@@ -3,6 +3,7 @@ package workload
 import (
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -33,6 +34,10 @@ type scanWalk struct {
 
 	values bool   // reading the value log
 	voff   uint64 // first value's offset in the first value block
+	// store, if set, takes the collected values (btreeScanMax of
+	// btree.ValueSize bytes) instead of R.Values, so that a measured walk
+	// allocates nothing; valuesIn makes R.Values of it afterwards.
+	store []byte
 }
 
 func newScanWalk(root uint64, q btreeScanQuery) scanWalk {
@@ -98,7 +103,11 @@ func (w *scanWalk) valueBlock(b []byte) (bool, error) {
 			if w.R.Count >= w.Q.Max || w.R.Count >= btreeScanMax {
 				return true, nil
 			}
-			w.R.Values = append(w.R.Values, append([]byte(nil), v...))
+			if w.store != nil {
+				copy(w.store[int(w.R.Count)*btree.ValueSize:], v)
+			} else {
+				w.R.Values = append(w.R.Values, append([]byte(nil), v...))
+			}
 		}
 		w.R.Sum += k
 		w.R.Count++
@@ -109,6 +118,14 @@ func (w *scanWalk) valueBlock(b []byte) (bool, error) {
 	}
 	w.Off += btree.BlockSize
 	return false, nil
+}
+
+// valuesIn sets r.Values to the r.Count values collected into store.
+func valuesIn(r *btreeScanResult, store []byte) {
+	r.Values = nil
+	for i := 0; i < int(r.Count) && i < btreeScanMax; i++ {
+		r.Values = append(r.Values, store[i*btree.ValueSize:(i+1)*btree.ValueSize])
+	}
 }
 
 // rangeQuery is a timed range query: the Span keys from index A of the
@@ -220,65 +237,146 @@ func runBTreeRange(env *Env, j *btreeJob, p *proto.Point) error {
 		}
 	}
 	prefix := prefixSums(j.Keys)
-	imageSize := j.SB.ImageSize()
 	scratchLen := btreeScanHdr
 	if op == btreeScanCollect {
 		scratchLen = btreeScanSize
 	}
 	outs := make([]tally, j.Threads)
-	elapsed, errs := measureThreads(j.Threads, w.Ops, w.Warmup, func(t int) (opFunc, func(), error) {
-		o := &outs[t]
-		buf, err := alignedBuf(btree.BlockSize)
-		if err != nil {
-			return nil, nil, err
-		}
-		rng := j.rng(t)
-		read := readBlock(j.FD, buf)
-		scratch := make([]byte, scratchLen)
-		one := func(record bool) error {
-			q := newRangeQuery(j.Keys, prefix, rng.IntN(len(j.Keys)), w.Span, op, j.Depth, j.SB.ValueLogStart, imageSize)
-			var r btreeScanResult
-			var st storfn.Stats
-			var d time.Duration
-			var kwhy string
-			if flags == 0 {
-				sw := newScanWalk(j.SB.Root, q.Q)
-				t0 := time.Now()
-				err := walkBlocks(read, &sw, q.Hops+2) // one read past the expected may still end it; the check counts it wrong
-				d = time.Since(t0)
-				if err != nil {
-					return fmt.Errorf("range [%d, %d]: %w", q.Q.Lo, q.Q.Hi, err)
-				}
-				r = sw.R
-			} else {
-				q.Q.marshal(scratch)
-				t0 := time.Now()
-				_, st, err = storfn.ChainReadStats(j.FD, buf, j.Root, prog.FD(), scratch, flags)
-				d = time.Since(t0)
-				if err != nil {
-					return fmt.Errorf("range [%d, %d]: %w", q.Q.Lo, q.Q.Hi, err)
-				}
-				r = unmarshalBTreeScan(scratch, op)
-				if r.Hops != st.Hops {
-					kwhy = fmt.Sprintf("program counted %d hops, chain_read %d", r.Hops, st.Hops)
-				}
-				if r.Error != 0 {
-					kwhy = fmt.Sprintf("program error %d", r.Error)
-				}
-			}
-			if !record {
-				return nil
-			}
-			why := kwhy
-			if why == "" {
-				why = q.check(r, j.Keys, j.SB.Seed)
-			}
-			o.answer(d, int64(r.Hops), int64(st.DriverHops), why, func() string {
-				return fmt.Sprintf("btree %s: %s [%d, %d] (%d keys from index %d)", w.Mode, w.Op, q.Q.Lo, q.Q.Hi, q.Count, q.A)
-			})
-			return nil
-		}
-		return one, func() { unix.Munmap(buf[:cap(buf)]) }, nil
+	win, errs := measureChecked(j.Threads, w.Ops, w.Warmup, outs, func(t int, o *tally, warmup, n int) (*rangeThread, error) {
+		return newRangeThread(j, prog, flags, op, scratchLen, o, warmup, n, j.rng(t), prefix)
 	})
-	return j.finish(p, outs, elapsed, errs, map[string]any{"op": w.Op, "span": w.Span})
+	return j.finish(p, outs, win, errs, map[string]any{"op": w.Op, "span": w.Span})
 }
+
+// rangeSlot is one measured range query, made before the clock starts, and
+// its answer, checked after the clock stops.
+type rangeSlot struct {
+	q  rangeQuery
+	r  btreeScanResult // without Values: those stay in the slot's store
+	st storfn.Stats
+}
+
+// rangeThread runs a btree range point's queries on one thread; every
+// measured query has its own scratch (kernel modes) or value store (pread
+// mode) for the check after the clock.
+type rangeThread struct {
+	j          *btreeJob
+	prog       int
+	flags, qop uint32
+	o          *tally
+	slots      []rangeSlot
+	warm       []rangeQuery
+	store      []byte // per measured query (then one for the warm-up): scratch or collected values
+	per        int    // bytes of store per query
+	read       func(off int64) ([]byte, error)
+	walk       scanWalk
+	buf        []byte
+	warmN      int
+}
+
+func newRangeThread(j *btreeJob, prog *ebpf.Program, flags, op uint32, scratchLen int, o *tally, warmup, n int, rng *rand.Rand, prefix []uint64) (*rangeThread, error) {
+	buf, err := alignedBuf(btree.BlockSize)
+	if err != nil {
+		return nil, err
+	}
+	per := btreeScanMax * btree.ValueSize
+	if flags != 0 {
+		per = scratchLen
+	}
+	th := &rangeThread{j: j, flags: flags, qop: op, o: o, buf: buf, per: per,
+		slots: make([]rangeSlot, n), warm: make([]rangeQuery, warmup), store: make([]byte, (n+1)*per)}
+	if prog != nil {
+		th.prog = prog.FD()
+	}
+	th.read = readBlock(j.FD, buf)
+	imageSize := j.SB.ImageSize()
+	query := func() rangeQuery {
+		return newRangeQuery(j.Keys, prefix, rng.IntN(len(j.Keys)), j.W.Span, op, j.Depth, j.SB.ValueLogStart, imageSize)
+	}
+	for i := range th.warm {
+		th.warm[i] = query()
+	}
+	for i := range th.slots {
+		th.slots[i].q = query()
+	}
+	o.T = newOpTimes(n)
+	return th, nil
+}
+
+func (th *rangeThread) mem(i int) []byte { return th.store[i*th.per : (i+1)*th.per] }
+
+// op runs measured query i, or a warm-up query (i < 0).
+func (th *rangeThread) op(i int) error {
+	k := len(th.slots) // the warm-up's store
+	var q *rangeQuery
+	var s *rangeSlot
+	if i < 0 {
+		q = &th.warm[th.warmN]
+		th.warmN++
+	} else {
+		s, k = &th.slots[i], i
+		q = &s.q
+	}
+	store := th.mem(k)
+	if th.flags == 0 {
+		th.walk = newScanWalk(th.j.SB.Root, q.Q)
+		th.walk.store = store
+		t0 := time.Now()
+		err := walkBlocks(th.read, &th.walk, q.Hops+2) // one read past the expected may still end it; the check counts it wrong
+		t1 := time.Now()
+		if err != nil {
+			return fmt.Errorf("range [%d, %d]: %w", q.Q.Lo, q.Q.Hi, err)
+		}
+		if s != nil {
+			s.r = th.walk.R
+			th.o.record(i, t0, t1)
+		}
+		return nil
+	}
+	q.Q.marshal(store)
+	t0 := time.Now()
+	_, st, err := storfn.ChainReadStats(th.j.FD, th.buf, th.j.Root, th.prog, store, th.flags)
+	t1 := time.Now()
+	if err != nil {
+		return fmt.Errorf("range [%d, %d]: %w", q.Q.Lo, q.Q.Hi, err)
+	}
+	if s != nil {
+		s.st = st
+		th.o.record(i, t0, t1)
+	}
+	return nil
+}
+
+// check checks every measured query's answer: key count, sum, blocks read
+// and each collected value (kernel modes: the program's hop count and
+// error first).
+func (th *rangeThread) check() {
+	w := th.j.W
+	for i := range th.slots[:th.o.Done] {
+		s := &th.slots[i]
+		q := s.q
+		var r btreeScanResult
+		kwhy := ""
+		if th.flags == 0 {
+			r = s.r
+			valuesIn(&r, th.mem(i))
+		} else {
+			r = unmarshalBTreeScan(th.mem(i), th.qop)
+			if r.Hops != s.st.Hops {
+				kwhy = fmt.Sprintf("program counted %d hops, chain_read %d", r.Hops, s.st.Hops)
+			}
+			if r.Error != 0 {
+				kwhy = fmt.Sprintf("program error %d", r.Error)
+			}
+		}
+		why := kwhy
+		if why == "" {
+			why = q.check(r, th.j.Keys, th.j.SB.Seed)
+		}
+		th.o.answer(time.Duration(th.o.T.Lat[i]), int64(r.Hops), int64(s.st.DriverHops), why, func() string {
+			return fmt.Sprintf("btree %s: %s [%d, %d] (%d keys from index %d)", w.Mode, w.Op, q.Q.Lo, q.Q.Hi, q.Count, q.A)
+		})
+	}
+}
+
+func (th *rangeThread) close() { unix.Munmap(th.buf[:cap(th.buf)]) }

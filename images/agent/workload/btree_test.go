@@ -3,6 +3,7 @@ package workload
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -273,4 +274,13 @@ func TestBTreeScanQueries(t *testing.T) {
 	if btreeScanSize != 4096 {
 		t.Errorf("scan scratch %d bytes, want 4096", btreeScanSize)
 	}
+}
+
+// walkLookup runs a lookupWalk with read (the tests' one-call walk), reading at most maxHops blocks.
+func walkLookup(read func(off int64) ([]byte, error), root, key uint64, maxHops int) (walkResult, error) {
+	w := newLookupWalk(root, key)
+	if err := walkBlocks(read, &w, maxHops); err != nil {
+		return w.R, fmt.Errorf("btree walk: key %d: %w", key, err)
+	}
+	return w.R, nil
 }

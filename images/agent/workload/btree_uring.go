@@ -43,6 +43,7 @@ type pipeLookup struct {
 	Present bool
 	R       walkResult
 	D       time.Duration // from its first read's submission to its last read's completion
+	End     time.Time     // its last read's completion
 }
 
 // pipeSlot is one lookup in flight.
@@ -70,7 +71,8 @@ type lookupPipe struct {
 	free  []int        // idle slots
 	left  int          // lookups this phase may still start
 	reads int          // reads queued or in flight
-	done  []pipeLookup // finished, not yet returned by next
+	done  []pipeLookup // finished; those from head on not yet returned by next
+	head  int
 	comps []pipeDone
 	waits int // wait calls (io_uring_enter rounds) since the last allow
 }
@@ -94,7 +96,8 @@ func (p *lookupPipe) inFlight() int { return len(p.slots) - len(p.free) }
 
 // next returns the next lookup to finish, keeping the slots busy meanwhile.
 func (p *lookupPipe) next() (pipeLookup, error) {
-	for len(p.done) == 0 {
+	for p.head == len(p.done) {
+		p.done, p.head = p.done[:0], 0 // reuse the array: nothing allocates once it has grown
 		if err := p.fill(); err != nil {
 			return pipeLookup{}, err
 		}
@@ -113,8 +116,8 @@ func (p *lookupPipe) next() (pipeLookup, error) {
 			}
 		}
 	}
-	l := p.done[0]
-	p.done = p.done[1:]
+	l := p.done[p.head]
+	p.head++
 	return l, nil
 }
 
@@ -152,7 +155,8 @@ func (p *lookupPipe) complete(c pipeDone) error {
 		return fmt.Errorf("key %d: %w", key, err)
 	}
 	if done {
-		p.done = append(p.done, pipeLookup{Key: key, Present: s.present, R: s.w.R, D: p.now().Sub(s.t0)})
+		end := p.now()
+		p.done = append(p.done, pipeLookup{Key: key, Present: s.present, R: s.w.R, D: end.Sub(s.t0), End: end})
 		p.free = append(p.free, c.slot)
 		return nil
 	}
@@ -241,40 +245,75 @@ func runBTreeURing(env *Env, j *btreeJob, p *proto.Point) error {
 		return fmt.Errorf("btree %s: batch %d: the uring mode needs batch >= 1 (lookups in flight)", w.Mode, w.Batch)
 	}
 	outs := make([]tally, j.Threads)
-	waits := make([]int, j.Threads)
-	elapsed, errs := measureThreads(j.Threads, w.Ops, w.Warmup, func(t int) (opFunc, func(), error) {
-		rio, err := newRingIO(j.FD, w.Batch)
+	ths := make([]*uringThread, j.Threads)
+	win, errs := measureThreads(j.Threads, w.Ops, w.Warmup, func(t int) (opFunc, func(), error) {
+		th, err := newURingThread(j, &outs[t], w.Warmup/j.Threads, threadShare(w.Ops, j.Threads, t), j.drawer(t))
 		if err != nil {
 			return nil, nil, err
 		}
-		draw := j.drawer(t)
-		pipe := newLookupPipe(rio, w.Batch, j.SB.Root, j.Depth+1, draw.next)
-		pipe.allow(w.Warmup / j.Threads)
-		measuring := false
-		one := func(record bool) error {
-			if record && !measuring {
-				measuring = true // the warm-up lookups have all finished
-				pipe.allow(threadShare(w.Ops, j.Threads, t))
-			}
-			l, err := pipe.next()
-			if err != nil {
-				return err
-			}
-			if record {
-				outs[t].lookup(l.D, l.R, 0, "", j, l.Key, l.Present)
-				waits[t] = pipe.waits
-			}
-			return nil
-		}
-		cleanup := func() {
-			pipe.drain()
-			rio.close()
-		}
-		return one, cleanup, nil
+		ths[t] = th
+		return th.op, th.close, nil
 	})
 	var submits int
-	for _, n := range waits {
-		submits += n
+	for t, th := range ths {
+		if th == nil {
+			continue
+		}
+		submits += th.waits
+		for _, l := range th.got {
+			outs[t].lookup(l.D, l.R, 0, "", j, l.Key, l.Present)
+		}
 	}
-	return j.finish(p, outs, elapsed, errs, map[string]any{"batch": w.Batch, "uring_submits": submits})
+	return j.finish(p, outs, win, errs, map[string]any{"batch": w.Batch, "uring_submits": submits})
+}
+
+// uringThread is one thread of a uring point: its ring, its pipeline of
+// Batch lookups in flight, and the measured lookups kept (preallocated)
+// for the checks after the clock.
+type uringThread struct {
+	rio       *ringIO
+	pipe      *lookupPipe
+	o         *tally
+	n         int
+	got       []pipeLookup
+	waits     int // io_uring_enter rounds of the measured lookups
+	measuring bool
+}
+
+func newURingThread(j *btreeJob, o *tally, warmup, n int, draw *keyDrawer) (*uringThread, error) {
+	rio, err := newRingIO(j.FD, j.W.Batch)
+	if err != nil {
+		return nil, err
+	}
+	pipe := newLookupPipe(rio, j.W.Batch, j.SB.Root, j.Depth+1, draw.next)
+	pipe.done = make([]pipeLookup, 0, j.W.Batch)
+	pipe.comps = make([]pipeDone, 0, j.W.Batch)
+	pipe.allow(warmup)
+	o.T = newOpTimes(n)
+	return &uringThread{rio: rio, pipe: pipe, o: o, n: n, got: make([]pipeLookup, 0, n)}, nil
+}
+
+// op returns the next finished lookup: measured lookup i, or a warm-up one
+// (i < 0). The measured phase allows exactly its n lookups once the
+// warm-up's have all finished.
+func (th *uringThread) op(i int) error {
+	if i >= 0 && !th.measuring {
+		th.measuring = true
+		th.pipe.allow(th.n)
+	}
+	l, err := th.pipe.next()
+	if err != nil {
+		return err
+	}
+	if i >= 0 {
+		th.o.record(i, l.End.Add(-l.D), l.End)
+		th.got = append(th.got, l)
+		th.waits = th.pipe.waits
+	}
+	return nil
+}
+
+func (th *uringThread) close() {
+	th.pipe.drain()
+	th.rio.close()
 }

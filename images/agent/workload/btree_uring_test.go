@@ -281,7 +281,7 @@ func TestThreadShare(t *testing.T) {
 		got := make([]int, tc.threads)
 		var mu sync.Mutex
 		measureThreads(tc.threads, tc.ops, 0, func(th int) (opFunc, func(), error) {
-			return func(record bool) error {
+			return func(int) error {
 				mu.Lock()
 				got[th]++
 				mu.Unlock()
@@ -315,7 +315,7 @@ func TestLookupPipeOnRing(t *testing.T) {
 		t.Run(fmt.Sprintf("batch%d", batch), func(t *testing.T) {
 			rio, err := newRingIO(int(f.Fd()), batch)
 			if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
-				t.Skipf("io_uring is not available on this host: %v", err)
+				missing(t, "io_uring is not available on this host: %v", err)
 			}
 			if err != nil {
 				t.Fatal(err)

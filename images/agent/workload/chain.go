@@ -11,7 +11,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfstor/bpfstor/bpf/storfn"
-	"github.com/bpfstor/bpfstor/harness/hist"
 	"github.com/bpfstor/bpfstor/harness/proto"
 	"github.com/bpfstor/bpfstor/images/pattern"
 )
@@ -89,89 +88,161 @@ func runChain(env *Env, ps proto.PointSpec, p *proto.Point) error {
 		return fmt.Errorf("chain: size of %s: %w", env.Job.Device, err)
 	}
 	nblk := size / uint64(bs)
-	buf, err := alignedBuf(bs)
-	if err != nil {
-		return err
-	}
-	defer unix.Munmap(buf[:cap(buf)])
 	imageSeed := uint64(env.Job.Seed)
-	rng := rand.New(rand.NewPCG(imageSeed, uint64(ps.Rep)<<32|uint64(w.Depth)))
-	h := hist.New()
-	var hops, driverHops int64
-
-	one := func(record bool) error {
-		start := int64(rng.Uint64N(nblk)) * int64(bs)
-		sc := storfn.ChainScratch{Seed: rng.Uint64(), NBlocks: nblk, Depth: uint32(w.Depth)}
-		var final []byte
-		var got storfn.ChainScratch
-		t0 := time.Now()
-		if flags == 0 {
-			r, err := storfn.RefChain(func(b []byte, off int64) (int, error) {
-				n, err := preadRaw(fd, buf, off)
-				copy(b, buf[:n])
-				return n, err
-			}, bs, start, sc)
-			if err != nil {
-				return err
-			}
-			final, got = r.Final, r.Scratch
-		} else {
-			scratch := sc.Marshal()
-			n, st, err := storfn.ChainReadStats(fd, buf, start, prog.FD(), scratch, flags)
-			if err != nil {
-				return err
-			}
-			if n != bs {
-				return fmt.Errorf("chain_read returned %d bytes, want %d", n, bs)
-			}
-			final = buf[:n]
-			if got, err = storfn.UnmarshalChainScratch(scratch); err != nil {
-				return err
-			}
-			if record {
-				hops += int64(st.Hops)
-				driverHops += int64(st.DriverHops)
-			}
-		}
-		d := time.Since(t0)
-		if !record {
-			return nil
-		}
-		h.Record(d)
-		p.Ops++
-		p.Checked++
-		want, err := chainExpect(bs, imageSeed, start, sc)
+	rng := drawRNG(uint64(env.Job.RunSeed), ps.Rep, 1<<15|uint64(w.Depth))
+	var ch *chainThread
+	var o tally
+	win, errs := measureThreads(1, w.Ops, w.Warmup, func(int) (opFunc, func(), error) {
+		var err error
+		ch, err = newChainThread(fd, bs, nblk, w.Depth, flags, prog, rng, &o, w.Warmup, w.Ops)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		if !bytes.Equal(final, want.Final) || got.Acc != want.Scratch.Acc || got.Hops != want.Scratch.Hops {
-			p.Wrong++
-			if p.Error == "" {
-				p.Error = fmt.Sprintf("chain from %d (seed %#x): got acc %#x hops %d, want acc %#x hops %d (final block equal: %v)",
-					start, sc.Seed, got.Acc, got.Hops, want.Scratch.Acc, want.Scratch.Hops, bytes.Equal(final, want.Final))
-			}
-		}
-		return nil
+		return ch.op, func() {}, nil
+	})
+	if ch == nil {
+		return fmt.Errorf("chain: %w", errs[0])
 	}
-	for i := 0; i < w.Warmup; i++ {
-		if err := one(false); err != nil {
-			return fmt.Errorf("chain %s depth %d (warm-up): %w", w.Mode, w.Depth, err)
-		}
+	defer ch.close()
+	if err := ch.check(imageSeed); err != nil {
+		return fmt.Errorf("chain %s depth %d: %w", w.Mode, w.Depth, err)
 	}
-	t0 := time.Now()
-	for i := 0; i < w.Ops; i++ {
-		if err := one(true); err != nil {
-			return fmt.Errorf("chain %s depth %d: %w", w.Mode, w.Depth, err)
-		}
-	}
-	elapsed := time.Since(t0)
-	p.ElapsedNs = int64(elapsed)
-	p.IOPS = float64(p.Ops) / elapsed.Seconds()
-	p.Latency = h
-	s := h.Summarize()
-	p.Summary = &s
+	sum := mergeTallies(p, []tally{o}, win)
 	if flags != 0 {
-		p.Extra = map[string]any{"hops": hops, "driver_hops": driverHops}
+		p.Extra = map[string]any{"hops": sum.Hops, "driver_hops": sum.DriverHops}
+	}
+	if errs[0] != nil {
+		return fmt.Errorf("chain %s depth %d: %w", w.Mode, w.Depth, errs[0])
 	}
 	return nil
 }
+
+// chainSlot is one measured chain: its input, drawn before the clock
+// starts, and what it returned, checked after the clock stops.
+type chainSlot struct {
+	start      int64
+	sc         storfn.ChainScratch
+	acc        uint64 // the scratch's accumulator and hop count after the chain
+	hops       uint32
+	kHops      uint32 // chain_read's hop counts (kernel modes)
+	driverHops uint32
+}
+
+// chainThread runs a chain point's chains: every measured chain reads into
+// its own final-block buffer and scratch, so that the answer checks (which
+// recompute each chain in memory) wait until the clock has stopped.
+type chainThread struct {
+	fd, bs  int
+	flags   uint32
+	prog    int
+	o       *tally
+	slots   []chainSlot
+	warm    []chainSlot
+	mem     []byte // one block per measured chain, one for the warm-up
+	scratch []byte // ChainScratchSize per measured chain, one for the warm-up
+	readAt  func(p []byte, off int64) (int, error)
+}
+
+func newChainThread(fd, bs int, nblk uint64, depth int, flags uint32, prog *ebpf.Program, rng *rand.Rand, o *tally, warmup, n int) (*chainThread, error) {
+	mem, err := slotRegion(n+1, bs)
+	if err != nil {
+		return nil, err
+	}
+	ch := &chainThread{fd: fd, bs: bs, flags: flags, o: o, mem: mem,
+		slots: make([]chainSlot, n), warm: make([]chainSlot, warmup),
+		scratch: make([]byte, (n+1)*storfn.ChainScratchSize)}
+	if prog != nil {
+		ch.prog = prog.FD()
+	}
+	ch.readAt = func(b []byte, off int64) (int, error) { return preadRaw(fd, b, off) }
+	draw := func(s *chainSlot) {
+		s.start = int64(rng.Uint64N(nblk)) * int64(bs)
+		s.sc = storfn.ChainScratch{Seed: rng.Uint64(), NBlocks: nblk, Depth: uint32(depth)}
+	}
+	for i := range ch.warm {
+		draw(&ch.warm[i])
+	}
+	for i := range ch.slots {
+		draw(&ch.slots[i])
+	}
+	o.T = newOpTimes(n)
+	return ch, nil
+}
+
+func (ch *chainThread) buf(i int) []byte { return ch.mem[i*ch.bs : (i+1)*ch.bs] }
+func (ch *chainThread) scr(i int) []byte {
+	return ch.scratch[i*storfn.ChainScratchSize : (i+1)*storfn.ChainScratchSize]
+}
+
+// op runs measured chain i, or warm-up chain -1-i (i < 0).
+func (ch *chainThread) op(i int) error {
+	var s *chainSlot
+	b, scr := ch.buf(len(ch.slots)), ch.scr(len(ch.slots))
+	if i < 0 {
+		s = &ch.warm[-1-i]
+	} else {
+		b, scr = ch.buf(i), ch.scr(i)
+		s = &ch.slots[i]
+	}
+	if ch.flags != 0 {
+		s.sc.MarshalTo(scr)
+	}
+	t0 := time.Now()
+	if ch.flags == 0 {
+		r, err := storfn.RefChainInto(ch.readAt, b, s.start, s.sc)
+		t1 := time.Now()
+		if err != nil {
+			return err
+		}
+		s.acc, s.hops = r.Scratch.Acc, r.Scratch.Hops
+		ch.record(i, t0, t1)
+		return nil
+	}
+	n, st, err := storfn.ChainReadStats(ch.fd, b, s.start, ch.prog, scr, ch.flags)
+	t1 := time.Now()
+	if err != nil {
+		return err
+	}
+	if n != ch.bs {
+		return fmt.Errorf("chain_read returned %d bytes, want %d", n, ch.bs)
+	}
+	s.kHops, s.driverHops = st.Hops, st.DriverHops
+	ch.record(i, t0, t1)
+	return nil
+}
+
+func (ch *chainThread) record(i int, t0, t1 time.Time) {
+	if i >= 0 {
+		ch.o.record(i, t0, t1)
+	}
+}
+
+// check recomputes every measured chain on the pattern image in memory and
+// compares its final block, accumulator and hop count.
+func (ch *chainThread) check(imageSeed uint64) error {
+	for i, s := range ch.slots[:ch.o.Done] {
+		final := ch.buf(i)
+		if ch.flags != 0 {
+			got, err := storfn.UnmarshalChainScratch(ch.scr(i))
+			if err != nil {
+				return err
+			}
+			s.acc, s.hops = got.Acc, got.Hops
+		}
+		want, err := chainExpect(ch.bs, imageSeed, s.start, s.sc)
+		if err != nil {
+			return err
+		}
+		why := ""
+		if !bytes.Equal(final, want.Final) || s.acc != want.Scratch.Acc || s.hops != want.Scratch.Hops {
+			why = fmt.Sprintf("got acc %#x hops %d, want acc %#x hops %d (final block equal: %v)",
+				s.acc, s.hops, want.Scratch.Acc, want.Scratch.Hops, bytes.Equal(final, want.Final))
+		}
+		ch.o.answer(time.Duration(ch.o.T.Lat[i]), int64(s.kHops), int64(s.driverHops), why, func() string {
+			return fmt.Sprintf("chain from %d (seed %#x)", s.start, s.sc.Seed)
+		})
+	}
+	return nil
+}
+
+func (ch *chainThread) close() { unix.Munmap(ch.mem[:cap(ch.mem)]) }

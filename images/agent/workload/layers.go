@@ -295,7 +295,7 @@ func primeBlocks(env *Env, ps proto.PointSpec) error {
 		return err
 	}
 	defer unix.Munmap(buf[:cap(buf)])
-	next := d.draws(uint64(env.Job.Seed), ps.Rep, 0)
+	next := d.draws(uint64(env.Job.RunSeed), ps.Rep, 0)
 	for range ps.Workload.Warmup + ps.Workload.Ops {
 		off := next()
 		if _, err := preadRaw(d.fd, buf, off); err != nil {
@@ -335,9 +335,10 @@ func traceLayers(env *Env, ps proto.PointSpec, p *proto.Point) (*layerRun, error
 			unix.Munmap(buf[:cap(buf)])
 			return nil, nil, fmt.Errorf("set target_pid: %w", err)
 		}
-		next := d.draws(seed, ps.Rep, 0)
+		next := d.draws(uint64(env.Job.RunSeed), ps.Rep, 0)
 		var seq uint64
-		read := func(record bool) error {
+		read := func(i int) error {
+			record := i >= 0
 			off := next()
 			seq++
 			rec := uint64(0)

@@ -125,7 +125,7 @@ func TestLayerRunLayers(t *testing.T) {
 // and layer_stats' sizes.
 func TestLayersObject(t *testing.T) {
 	if _, err := exec.LookPath("clang"); err != nil {
-		t.Skip("clang not installed")
+		missing(t, "clang not installed")
 	}
 	obj := filepath.Join(t.TempDir(), LayersObject)
 	out, err := exec.Command("clang", "-O2", "-g", "-Wall", "-target", "bpf", "-I", "../../../bpf/include",

@@ -27,12 +27,17 @@ func TestMergeTallies(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			outs := make([]tally, len(tt.answers))
 			for i, as := range tt.answers {
+				// Every thread ends at tt.elapsed: IOPS is ops over it.
+				outs[i].T = newOpTimes(len(as))
+				for j := range as {
+					outs[i].T.End[j] = int64(tt.elapsed) * int64(j+1) / int64(len(as))
+				}
 				for _, why := range as {
 					outs[i].answer(time.Millisecond, 2, 1, why, func() string { return "op" })
 				}
 			}
 			var p proto.Point
-			sum := mergeTallies(&p, outs, tt.elapsed)
+			sum := mergeTallies(&p, outs, window{Elapsed: tt.elapsed})
 			if p.Ops != tt.wantOps || p.Checked != tt.wantOps || p.Wrong != tt.wantWrong || p.Error != tt.wantErr || p.IOPS != tt.wantIOPS {
 				t.Errorf("point ops %d checked %d wrong %d error %q iops %v", p.Ops, p.Checked, p.Wrong, p.Error, p.IOPS)
 			}

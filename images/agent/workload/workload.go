@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bpfstor/bpfstor/harness/host"
 	"github.com/bpfstor/bpfstor/harness/proto"
 )
 
@@ -30,11 +31,6 @@ var runners = map[string]runner{
 	proto.KindChain:  runChain,
 	proto.KindBTree:  runBTree,
 	proto.KindKTest:  runKTest,
-}
-
-// Register adds a workload kind (used by packages that bring their own).
-func Register(kind string, r func(env *Env, ps proto.PointSpec, p *proto.Point) error) {
-	runners[kind] = r
 }
 
 const clocksourcePath = "/sys/devices/system/clocksource/clocksource0/current_clocksource"
@@ -79,8 +75,18 @@ func WaitClocksource(timeout time.Duration) string {
 // change (TSC dropped for jiffies) makes the latencies meaningless, so the
 // point fails.
 func RunPoint(env *Env, ps proto.PointSpec) *proto.Point {
-	p := &proto.Point{ID: ps.ID, Rep: ps.Rep, Workload: ps.Workload, Status: proto.StatusOK}
+	p := &proto.Point{ID: ps.ID, Rep: ps.Rep, Order: ps.Order, Workload: ps.Workload, Status: proto.StatusOK}
 	p.ClocksourceBefore = Clocksource()
+	cpu0, cpuErr := host.ReadCPUTimes()
+	defer func() {
+		if cpu1, err := host.ReadCPUTimes(); err == nil && cpuErr == nil {
+			s := host.StealShare(cpu0, cpu1)
+			if p.Steal == nil {
+				p.Steal = &proto.Steal{}
+			}
+			p.Steal.Guest = &s
+		}
+	}()
 	r, ok := runners[ps.Workload.Kind]
 	var err error
 	if !ok {

@@ -1,0 +1,51 @@
+package e2e
+
+import (
+	"context"
+	"testing"
+
+	"github.com/bpfstor/bpfstor/harness/results"
+	"github.com/bpfstor/bpfstor/harness/runner"
+)
+
+// TestStealPerPoint: every point carries the host's and the guest's steal,
+// and --remeasure-steal measures the points above the limit again in a
+// second boot (here every point that saw any steal at all).
+func TestStealPerPoint(t *testing.T) {
+	f := setup(t)
+	s := writeSpec(t, `name = "e2e-steal"
+[vm]
+accel = "tcg"
+[run]
+repetitions = 2
+[[workload]]
+kind = "pread"
+ops = 300
+`)
+	res, dir, err := runner.Run(context.Background(), f.env, s, runner.Options{RemeasureSteal: 1e-9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != results.StatusOK || len(res.Points) != 2 {
+		t.Fatalf("%s: %s, %d points", dir, res.Status, len(res.Points))
+	}
+	if res.Meta.HostSteal == nil {
+		t.Error("no run-wide host steal")
+	}
+	again := 0
+	for _, p := range res.Points {
+		if p.Steal == nil || p.Steal.Host == nil || p.Steal.Guest == nil {
+			t.Fatalf("%s: steal %+v: host and guest view both expected", p.ID, p.Steal)
+		}
+		if p.Remeasured > 0 {
+			again++
+		}
+		t.Logf("%s: host steal %.2f %%, guest %.2f %%, measured again %d", p.ID, 100**p.Steal.Host, 100**p.Steal.Guest, p.Remeasured)
+	}
+	if *res.Meta.HostSteal == 0 {
+		t.Skip("the host saw no steal at all during the run: nothing to measure again")
+	}
+	if again == 0 {
+		t.Error("points saw steal above the limit, none was measured again")
+	}
+}
