@@ -28,6 +28,10 @@ const (
 	// FlagDriver resubmits hops 2..d from the NVMe completion handler
 	// (CHAIN_READ_DRIVER).
 	FlagDriver uint32 = 1 << 1
+	// FlagPoll, with FlagDriver, polls the device's completion queue for
+	// the chain instead of sleeping until its interrupts, where the device
+	// has poll queues (nvme.poll_queues) (CHAIN_READ_POLL).
+	FlagPoll uint32 = 1 << 2
 
 	// VerdictDone and VerdictNext are the program's return values.
 	VerdictDone = 0

@@ -345,11 +345,12 @@ func TestChainModesAgree(t *testing.T) {
 	res, _ := runSpec(t, `name = "e2e-chain"
 [vm]
 accel = "tcg"
+cmdline = ["nvme.poll_queues=1"]
 [[workload]]
 kind = "chain"
 ops = 50
 depth = [1, 4]
-mode = ["pread", "syscall", "driver"]
+mode = ["pread", "syscall", "driver", "driver-poll"]
 `)
 	if res.Status != results.StatusOK {
 		for _, p := range res.Points {
@@ -357,12 +358,18 @@ mode = ["pread", "syscall", "driver"]
 		}
 		t.Fatalf("status %s: %s", res.Status, res.Reason)
 	}
-	if len(res.Points) != 6 {
-		t.Fatalf("%d points, want 6", len(res.Points))
+	if len(res.Points) != 8 {
+		t.Fatalf("%d points, want 8", len(res.Points))
 	}
 	for _, p := range res.Points {
 		if p.Ops != 50 || p.Checked != 50 || p.Wrong != 0 {
 			t.Errorf("%s: ops %d checked %d wrong %d", p.ID, p.Ops, p.Checked, p.Wrong)
+		}
+		// every later hop of a driver chain is the driver's, polled or not
+		if m := p.Workload.Mode; (m == "driver" || m == "driver-poll") && p.Workload.Depth == 4 {
+			if dh := fmt.Sprint(p.Extra["driver_hops"]); dh != fmt.Sprint(3*p.Ops) {
+				t.Errorf("%s: driver resubmitted %v hops, want %d", p.ID, p.Extra["driver_hops"], 3*p.Ops)
+			}
 		}
 	}
 }

@@ -87,7 +87,7 @@ type Analysis struct {
 }
 
 // modeStyles fixes a colour per dispatch mode across all figures.
-var modeStyles = map[string]int{BaselineMode: 0, "syscall": 1, "driver": 2, "uring": 3}
+var modeStyles = map[string]int{BaselineMode: 0, "syscall": 1, "driver": 2, "uring": 3, "driver-poll": 4}
 
 // styleOf is a mode's colour; unknown modes get a colour no mode uses.
 func styleOf(mode string) int {

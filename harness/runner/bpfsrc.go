@@ -11,7 +11,7 @@ import (
 
 // kernelMode reports whether a chain or btree mode runs a BPF program in
 // the kernel (pread and uring chain from user space).
-func kernelMode(mode string) bool { return mode == "syscall" || mode == "driver" }
+func kernelMode(mode string) bool { return mode == "syscall" || mode == "driver" || mode == "driver-poll" }
 
 // BPFSources returns the bpf/progs/*.c files (base names) the guest loads
 // for these points, as the guest agent's workloads do.
@@ -27,7 +27,7 @@ func BPFSources(points []proto.PointSpec) []string {
 		case w.Kind == proto.KindBTree && kernelMode(w.Mode):
 			set["btree_scan.c"] = true
 		case w.Kind == proto.KindKTest:
-			set["chain.c"], set["chain_bad.c"] = true, true
+			set["chain.c"], set["chain_bad.c"], set["verifier_ok.c"], set["hop_trace.c"] = true, true, true, true
 		case w.Kind == proto.KindPread && w.TraceLayers:
 			set["layers.c"] = true
 		}

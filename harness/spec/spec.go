@@ -268,11 +268,21 @@ var knownKinds = map[string]bool{
 	proto.KindChain: true, proto.KindBTree: true,
 }
 
-var chainModes = map[string]bool{"pread": true, "syscall": true, "driver": true}
+var chainModes = map[string]bool{"pread": true, "syscall": true, "driver": true, "driver-poll": true}
 
 // btreeModes adds uring: B lookups in flight on one io_uring, each level's
 // read submitted from user space when the previous one completes.
-var btreeModes = map[string]bool{"pread": true, "syscall": true, "driver": true, "uring": true}
+var btreeModes = map[string]bool{"pread": true, "syscall": true, "driver": true, "driver-poll": true, "uring": true}
+
+// pollQueues reports whether the guest's NVMe driver gets poll queues.
+func (s *Spec) pollQueues() bool {
+	for _, a := range s.VM.Cmdline {
+		if v, ok := strings.CutPrefix(a, "nvme.poll_queues="); ok && v != "0" && v != "" {
+			return true
+		}
+	}
+	return false
+}
 
 // MaxRangeSpan is the most values a range query collects: what the scratch
 // of bpf/progs/btree_scan.c holds (BTREE_SCAN_MAX).
@@ -365,7 +375,10 @@ func (s *Spec) Validate(text string) error {
 			}
 			for _, m := range w.Mode {
 				if !chainModes[m] {
-					bad("mode", "%q is not pread, syscall or driver", m)
+					bad("mode", "%q is not pread, syscall, driver or driver-poll", m)
+				}
+				if m == "driver-poll" && !s.pollQueues() {
+					bad("mode", "driver-poll needs poll queues in the guest: add cmdline = [\"nvme.poll_queues=1\"] to [vm]")
 				}
 			}
 			if w.BlockSize > 4096 {
@@ -382,7 +395,10 @@ func (s *Spec) Validate(text string) error {
 			uring := false
 			for _, m := range w.Mode {
 				if !btreeModes[m] {
-					bad("mode", "%q is not pread, syscall, driver or uring", m)
+					bad("mode", "%q is not pread, syscall, driver, driver-poll or uring", m)
+				}
+				if m == "driver-poll" && !s.pollQueues() {
+					bad("mode", "driver-poll needs poll queues in the guest: add cmdline = [\"nvme.poll_queues=1\"] to [vm]")
 				}
 				uring = uring || m == "uring"
 			}

@@ -68,6 +68,8 @@ func TestParseErrors(t *testing.T) {
 		{"pread on a btree image", strings.Replace(good, "[run]", "[data]\nkind = \"btree\"\nkeys = 100\n[run]", 1), `needs data.kind = "pattern", not "btree"`},
 		{"bad accel", strings.Replace(good, "cpus = 1", `accel = "hvf"`, 1), `vm.accel: "hvf" is not auto, kvm or tcg`},
 		{"layer trace on fio", good + "trace_layers = true\n", `x.toml:20: trace_layers: the layer trace follows one reading thread: it needs kind = "pread" and threads = 1`},
+		{"bad nvme paths", strings.Replace(good, "cpus = 1", "cpus = 1\nnvme_paths = 5", 1), "x.toml:6: vm.nvme_paths: 5 is outside 0..4"},
+		{"cmdline with a space", strings.Replace(good, "cpus = 1", "cpus = 1\ncmdline = [\"a b\"]", 1), `vm.cmdline: "a b" is not one kernel parameter`},
 		{"layer trace with threads", strings.Replace(good, "warmup = 100", "warmup = 100\nthreads = 2\ntrace_layers = true", 1), "trace_layers: the layer trace follows one reading thread"},
 	}
 	for _, tt := range tests {
@@ -112,11 +114,20 @@ mode = ["pread", "syscall", "driver"]
 		{"depth = 3\nmode = \"nvme\"", `mode: "nvme" is not pread`},
 		{"depth = [\"x\"]\nmode = \"pread\"", "not an integer"},
 		{"mode = \"pread\"", "needs depth and mode"},
+		{"depth = 3\nmode = \"driver-poll\"", `driver-poll needs poll queues in the guest: add cmdline = ["nvme.poll_queues=1"] to [vm]`},
 	} {
 		_, err := Parse("c.toml", "name = \"c\"\n[[workload]]\nkind = \"chain\"\nops = 1\n"+bad.text+"\n")
 		if err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("%q: err = %v, want %q", bad.text, err, bad.want)
 		}
+	}
+	for _, cmdline := range []string{`["nvme.poll_queues=1"]`, `["quiet", "nvme.poll_queues=2"]`} {
+		if _, err := Parse("c.toml", "name = \"c\"\n[vm]\ncmdline = "+cmdline+"\n[[workload]]\nkind = \"chain\"\nops = 1\ndepth = 3\nmode = \"driver-poll\"\n"); err != nil {
+			t.Errorf("driver-poll with cmdline %s: %v", cmdline, err)
+		}
+	}
+	if _, err := Parse("c.toml", "name = \"c\"\n[vm]\ncmdline = [\"nvme.poll_queues=0\"]\n[[workload]]\nkind = \"chain\"\nops = 1\ndepth = 3\nmode = \"driver-poll\"\n"); err == nil {
+		t.Error("driver-poll with nvme.poll_queues=0 accepted")
 	}
 }
 

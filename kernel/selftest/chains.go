@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -326,4 +327,134 @@ func sysfsWrite(path, v string) error { return os.WriteFile(path, []byte(v), 0o2
 // pciDevice is the PCI device directory of a controller.
 func pciDevice(ctrl string) (string, error) {
 	return filepath.EvalSymlinks(filepath.Join(ctrl, "device"))
+}
+
+const pollQueuesParam = "/sys/module/nvme/parameters/poll_queues"
+
+// ioInterrupts sums the interrupts of the I/O queues (nvmeXq1, q2, ...;
+// not the admin queue q0) of controller instance ctrl in /proc/interrupts.
+func ioInterrupts(ctrl string) (uint64, error) {
+	b, err := os.ReadFile("/proc/interrupts")
+	if err != nil {
+		return 0, err
+	}
+	var sum uint64
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 2 {
+			continue
+		}
+		q, ok := strings.CutPrefix(f[len(f)-1], ctrl+"q")
+		if !ok || q == "0" {
+			continue
+		}
+		for _, n := range f[1:] {
+			v, err := strconv.ParseUint(n, 10, 64)
+			if err != nil {
+				break
+			}
+			sum += v
+		}
+	}
+	return sum, nil
+}
+
+// testPoll: with CHAIN_READ_POLL on a controller that has a poll queue,
+// driver chains are found by polling: identical to pread chains, every
+// later hop resubmitted by the driver, and not one I/O interrupt raised;
+// the same chains without the flag raise interrupts. The hotplug test
+// disk is re-probed (PCI remove and rescan) with nvme's poll_queues at 1.
+func testPoll(e *env) (string, error) {
+	orig, err := readSysctl(pollQueuesParam)
+	if err != nil {
+		return "", fmt.Errorf("nvme poll_queues: %w", err)
+	}
+	defer writeSysctl(pollQueuesParam, orig)
+	if err := writeSysctl(pollQueuesParam, 1); err != nil {
+		return "", err
+	}
+	d, err := e.testDisk(testdisk.Hotplug)
+	if err != nil {
+		return "", err
+	}
+	ctrls := controllers(filepath.Base(d.path))
+	d.close()
+	if len(ctrls) != 1 {
+		return "", fmt.Errorf("%s: %d controllers", d.path, len(ctrls))
+	}
+	pci, err := pciDevice(ctrls[0])
+	if err != nil {
+		return "", err
+	}
+	if err := sysfsWrite(filepath.Join(pci, "remove"), "1"); err != nil {
+		return "", err
+	}
+	if err := sysfsWrite("/sys/bus/pci/rescan", "1"); err != nil {
+		return "", err
+	}
+	p, err := waitDisk(testdisk.Serial(testdisk.Hotplug), 30*time.Second)
+	if err != nil {
+		return "", fmt.Errorf("after the rescan: %w", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join("/sys/block", filepath.Base(p), "queue", "io_poll")); strings.TrimSpace(string(b)) != "1" {
+		return "", fmt.Errorf("%s has no poll queue after a re-probe with poll_queues=1 (io_poll %q)", p, strings.TrimSpace(string(b)))
+	}
+	nd, err := openDev(p)
+	if err != nil {
+		return "", err
+	}
+	defer nd.close()
+	ctrl := filepath.Base(controllers(filepath.Base(p))[0])
+	pe := e.on(nd)
+	r, err := newReader(nd.fd)
+	if err != nil {
+		return "", err
+	}
+	defer r.close()
+	// run counts the I/O interrupts during 20 chains (not during the
+	// pread chains they are checked against)
+	run := func(flags uint32) (irqs, hops uint64, err error) {
+		for i := 0; i < 20; i++ {
+			c := pe.randomChain(2 + pe.intn(14))
+			c.size = 512
+			c.scratch.NBlocks = uint64(nd.size / 512)
+			c.start = int64(pe.uint64()%c.scratch.NBlocks) * 512
+			ref, err := storfn.RefChain(r.ReadAt, c.size, c.start, c.scratch)
+			if err != nil {
+				return 0, 0, err
+			}
+			before, err := ioInterrupts(ctrl)
+			if err != nil {
+				return 0, 0, err
+			}
+			buf, scr := make([]byte, c.size), c.scratch.Marshal()
+			_, st, err := storfn.ChainReadStats(nd.fd, buf, c.start, e.prog.FD(), scr, flags)
+			after, _ := ioInterrupts(ctrl)
+			if err != nil {
+				return 0, 0, fmt.Errorf("%s: %w", levelName(flags), err)
+			}
+			got, _ := storfn.UnmarshalChainScratch(scr)
+			if string(buf) != string(ref.Final) || got != ref.Scratch || st.DriverHops != uint32(ref.Hops-1) {
+				return 0, 0, fmt.Errorf("%s: chain differs from the pread chain (driver hops %d of %d)", levelName(flags), st.DriverHops, ref.Hops)
+			}
+			hops += uint64(st.Hops)
+			irqs += after - before
+		}
+		return irqs, hops, nil
+	}
+	pollIRQs, pollHops, err := run(storfn.FlagDriver | storfn.FlagPoll)
+	if err != nil {
+		return "", err
+	}
+	irqIRQs, irqHops, err := run(storfn.FlagDriver)
+	if err != nil {
+		return "", err
+	}
+	if pollIRQs != 0 {
+		return "", fmt.Errorf("polled chains (%d hops) raised %d I/O interrupts on %s", pollHops, pollIRQs, ctrl)
+	}
+	if irqIRQs == 0 {
+		return "", fmt.Errorf("chains without CHAIN_READ_POLL raised no interrupt on %s either: the count is broken", ctrl)
+	}
+	return fmt.Sprintf("20 polled DRIVER chains (%d hops) identical to pread chains with 0 I/O interrupts on %s; without the flag 20 chains (%d hops) raised %d", pollHops, ctrl, irqHops, irqIRQs), nil
 }

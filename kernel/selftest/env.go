@@ -180,7 +180,7 @@ func (e *env) checkChainStats(r *reader, c chainCase, flags uint32) (storfn.Stat
 	if got != ref.Scratch {
 		return st, fmt.Errorf("%s: scratch %+v, pread chain %+v", where, got, ref.Scratch)
 	}
-	if want := c.driverHops(ref.Hops); flags == storfn.FlagDriver && st.DriverHops != want && !e.budgeted {
+	if want := c.driverHops(ref.Hops); flags&storfn.FlagDriver != 0 && st.DriverHops != want && !e.budgeted {
 		return st, fmt.Errorf("%s: driver resubmitted %d of %d hops, want %d", where, st.DriverHops, ref.Hops, want)
 	}
 	if flags == storfn.FlagSyscall && st.DriverHops != 0 {
@@ -195,6 +195,8 @@ func levelName(flags uint32) string {
 		return "SYSCALL"
 	case storfn.FlagDriver:
 		return "DRIVER"
+	case storfn.FlagDriver | storfn.FlagPoll:
+		return "DRIVER|POLL"
 	}
 	return fmt.Sprintf("flags=%#x", flags)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"unsafe"
 
@@ -45,6 +44,7 @@ func tests() []test {
 		test{"chain/tracepoint", testTracepoint},
 		test{"chain/hop-budget", testHopBudget},
 		test{"chain/with-fio", testWithFio},
+		test{"chain/poll", testPoll},
 		test{"safety/hop-limit", testHopLimit},
 		test{"safety/hop-limit-sysctl", testHopSysctl},
 		test{"safety/bad-next", testBadNext},
@@ -395,36 +395,9 @@ func testConcurrency(e *env) (string, error) {
 	if e.opts.Quick {
 		per = 100
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, threads)
-	cases := make([][]chainCase, threads)
-	for t := range cases {
-		for i := 0; i < per; i++ {
-			cases[t] = append(cases[t], e.randomChain(1+e.intn(16)))
-		}
-	}
-	for t := 0; t < threads; t++ {
-		wg.Add(1)
-		go func(t int) {
-			defer wg.Done()
-			r, err := newReader(e.fd)
-			if err != nil {
-				errs <- err
-				return
-			}
-			defer r.close()
-			for i, c := range cases[t] {
-				if err := e.checkChain(r, c, levels[(t+i)%2]); err != nil {
-					errs <- fmt.Errorf("thread %d chain %d: %w", t, i, err)
-					return
-				}
-			}
-		}(t)
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+	hops, driver, err := e.parallelChains(threads, per, levels)
+	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%d threads x %d chains (both levels alternating), all identical to pread chains", threads, per), nil
+	return fmt.Sprintf("%d threads x %d chains (both levels alternating), all identical to pread chains; %d of %d later hops resubmitted by the driver", threads, per, driver, hops), nil
 }

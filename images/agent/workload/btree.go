@@ -549,7 +549,7 @@ func (j *btreeJob) finish(p *proto.Point, outs []tally, win window, errs []error
 	if sum.Found+sum.NotFound > 0 {
 		p.Extra["found"], p.Extra["not_found"] = sum.Found, sum.NotFound
 	}
-	if j.W.Mode == ModeSyscall || j.W.Mode == ModeDriver {
+	if kernelMode(j.W.Mode) {
 		p.Extra["driver_hops"] = sum.DriverHops
 	}
 	for k, v := range extra {

@@ -20,7 +20,15 @@ const (
 	ModePread   = "pread"   // from user space, one pread per hop
 	ModeSyscall = "syscall" // chain_read, hops looped in the syscall
 	ModeDriver  = "driver"  // chain_read, hops 2..d resubmitted by the NVMe driver
+	// ModeDriverPoll is ModeDriver with the syscall polling a poll queue
+	// for the completions: no interrupt per hop (needs nvme.poll_queues).
+	ModeDriverPoll = "driver-poll"
 )
+
+// kernelMode reports whether a mode runs its chains with chain_read.
+func kernelMode(mode string) bool {
+	return mode == ModeSyscall || mode == ModeDriver || mode == ModeDriverPoll
+}
 
 // modeFlags maps a mode to chain_read's dispatch flag (0 for pread: no
 // chain_read at all).
@@ -32,8 +40,10 @@ func modeFlags(mode string) (uint32, error) {
 		return storfn.FlagSyscall, nil
 	case ModeDriver:
 		return storfn.FlagDriver, nil
+	case ModeDriverPoll:
+		return storfn.FlagDriver | storfn.FlagPoll, nil
 	}
-	return 0, fmt.Errorf("mode %q is not pread, syscall or driver", mode)
+	return 0, fmt.Errorf("mode %q is not pread, syscall, driver or driver-poll", mode)
 }
 
 // ChainObject is the synthetic chain program in the guest.
