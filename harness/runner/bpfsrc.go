@@ -11,7 +11,9 @@ import (
 
 // kernelMode reports whether a chain or btree mode runs a BPF program in
 // the kernel (pread and uring chain from user space).
-func kernelMode(mode string) bool { return mode == "syscall" || mode == "driver" || mode == "driver-poll" }
+func kernelMode(mode string) bool {
+	return mode == "syscall" || mode == "driver" || mode == "driver-poll"
+}
 
 // BPFSources returns the bpf/progs/*.c files (base names) the guest loads
 // for these points, as the guest agent's workloads do.
