@@ -229,42 +229,54 @@ func testHopBudget(e *env) (string, error) {
 	return fmt.Sprintf("budget 0: no driver hops, answers identical; budget 1, 8 threads: %d of %d later hops resubmitted by the driver, answers identical (default %d)", driver, hops, orig), nil
 }
 
-// parallelChains runs per random chains on each of threads threads,
-// cycling through the levels, each checked against the pread chain; it
-// returns the later hops (after each chain's first) and how many of them
-// the driver resubmitted.
-func (e *env) parallelChains(threads, per int, lv []uint32) (hops, driver uint64, err error) {
-	var mu sync.Mutex
+// goThreads runs body(t, r) on threads goroutines, each with its own
+// pread reader on fd. done is closed when all have returned; first then
+// gives the first error, or nil.
+func goThreads(fd, threads int, body func(t int, r *reader) error) (done <-chan struct{}, first func() error) {
 	var wg sync.WaitGroup
 	errs := make(chan error, threads)
 	for t := 0; t < threads; t++ {
 		wg.Add(1)
 		go func(t int) {
 			defer wg.Done()
-			r, err := newReader(e.fd)
+			r, err := newReader(fd)
 			if err != nil {
 				errs <- err
 				return
 			}
 			defer r.close()
-			for i := 0; i < per; i++ {
-				c := e.randomChain(1 + e.intn(16))
-				fl := lv[(t+i)%len(lv)]
-				st, err := e.checkChainStats(r, c, fl)
-				if err != nil {
-					errs <- fmt.Errorf("thread %d chain %d: %w", t, i, err)
-					return
-				}
-				mu.Lock()
-				hops += uint64(st.Hops - 1)
-				driver += uint64(st.DriverHops)
-				mu.Unlock()
+			if err := body(t, r); err != nil {
+				errs <- err
 			}
 		}(t)
 	}
-	wg.Wait()
-	close(errs)
-	return hops, driver, <-errs
+	ch := make(chan struct{})
+	go func() { wg.Wait(); close(errs); close(ch) }()
+	return ch, func() error { return <-errs }
+}
+
+// parallelChains runs per random chains on each of threads threads,
+// cycling through the levels, each checked against the pread chain; it
+// returns the later hops (after each chain's first) and how many of them
+// the driver resubmitted.
+func (e *env) parallelChains(threads, per int, lv []uint32) (hops, driver uint64, err error) {
+	var mu sync.Mutex
+	done, first := goThreads(e.fd, threads, func(t int, r *reader) error {
+		for i := 0; i < per; i++ {
+			c := e.randomChain(1 + e.intn(16))
+			st, err := e.checkChainStats(r, c, lv[(t+i)%len(lv)])
+			if err != nil {
+				return fmt.Errorf("thread %d chain %d: %w", t, i, err)
+			}
+			mu.Lock()
+			hops += uint64(st.Hops - 1)
+			driver += uint64(st.DriverHops)
+			mu.Unlock()
+		}
+		return nil
+	})
+	<-done
+	return hops, driver, first()
 }
 
 // testWithFio runs chains at both levels on the data disk while fio reads
