@@ -325,28 +325,59 @@ func testDeviceReset(e *env) (string, error) {
 }
 
 // testMultipathFailover: on a namespace shared by two controllers
-// (multipath), resetting one path fails its in-flight chained requests
-// over to the other (nvme_failover_req() steals the bios and resubmits
-// them): every chain must still end with the pread chain's answer, which
-// needs the bio's sector to follow each resubmitted hop.
+// (multipath), one path goes away under chains: first its controller is
+// reset 4 times, then its PCI function is removed, which kills its queues,
+// so nvme_failover_req() steals the bios of the chained requests in flight
+// and resubmits them on the other path. Every chain must still end with
+// the pread chain's answer, which needs the bio's sector to follow each
+// resubmitted hop. The path is rescanned afterwards.
 func testMultipathFailover(e *env) (string, error) {
-	ctrls := controllers(filepath.Base(e.opts.Device))
+	disk := filepath.Base(e.opts.Device)
+	ctrls := controllers(disk)
 	if len(ctrls) < 2 {
 		return "", skipf("%s has %d path(s): not a multipath namespace (vm.nvme_paths = 2 and CONFIG_NVME_MULTIPATH)", e.opts.Device, len(ctrls))
 	}
+	pci, err := pciDevice(ctrls[0])
+	if err != nil {
+		return "", err
+	}
 	d := &dev{path: e.opts.Device, fd: e.fd, size: e.size}
-	recs, ws, err := e.underFault(d, 4, func() ([]window, error) { return resets(ctrls[0], 4) })
+	recs, ws, err := e.underFault(d, 6, func() ([]window, error) {
+		ws, err := resets(ctrls[0], 4)
+		if err != nil {
+			return ws, err
+		}
+		w := window{start: time.Now()}
+		err = sysfsWrite(filepath.Join(pci, "remove"), "1")
+		w.end = time.Now()
+		return append(ws, w), err
+	})
 	if err != nil {
 		return "", err
 	}
 	n, nd, outcomes, errs := tally(recs, ws)
-	if nd == 0 {
-		return "", fmt.Errorf("no DRIVER chain overlapped the resets")
+	_, ndRemove, _, _ := tally(recs, ws[len(ws)-1:])
+	if nd == 0 || ndRemove == 0 {
+		return "", fmt.Errorf("DRIVER chains overlapping the resets: %d, the path removal: %d; want some of each", nd, ndRemove)
 	}
 	if errs["ok"] != n {
 		return "", fmt.Errorf("chains failed although another path was live: %s", outcomes)
 	}
-	return fmt.Sprintf("%d paths; 4 resets of %s: %d chains overlapped (%d DRIVER), all identical to pread chains", len(ctrls), filepath.Base(ctrls[0]), n, nd), nil
+	if err := sysfsWrite("/sys/bus/pci/rescan", "1"); err != nil {
+		return "", err
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(controllers(disk)) < len(ctrls) {
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("%s has %d paths 30 s after the rescan, want %d", disk, len(controllers(disk)), len(ctrls))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := e.chainsWork(); err != nil {
+		return "", fmt.Errorf("after the rescan: %w", err)
+	}
+	return fmt.Sprintf("%d paths; 4 resets of %s, then its PCI function removed: %d chains overlapped (%d DRIVER, %d of them the removal), all identical to pread chains; both paths back after a rescan",
+		len(ctrls), filepath.Base(ctrls[0]), n, nd, ndRemove), nil
 }
 
 // testPCIRemove removes the hotplug test disk's controller from the PCI
