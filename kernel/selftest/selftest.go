@@ -20,6 +20,9 @@ import (
 // Options configures Run.
 type Options struct {
 	Device string // raw block device, e.g. /dev/nvme0n1
+	// Serial, if set, names the device by its NVMe serial instead; Run
+	// waits up to 30 s for it and sets Device.
+	Serial string
 	BPFDir string // directory with chain.o and chain_bad.o
 	Seed   int64  // seed of the random chains
 	Quick  bool   // fewer chains
@@ -53,6 +56,13 @@ func Run(opts Options, logf func(format string, args ...any)) []Result {
 		logf = func(string, ...any) {}
 	}
 	var results []Result
+	if opts.Serial != "" {
+		dev, err := waitDisk(opts.Serial, 30*time.Second)
+		if err != nil {
+			return []Result{{Name: "setup", Message: "selftest: data disk: " + err.Error()}}
+		}
+		opts.Device = dev
+	}
 	e, err := newEnv(opts, logf)
 	if err != nil {
 		return []Result{{Name: "setup", Message: err.Error()}}

@@ -6,13 +6,14 @@ import (
 
 	"github.com/bpfstor/bpfstor/harness/proto"
 	"github.com/bpfstor/bpfstor/kernel/selftest"
+	"github.com/bpfstor/bpfstor/kernel/selftest/testdisk"
 )
 
 // runKTest runs the in-guest tests of the kernel feature (kernel/selftest).
 // The point fails if any test fails; skipped tests are reported as such.
 func runKTest(env *Env, ps proto.PointSpec, p *proto.Point) error {
 	rs := selftest.Run(selftest.Options{
-		Device: env.Job.Device, BPFDir: bpfDir(env), Seed: env.Job.Seed + int64(ps.Rep), Quick: ps.Workload.Ops == 0,
+		Device: env.Job.Device, Serial: testdisk.DataSerial, BPFDir: bpfDir(env), Seed: env.Job.Seed + int64(ps.Rep), Quick: ps.Workload.Ops == 0,
 	}, env.Logf)
 	var failed []string
 	for _, r := range rs {

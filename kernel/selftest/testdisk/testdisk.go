@@ -53,5 +53,10 @@ const (
 	IOTimeout = 2
 )
 
+// DataSerial is the data disk's serial (harness/vm's default for disk 0).
+// The tests find the data disk by it: with multipath the head's name
+// (nvmeXn1) follows whichever path's controller was identified first.
+const DataSerial = "bpfstor0"
+
 // Serial is the NVMe serial number of the disk with this role.
 func Serial(role string) string { return "bpfstor-" + role }
