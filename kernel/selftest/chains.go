@@ -333,9 +333,6 @@ func testWithFio(e *env) (string, error) {
 		took.Round(time.Millisecond), driver, hops, bytes>>20), nil
 }
 
-// sysfsWrite writes v to a sysfs file.
-func sysfsWrite(path, v string) error { return os.WriteFile(path, []byte(v), 0o200) }
-
 // pciDevice is the PCI device directory of a controller.
 func pciDevice(ctrl string) (string, error) {
 	return filepath.EvalSymlinks(filepath.Join(ctrl, "device"))
@@ -398,10 +395,10 @@ func testPoll(e *env) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := sysfsWrite(filepath.Join(pci, "remove"), "1"); err != nil {
+	if err := writeFile(filepath.Join(pci, "remove"), "1"); err != nil {
 		return "", err
 	}
-	if err := sysfsWrite("/sys/bus/pci/rescan", "1"); err != nil {
+	if err := writeFile("/sys/bus/pci/rescan", "1"); err != nil {
 		return "", err
 	}
 	p, err := waitDisk(testdisk.Serial(testdisk.Hotplug), 30*time.Second)

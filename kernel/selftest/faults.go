@@ -348,7 +348,7 @@ func testMultipathFailover(e *env) (string, error) {
 			return ws, err
 		}
 		w := window{start: time.Now()}
-		err = sysfsWrite(filepath.Join(pci, "remove"), "1")
+		err = writeFile(filepath.Join(pci, "remove"), "1")
 		w.end = time.Now()
 		return append(ws, w), err
 	})
@@ -363,7 +363,7 @@ func testMultipathFailover(e *env) (string, error) {
 	if errs["ok"] != n {
 		return "", fmt.Errorf("chains failed although another path was live: %s", outcomes)
 	}
-	if err := sysfsWrite("/sys/bus/pci/rescan", "1"); err != nil {
+	if err := writeFile("/sys/bus/pci/rescan", "1"); err != nil {
 		return "", err
 	}
 	deadline := time.Now().Add(30 * time.Second)
@@ -399,7 +399,7 @@ func testPCIRemove(e *env) (string, error) {
 	}
 	recs, ws, err := e.underFault(d, 2, func() ([]window, error) {
 		w := window{start: time.Now()}
-		err := sysfsWrite(filepath.Join(pci, "remove"), "1")
+		err := writeFile(filepath.Join(pci, "remove"), "1")
 		w.end = time.Now()
 		return []window{w}, err
 	})
@@ -410,7 +410,7 @@ func testPCIRemove(e *env) (string, error) {
 	if nd == 0 {
 		return "", fmt.Errorf("no DRIVER chain was in flight when %s was removed", filepath.Base(pci))
 	}
-	if err := sysfsWrite("/sys/bus/pci/rescan", "1"); err != nil {
+	if err := writeFile("/sys/bus/pci/rescan", "1"); err != nil {
 		return "", err
 	}
 	p, err := waitDisk(testdisk.Serial(testdisk.Hotplug), 30*time.Second)

@@ -9,10 +9,8 @@
 package selftest
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 )
@@ -145,9 +143,4 @@ func firstLine(s string) string {
 	return s
 }
 
-// MarshalResults is a convenience for agents: the results as JSON.
-func MarshalResults(rs []Result) ([]byte, error) { return json.MarshalIndent(rs, "", "  ") }
-
 func (e *env) obj(name string) string { return filepath.Join(e.opts.BPFDir, name) }
-
-func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
