@@ -325,7 +325,7 @@ func TestKernelFeatureSelftests(t *testing.T) {
 	needSeries(t)
 	res, dir := runSpec(t, ktestSpec("e2e-ktest", "", "default"))
 	// one controller: the multipath test has nothing to fail over to
-	checkKTests(t, res, dir, "multipath/failover")
+	checkKTests(t, res, dir, "multipath/failover", "multipath/path-error")
 }
 
 // TestKernelFeatureSelftestsThreadedIRQ runs the quick in-guest tests with
@@ -334,7 +334,7 @@ func TestKernelFeatureSelftests(t *testing.T) {
 func TestKernelFeatureSelftestsThreadedIRQ(t *testing.T) {
 	needSeries(t)
 	res, dir := runSpec(t, ktestSpec("e2e-ktest-threaded", `cmdline = ["nvme.use_threaded_interrupts=1"]`, "default"))
-	checkKTests(t, res, dir, "multipath/failover")
+	checkKTests(t, res, dir, "multipath/failover", "multipath/path-error")
 	if !strings.Contains(res.Meta.GuestCmdline, "nvme.use_threaded_interrupts=1") {
 		t.Errorf("guest command line %q lacks the threaded-interrupt option", res.Meta.GuestCmdline)
 	}

@@ -163,30 +163,36 @@ func (e *env) checkChainStats(r *reader, c chainCase, flags uint32) (storfn.Stat
 	buf := make([]byte, c.size)
 	scratch := c.scratch.Marshal()
 	n, st, err := storfn.ChainReadStats(e.fd, buf, c.start, e.prog.FD(), scratch, flags)
+	return st, e.compareChain(c, flags, ref, buf, n, scratch, st, err)
+}
+
+// compareChain compares what chain_read returned for c (n bytes into buf,
+// the scratch, the stats and the error) with the pread chain ref.
+func (e *env) compareChain(c chainCase, flags uint32, ref storfn.RefResult, buf []byte, n int, scratch []byte, st storfn.Stats, err error) error {
 	where := fmt.Sprintf("%s chain size %d start %d seed %#x depth %d", levelName(flags), c.size, c.start, c.scratch.Seed, c.scratch.Depth)
 	if err != nil {
-		return st, fmt.Errorf("%s: %w (hops %d)", where, err, st.Hops)
+		return fmt.Errorf("%s: %w (hops %d)", where, err, st.Hops)
 	}
 	if n != len(ref.Final) {
-		return st, fmt.Errorf("%s: returned %d, want %d (the final block's size)", where, n, len(ref.Final))
+		return fmt.Errorf("%s: returned %d, want %d (the final block's size)", where, n, len(ref.Final))
 	}
 	if st.Hops != uint32(ref.Hops) || st.FinalOffset != ref.FinalOffset {
-		return st, fmt.Errorf("%s: hops %d final offset %d, pread chain: hops %d final offset %d", where, st.Hops, st.FinalOffset, ref.Hops, ref.FinalOffset)
+		return fmt.Errorf("%s: hops %d final offset %d, pread chain: hops %d final offset %d", where, st.Hops, st.FinalOffset, ref.Hops, ref.FinalOffset)
 	}
 	if string(buf[:n]) != string(ref.Final) {
-		return st, fmt.Errorf("%s: final block differs from the pread chain's", where)
+		return fmt.Errorf("%s: final block differs from the pread chain's", where)
 	}
 	got, _ := storfn.UnmarshalChainScratch(scratch)
 	if got != ref.Scratch {
-		return st, fmt.Errorf("%s: scratch %+v, pread chain %+v", where, got, ref.Scratch)
+		return fmt.Errorf("%s: scratch %+v, pread chain %+v", where, got, ref.Scratch)
 	}
 	if want := c.driverHops(ref.Hops); flags&storfn.FlagDriver != 0 && st.DriverHops != want && !e.budgeted {
-		return st, fmt.Errorf("%s: driver resubmitted %d of %d hops, want %d", where, st.DriverHops, ref.Hops, want)
+		return fmt.Errorf("%s: driver resubmitted %d of %d hops, want %d", where, st.DriverHops, ref.Hops, want)
 	}
 	if flags == storfn.FlagSyscall && st.DriverHops != 0 {
-		return st, fmt.Errorf("%s: driver hops %d in syscall mode", where, st.DriverHops)
+		return fmt.Errorf("%s: driver hops %d in syscall mode", where, st.DriverHops)
 	}
-	return st, nil
+	return nil
 }
 
 func levelName(flags uint32) string {

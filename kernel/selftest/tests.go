@@ -42,6 +42,7 @@ func tests() []test {
 		test{"chain/lba-4k", testLBA4K},
 		test{"chain/map-helpers", testStatsMap},
 		test{"chain/tracepoint", testTracepoint},
+		test{"chain/command-ids", testCommandIDs},
 		test{"chain/hop-budget", testHopBudget},
 		test{"chain/with-fio", testWithFio},
 		test{"chain/poll", testPoll},
@@ -56,6 +57,7 @@ func tests() []test {
 		test{"safety/timeout", testTimeout},
 		test{"safety/device-reset", testDeviceReset},
 		test{"multipath/failover", testMultipathFailover},
+		test{"multipath/path-error", testPathError},
 		test{"safety/pci-remove", testPCIRemove},
 		test{"concurrency", testConcurrency},
 	)
