@@ -7,10 +7,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfstor/bpfstor/bpf/storfn"
+	"github.com/bpfstor/bpfstor/kernel/selftest/testdisk"
 )
 
 const tracingDir = "/sys/kernel/tracing"
@@ -248,4 +250,82 @@ func testPathError(e *env) (string, error) {
 	}
 	return fmt.Sprintf("%d paths; 24 chains, each with a path error (status 0x371) failed over: %d at SYSCALL, %d at DRIVER level (on the last of %d driver hops), all identical to pread chains",
 		len(dirs), injected[storfn.FlagSyscall], injected[storfn.FlagDriver], driverHops), nil
+}
+
+// testQueueFreeze freezes the slow disk's queue (any queue attribute
+// store does, in blk-sysfs) in the middle of a long DRIVER chain. A frozen
+// queue must stop the driver's resubmissions: the freeze waits for the hop
+// in flight, not for the rest of the chain, the syscall carries the chain
+// on once the queue runs again, and the answer is right.
+func testQueueFreeze(e *env) (string, error) {
+	d, err := e.testDisk(testdisk.Slow)
+	if err != nil {
+		return "", err
+	}
+	defer d.close()
+	pe := e.on(d)
+	r, err := newReader(d.fd)
+	if err != nil {
+		return "", err
+	}
+	defer r.close()
+	hop := time.Second / testdisk.SlowIOPS
+	depth := 30 // 3 s of hops
+	orig, err := readSysctl(storfn.SysctlMaxHops)
+	if err != nil {
+		return "", err
+	}
+	defer writeSysctl(storfn.SysctlMaxHops, orig)
+	if err := writeSysctl(storfn.SysctlMaxHops, depth); err != nil {
+		return "", err
+	}
+	c := pe.randomChain(depth)
+	c.size = 512
+	c.scratch.NBlocks = uint64(d.size / 512)
+	ref, err := storfn.RefChain(r.ReadAt, c.size, c.start, c.scratch)
+	if err != nil {
+		return "", err
+	}
+	attr := filepath.Join("/sys/block", filepath.Base(d.path), "queue", "read_ahead_kb")
+	ra, err := os.ReadFile(attr)
+	if err != nil {
+		return "", err
+	}
+	type res struct {
+		n   int
+		st  storfn.Stats
+		err error
+		end time.Time
+	}
+	buf, scratch := make([]byte, c.size), c.scratch.Marshal()
+	done := make(chan res, 1)
+	start := time.Now()
+	go func() {
+		n, st, err := storfn.ChainReadStats(pe.fd, buf, c.start, pe.prog.FD(), scratch, storfn.FlagDriver)
+		done <- res{n, st, err, time.Now()}
+	}()
+	time.Sleep(6 * hop)
+	fs := time.Now()
+	err = writeFile(attr, strings.TrimSpace(string(ra)))
+	freeze := time.Since(fs)
+	out := <-done
+	if err != nil {
+		return "", fmt.Errorf("freeze %s: %w", attr, err)
+	}
+	pe.budgeted = true // the syscall takes hops over: fewer driver hops is right
+	if err := pe.compareChain(c, storfn.FlagDriver, ref, buf, out.n, scratch, out.st, out.err); err != nil {
+		return "", fmt.Errorf("chain across a queue freeze: %w", err)
+	}
+	rest := out.end.Sub(fs)
+	if rest < 5*hop {
+		return "", fmt.Errorf("the chain ended %v after the freeze began: too soon to tell (want the freeze in its middle)", rest)
+	}
+	if freeze > rest/2 || freeze > 8*hop {
+		return "", fmt.Errorf("the queue freeze took %v while the chain went on for %v after it began (hops of %v): the driver kept resubmitting into a frozen queue", freeze, rest, hop)
+	}
+	if want := c.driverHops(ref.Hops); out.st.DriverHops >= want {
+		return "", fmt.Errorf("the driver resubmitted all %d hops: no hop was left to the syscall across the freeze", out.st.DriverHops)
+	}
+	return fmt.Sprintf("%d-hop DRIVER chain on a %d IOPS disk (%v): the queue froze in %v (the hop in flight), %d hops by the driver, the rest by the syscall, identical to the pread chain",
+		out.st.Hops, testdisk.SlowIOPS, out.end.Sub(start).Round(10*time.Millisecond), freeze.Round(time.Millisecond), out.st.DriverHops), nil
 }

@@ -55,6 +55,7 @@ func tests() []test {
 		test{"safety/fatal-signal", testFatalSignal},
 		test{"safety/io-error", testIOError},
 		test{"safety/timeout", testTimeout},
+		test{"safety/queue-freeze", testQueueFreeze},
 		test{"safety/device-reset", testDeviceReset},
 		test{"multipath/failover", testMultipathFailover},
 		test{"multipath/path-error", testPathError},
