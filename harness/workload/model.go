@@ -231,7 +231,7 @@ func (k *Kind) ModeNames() []string {
 // UnknownMode is the error for a mode the kind does not have; it lists
 // the kind's modes.
 func (k *Kind) UnknownMode(name string) error {
-	return fmt.Errorf("%q is not a %s mode (%s)", name, k.Name, Or(k.ModeNames()))
+	return fmt.Errorf("%q is not %s (the %s modes)", name, Or(k.ModeNames()), k.Name)
 }
 
 // Uses reports whether the kind reads the field with this spec key.
