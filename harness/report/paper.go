@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/bpfstor/bpfstor/harness/proto"
+	"github.com/bpfstor/bpfstor/harness/workload"
 )
 
 // Metrics an anchor states. Both are ratios of a dispatch mode against the
@@ -217,20 +217,17 @@ const XRPTable1Total = 6270.0
 // SweepExperiment names the experiment (shared/README.md section 5) a
 // sweep of chained reads reproduces, by what it varies; "" for none.
 func SweepExperiment(s *Sweep) string {
-	if s.Kind != proto.KindChain && s.Kind != proto.KindBTree {
+	if !workload.Chained(s.Kind) {
 		return ""
 	}
-	switch s.Axis.Name {
-	case "depth":
-		return "depth"
-	case "batch":
-		return "uring"
-	case "threads":
-		return "threads"
-	case "span":
-		return "range"
-	}
-	return ""
+	return s.Axis.Experiment
+}
+
+// applies reports whether anchor a is about experiment exp in mode, and
+// the model says the papers' numbers for exp apply to the mode
+// (workload.Mode.Anchors).
+func (a Anchor) applies(exp, mode string) bool {
+	return a.Experiment == exp && a.Mode == mode && workload.Anchored(mode, exp)
 }
 
 // anchorsFor returns the anchors of an experiment for mode at depth with
@@ -239,7 +236,7 @@ func SweepExperiment(s *Sweep) string {
 func anchorsFor(exp, mode string, depth, threads int, bounds bool) []Anchor {
 	var out []Anchor
 	for _, a := range Paper {
-		if a.Experiment != exp || a.Mode != mode || a.Unmeasured != "" || max(threads, 1) < a.MinThreads {
+		if !a.applies(exp, mode) || a.Unmeasured != "" || max(threads, 1) < a.MinThreads {
 			continue
 		}
 		if a.Depth == depth || (bounds && a.Depth == 0) {
