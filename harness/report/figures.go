@@ -171,15 +171,8 @@ func (sw *Sweep) Title() string {
 	return kindTitle(sw.Kind)
 }
 
-func kindTitle(k string) string {
-	switch k {
-	case "chain":
-		return "dependent-read chain"
-	case "btree":
-		return "B+-tree lookup"
-	}
-	return k
-}
+// kindTitle names a kind in titles (workload.Kind.Title).
+func kindTitle(k string) string { return workload.TitleOf(k) }
 
 func latencyFigure(_ *Analysis, s *Sweep) []Figure {
 	mk := func(stat string, f func(*proto.Point) float64) *plot.Chart {

@@ -99,6 +99,8 @@ type Mode struct {
 type Kind struct {
 	Name string
 	Doc  string
+	// Title names the kind in figure and section titles ("" for Name).
+	Title string
 	// Fields are the spec keys of the Workload fields the kind reads (beyond
 	// kind, ops, warmup and threads, which every kind has).
 	Fields []string
@@ -153,7 +155,7 @@ var Kinds = []Kind{
 		}},
 	{Name: KindFio, Doc: "Debian's fio, psync randread, as a fidelity check",
 		Fields: []string{FieldBlockSize, FieldDist}, DefaultBlockSize: 512, NeedsOps: true, HostTools: []string{"fio"}},
-	{Name: KindChain, Doc: "synthetic dependent-read chains on the pattern image",
+	{Name: KindChain, Doc: "synthetic dependent-read chains on the pattern image", Title: "dependent-read chain",
 		Fields: []string{FieldBlockSize, FieldDepth, FieldMode, FieldDist}, Required: []string{FieldDepth, FieldMode},
 		DefaultBlockSize: 512, MaxBlockSize: 4096, NeedsOps: true, Data: DataPattern, Chained: true,
 		Modes: []Mode{modePread, modeSyscall, modeDriver, modeDriverPoll},
@@ -163,7 +165,7 @@ var Kinds = []Kind{
 			}
 			return nil
 		}},
-	{Name: KindBTree, Doc: "B+-tree lookups and range queries on a btree data image",
+	{Name: KindBTree, Doc: "B+-tree lookups and range queries on a btree data image", Title: "B+-tree lookup",
 		Fields: []string{FieldMode, FieldBatch, FieldDist, FieldOp, FieldSpan}, Required: []string{FieldMode},
 		NeedsOps: true, Data: DataBTree, Chained: true,
 		Modes: []Mode{modePread, modeSyscall, modeDriver, modeDriverPoll, modeURing},
@@ -193,6 +195,14 @@ func Lookup(name string) (*Kind, bool) {
 		}
 	}
 	return nil, false
+}
+
+// TitleOf is the kind's title (Kind.Title), or the name itself.
+func TitleOf(name string) string {
+	if k, ok := Lookup(name); ok && k.Title != "" {
+		return k.Title
+	}
+	return name
 }
 
 // KindNames are the kinds' names, in table order.
