@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -103,6 +104,23 @@ func TestHostTools(t *testing.T) {
 		}
 		if got := strings.Join(s.HostTools(), ","); got != tc.want {
 			t.Errorf("%v: tools %q, want %q", tc.kinds, got, tc.want)
+		}
+	}
+}
+
+// TestREADMEListsModel checks that the spec format's documentation names
+// every kind and mode of the model.
+func TestREADMEListsModel(t *testing.T) {
+	b, err := os.ReadFile("../../experiments/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range workload.Kinds {
+		names := append([]string{k.Name}, k.ModeNames()...)
+		for _, n := range names {
+			if !strings.Contains(string(b), "`"+n+"`") {
+				t.Errorf("experiments/README.md does not document %s (kind %s): add it to the [[workload]] table", n, k.Name)
+			}
 		}
 	}
 }
