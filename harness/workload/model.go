@@ -119,6 +119,9 @@ type Kind struct {
 	Chained bool
 	// HostTools are the host tools the initramfs must carry for the kind.
 	HostTools []string
+	// NeedsTestDisks: the VM gets the extra disks of
+	// kernel/selftest/testdisk (the kernel feature's in-guest tests).
+	NeedsTestDisks bool
 	// Harness: the kind exists to test the harness itself.
 	Harness bool
 	// Modes are the kind's dispatch modes, in the order figures list them.
@@ -179,6 +182,7 @@ var Kinds = []Kind{
 			return []string{"btree_scan.c"}
 		}},
 	{Name: KindKTest, Doc: "in-guest tests of the kernel feature", HostTools: []string{"fio"}, // they run fio beside chains
+		NeedsTestDisks: true,
 		BPF: func(Workload, *Mode) []string {
 			return []string{"chain.c", "chain_bad.c", "verifier_ok.c", "hop_trace.c"}
 		}},
