@@ -45,7 +45,10 @@ func modeFlags(mode string) (uint32, error) {
 	case ModeDriverPoll:
 		return storfn.FlagDriver | storfn.FlagPoll, nil
 	}
-	return 0, fmt.Errorf("mode %q has no chain_read dispatch: %w", mode, chainKind.UnknownMode(mode))
+	if _, ok := model.ModeOf(mode); ok {
+		return 0, fmt.Errorf("mode %q has no chain_read dispatch in the agent (add it to modeFlags)", mode)
+	}
+	return 0, chainKind.UnknownMode(mode)
 }
 
 // chainKind is the model's chain kind.

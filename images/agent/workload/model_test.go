@@ -22,7 +22,7 @@ func TestModelRunners(t *testing.T) {
 				switch {
 				case m.Name == ModeURing:
 				case err != nil:
-					t.Errorf("mode %s: no dispatch: %v (add it to modeFlags)", m.Name, err)
+					t.Errorf("mode %s: no dispatch: %v", m.Name, err)
 				case m.NeedsBPF != (flags != 0):
 					t.Errorf("mode %s: NeedsBPF %v but chain_read flags %#x", m.Name, m.NeedsBPF, flags)
 				}
@@ -53,7 +53,8 @@ func TestUnknownKindPoint(t *testing.T) {
 
 func TestModeFlagsUnknown(t *testing.T) {
 	_, err := modeFlags("nvme")
-	if err == nil || !strings.Contains(err.Error(), `"nvme" is not pread, syscall, driver or driver-poll`) {
-		t.Fatalf("err = %v", err)
+	want := `"nvme" is not ` + model.Or(chainKind.ModeNames())
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v, want %q", err, want)
 	}
 }
