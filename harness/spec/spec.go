@@ -366,18 +366,12 @@ func (s *Spec) Validate(text string) error {
 			workload.FieldDepth: len(w.Depth) > 0, workload.FieldMode: len(w.Mode) > 0, workload.FieldBatch: len(w.Batch) > 0,
 			workload.FieldDist: len(w.Dist) > 0, workload.FieldOp: len(w.Op) > 0, workload.FieldSpan: len(w.Span) > 0,
 		}
-		var missing []string
-		for _, f := range k.Required {
-			if !set[f] {
-				missing = append(missing, f)
-			}
-		}
 		for _, f := range []string{workload.FieldDepth, workload.FieldMode, workload.FieldBatch, workload.FieldDist, workload.FieldOp, workload.FieldSpan} {
 			if set[f] && !k.Uses(f) {
 				bad(f, "%s is for %s workloads only", f, workload.Or(workload.KindsWhere(func(k workload.Kind) bool { return k.Uses(f) })))
 			}
 		}
-		if len(missing) > 0 {
+		if slices.ContainsFunc(k.Required, func(f string) bool { return !set[f] }) {
 			need := strings.Join(k.Required, " and ")
 			if k.Requires(workload.FieldMode) {
 				need += " (" + workload.Or(k.ModeNames()) + ")"
