@@ -122,8 +122,6 @@ type Kind struct {
 	// NeedsTestDisks: the VM gets the extra disks of
 	// kernel/selftest/testdisk (the kernel feature's in-guest tests).
 	NeedsTestDisks bool
-	// Harness: the kind exists to test the harness itself.
-	Harness bool
 	// Modes are the kind's dispatch modes, in the order figures list them.
 	Modes []Mode
 	// BPF returns the bpf/progs/*.c files (base names) the guest loads for
@@ -186,9 +184,9 @@ var Kinds = []Kind{
 		BPF: func(Workload, *Mode) []string {
 			return []string{"chain.c", "chain_bad.c", "verifier_ok.c", "hop_trace.c"}
 		}},
-	{Name: KindSleep, Doc: "does nothing for ops milliseconds", Harness: true},
-	{Name: KindCrash, Doc: "provokes a kernel crash", Harness: true},
-	{Name: KindFailIO, Doc: "opens a device that does not exist", Harness: true},
+	{Name: KindSleep, Doc: "does nothing for ops milliseconds (harness tests)"},
+	{Name: KindCrash, Doc: "provokes a kernel crash (harness tests)"},
+	{Name: KindFailIO, Doc: "opens a device that does not exist (harness tests)"},
 }
 
 // Lookup returns the kind named name.
