@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	"github.com/bpfstor/bpfstor/harness/hist"
+	"github.com/bpfstor/bpfstor/harness/workload"
 )
 
 // PortName is the virtio-serial port name the agent looks for.
@@ -72,74 +73,25 @@ type Job struct {
 	Files map[string]string `json:"files,omitempty"`
 }
 
-// Workload kinds.
+// Workload kinds: aliases of the workload package's, which describes them
+// (workload.Kinds).
 const (
-	KindPread  = "pread"  // random O_DIRECT preads of the raw NVMe device
-	KindFio    = "fio"    // Debian's fio, psync randread, as a fidelity check
-	KindKTest  = "ktest"  // in-guest tests of the kernel feature
-	KindSleep  = "sleep"  // does nothing for Ops milliseconds (harness tests)
-	KindCrash  = "crash"  // provokes a kernel crash (harness tests)
-	KindFailIO = "failio" // opens a device that does not exist (harness tests)
-	KindChain  = "chain"  // synthetic dependent-read chains (mode pread, syscall or driver)
-	KindBTree  = "btree"  // B+-tree point lookups on a btree data image (mode pread, syscall or driver)
+	KindPread  = workload.KindPread
+	KindFio    = workload.KindFio
+	KindKTest  = workload.KindKTest
+	KindSleep  = workload.KindSleep
+	KindCrash  = workload.KindCrash
+	KindFailIO = workload.KindFailIO
+	KindChain  = workload.KindChain
+	KindBTree  = workload.KindBTree
 )
 
-// Workload describes one measurement. Fields a kind does not use stay zero.
-type Workload struct {
-	Kind      string `json:"kind"`
-	BlockSize int    `json:"block_size,omitempty"`
-	Ops       int    `json:"ops,omitempty"`
-	Warmup    int    `json:"warmup,omitempty"`
-	Threads   int    `json:"threads,omitempty"`
-	Depth     int    `json:"depth,omitempty"`
-	Mode      string `json:"mode,omitempty"`
-	Batch     int    `json:"batch,omitempty"`
-	// Dist is the key distribution: "uniform" (default) or "zipf".
-	Dist string `json:"dist,omitempty"`
-	// Op is what a btree workload asks: "lookup" (default, a point
-	// lookup), "range" (collect the values of Span consecutive keys) or
-	// "sum" (sum over Span consecutive keys, only the sum returned).
-	Op string `json:"op,omitempty"`
-	// Span is the number of keys a range or sum query covers.
-	Span int `json:"span,omitempty"`
-	// TraceLayers makes a pread point run its reads a second time with
-	// BPF kprobes on the read path (bpf/progs/layers.c) and put the
-	// per-layer split in Extra[ExtraLayers] (one thread only).
-	TraceLayers bool `json:"trace_layers,omitempty"`
-}
+// Workload describes one measurement (workload.Workload: the model owns
+// its fields, the wire carries it as JSON).
+type Workload = workload.Workload
 
-// Param is one field of a Workload that tells workloads apart, as text.
-type Param struct {
-	Name  string // in a workload key: name=value
-	Short string // in a point ID: Short+value
-	Value string
-	// Swept says whether a spec's list can vary it inside one [[workload]]
-	// (the point ID names those; the workload's index names the rest).
-	Swept bool
-}
-
-// Params are the workload's set identity fields, in one order: what
-// report.WorkloadKey groups by and a point ID names (Ops and Warmup are
-// not identity: the same workload measured longer is the same workload).
-func (w Workload) Params() []Param {
-	var ps []Param
-	add := func(set bool, name, short, value string, swept bool) {
-		if set {
-			ps = append(ps, Param{Name: name, Short: short, Value: value, Swept: swept})
-		}
-	}
-	itoa := func(v int) string { return fmt.Sprint(v) }
-	add(w.BlockSize > 0, "bs", "bs", itoa(w.BlockSize), false)
-	add(w.Threads > 1, "threads", "t", itoa(w.Threads), true)
-	add(w.Depth > 0, "depth", "d", itoa(w.Depth), true)
-	add(w.Mode != "", "mode", "", w.Mode, true)
-	add(w.Batch > 0, "batch", "b", itoa(w.Batch), true)
-	add(w.Dist != "", "dist", "", w.Dist, true)
-	add(w.Op != "", "op", "", w.Op, true)
-	add(w.Span > 0, "span", "s", itoa(w.Span), true)
-	add(w.TraceLayers, "trace_layers", "", "", false)
-	return ps
-}
+// Param is one identity field of a Workload, as text (workload.Param).
+type Param = workload.Param
 
 // PointSpec is one point of a job: a workload and its repetition index.
 type PointSpec struct {

@@ -10,29 +10,19 @@ import (
 	"github.com/bpfstor/bpfstor/harness/proto"
 	"github.com/bpfstor/bpfstor/harness/results"
 	"github.com/bpfstor/bpfstor/harness/stats"
+	"github.com/bpfstor/bpfstor/harness/workload"
 )
 
 // BaselineMode is the dispatch mode speedups are relative to: the
-// user-space chain of preads.
-const BaselineMode = "pread"
+// user-space chain of preads (workload.BaselineMode).
+const BaselineMode = workload.BaselineMode
 
-// Axis is a workload parameter a sweep varies.
-type Axis struct {
-	Name  string // as in WorkloadKey: depth, batch, threads, bs
-	Label string // axis label
-	Get   func(proto.Workload) int
-	Set   func(*proto.Workload, int)
-}
+// Axis is a workload parameter a sweep varies (workload.Axis).
+type Axis = workload.Axis
 
-// Axes in the order a sweep's x axis is chosen when several vary. A new
-// swept parameter needs one entry here.
-var Axes = []Axis{
-	{"depth", "chain depth (dependent reads per lookup)", func(w proto.Workload) int { return w.Depth }, func(w *proto.Workload, v int) { w.Depth = v }},
-	{"batch", "io_uring batch size", func(w proto.Workload) int { return w.Batch }, func(w *proto.Workload, v int) { w.Batch = v }},
-	{"threads", "threads", func(w proto.Workload) int { return w.Threads }, func(w *proto.Workload, v int) { w.Threads = v }},
-	{"span", "keys per range or sum query (span)", func(w proto.Workload) int { return w.Span }, func(w *proto.Workload, v int) { w.Span = v }},
-	{"bs", "block size (bytes)", func(w proto.Workload) int { return w.BlockSize }, func(w *proto.Workload, v int) { w.BlockSize = v }},
-}
+// Axes in the order a sweep's x axis is chosen when several vary: the
+// model's (workload.Axes), where a new swept parameter is one entry.
+var Axes = workload.Axes
 
 // Sweep is the points of one workload kind that vary along one Axis: one
 // Line per remaining combination (usually per dispatch mode).
@@ -86,15 +76,20 @@ type Analysis struct {
 	Device *nvmetrace.Result
 }
 
-// modeStyles fixes a colour per dispatch mode across all figures.
-var modeStyles = map[string]int{BaselineMode: 0, "syscall": 1, "driver": 2, "uring": 3, "driver-poll": 4}
+// modeStyle is a mode's colour in every figure (workload.Mode.Style).
+func modeStyle(mode string) (int, bool) {
+	if m, ok := workload.ModeOf(mode); ok {
+		return m.Style, true
+	}
+	return 0, false
+}
 
 // styleOf is a mode's colour; unknown modes get a colour no mode uses.
 func styleOf(mode string) int {
-	if st, ok := modeStyles[mode]; ok {
+	if st, ok := modeStyle(mode); ok {
 		return st
 	}
-	return len(modeStyles)
+	return len(workload.Modes())
 }
 
 // Analyze groups a result's ok points into sweeps and single workloads.
@@ -145,7 +140,7 @@ func Analyze(r *results.Result) *Analysis {
 		}
 		labelLines(k, s.Lines)
 		order := func(l *Line) int {
-			if st, ok := modeStyles[l.Mode]; ok {
+			if st, ok := modeStyle(l.Mode); ok {
 				return st
 			}
 			return 100
@@ -166,13 +161,13 @@ func styleLines(ls []*Line) {
 	variants := map[int]int{}
 	first := 0 // unknown modes take the colours no known mode uses
 	for _, l := range ls {
-		if _, ok := modeStyles[l.Mode]; ok {
-			first = len(modeStyles)
+		if _, ok := modeStyle(l.Mode); ok {
+			first = len(workload.Modes())
 		}
 	}
 	for _, l := range ls {
 		sort.Slice(l.Points, func(i, j int) bool { return l.Points[i].X < l.Points[j].X })
-		st, ok := modeStyles[l.Mode]
+		st, ok := modeStyle(l.Mode)
 		switch {
 		case ok && !used[st]:
 			l.Style = st
@@ -417,7 +412,13 @@ func labelLines(kind string, ls []*Line) {
 		var keep []string
 		for _, t := range toks[i] {
 			if count[t] < len(ls) || len(ls) == 1 && strings.HasPrefix(t, "mode=") {
-				for _, p := range []string{"mode=", "op=", "dist="} {
+				if m, ok := strings.CutPrefix(t, "mode="); ok {
+					t = m
+					if md, ok := workload.ModeOf(m); ok {
+						t = md.Label
+					}
+				}
+				for _, p := range []string{"op=", "dist="} {
 					t = strings.TrimPrefix(t, p)
 				}
 				keep = append(keep, t)

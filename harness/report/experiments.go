@@ -12,6 +12,7 @@ import (
 	"github.com/bpfstor/bpfstor/harness/plot"
 	"github.com/bpfstor/bpfstor/harness/proto"
 	"github.com/bpfstor/bpfstor/harness/stats"
+	"github.com/bpfstor/bpfstor/harness/workload"
 )
 
 // This file reads the experiments of shared/README.md section 5 that are
@@ -21,8 +22,8 @@ import (
 // every mode beside the pread baseline for the paper tables.
 
 // chained reports whether a workload kind is a chain of dependent reads
-// compared across dispatch modes.
-func chained(kind string) bool { return kind == proto.KindChain || kind == proto.KindBTree }
+// compared across dispatch modes (workload.Kind.Chained).
+func chained(kind string) bool { return workload.Chained(kind) }
 
 func distOf(w proto.Workload) string {
 	if w.Dist == "" {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/bpfstor/bpfstor/harness/plot"
 	"github.com/bpfstor/bpfstor/harness/proto"
+	"github.com/bpfstor/bpfstor/harness/workload"
 )
 
 // Figure is one PNG of the report.
@@ -152,7 +153,7 @@ func (sw *Sweep) notes() string {
 	if len(sw.Refs) > 0 {
 		n += " Dotted horizontal lines are workloads without a " + sw.Axis.Name + " (median over repetitions)."
 	}
-	if sw.hasMode("uring") {
+	if sw.hasMode(workload.ModeURing) {
 		n += " " + uringNote
 	}
 	return n
@@ -170,15 +171,8 @@ func (sw *Sweep) Title() string {
 	return kindTitle(sw.Kind)
 }
 
-func kindTitle(k string) string {
-	switch k {
-	case "chain":
-		return "dependent-read chain"
-	case "btree":
-		return "B+-tree lookup"
-	}
-	return k
-}
+// kindTitle names a kind in titles (workload.Kind.Title).
+func kindTitle(k string) string { return workload.TitleOf(k) }
 
 func latencyFigure(_ *Analysis, s *Sweep) []Figure {
 	mk := func(stat string, f func(*proto.Point) float64) *plot.Chart {
@@ -311,7 +305,7 @@ func anchorMarks(exp, mode string, style int, depthAxis bool) ([]plot.Series, []
 	xrp := plot.Series{Label: "XRP Table 3, latency ratio (paper)", Style: style, Anchor: true, Shape: plot.ShapeSquare}
 	var hls []plot.HLine
 	for _, a := range Paper {
-		if a.Experiment != exp || a.Mode != mode || a.Unmeasured != "" || a.Metric == MetricP99 {
+		if !a.applies(exp, mode) || a.Unmeasured != "" || a.Metric == MetricP99 {
 			continue
 		}
 		switch {
@@ -347,7 +341,7 @@ func p99VsPreadFigure(_ *Analysis, s *Sweep) []Figure {
 	s.setX(c)
 	var anchors []Anchor
 	for _, a := range Paper {
-		if a.Experiment == exp && a.Metric == MetricP99 && a.Unmeasured == "" && s.hasMode(a.Mode) {
+		if a.applies(exp, a.Mode) && a.Metric == MetricP99 && a.Unmeasured == "" && s.hasMode(a.Mode) {
 			anchors = append(anchors, a)
 		}
 	}

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/bpfstor/bpfstor/harness/proto"
+	"github.com/bpfstor/bpfstor/harness/workload"
 )
 
 // Metrics an anchor states. Both are ratios of a dispatch mode against the
@@ -24,9 +24,11 @@ const (
 type Anchor struct {
 	Paper string // PaperHotOS or PaperXRP
 	// Experiment is the spec id of shared/README.md section 5 ("depth",
-	// "uring", ...); Kinds maps workload kinds onto it.
+	// "uring", ...); SweepExperiment maps sweeps onto it by their axis
+	// (workload.Axis.Experiment).
 	Experiment string
-	// Mode is the dispatch mode compared with "pread".
+	// Mode is the dispatch mode compared with "pread"; the model lists
+	// Experiment in its Mode.Anchors.
 	Mode string
 	// Depth is the chain depth the number was measured at; 0 for a
 	// statement about all depths (then Bound is set).
@@ -145,33 +147,33 @@ const (
 // for depths 1 and 6 (read 13.4→48.8 µs, XRP 10.7→29.3 µs); the rows for
 // depths 2..5 belong here once they are checked against the paper.
 var Paper = []Anchor{
-	{Paper: PaperHotOS, Experiment: "depth", Mode: "syscall", Metric: MetricIOPS, Ratio: 1.25, Bound: true,
+	{Paper: PaperHotOS, Experiment: "depth", Mode: workload.ModeSyscall, Metric: MetricIOPS, Ratio: 1.25, Bound: true,
 		Source: srcHotOS + ": syscall-layer dispatch gives at most 1.25x IOPS"},
-	{Paper: PaperHotOS, Experiment: "depth", Mode: "syscall", Depth: 10, Metric: MetricIOPS, Base: 109, Value: 130, Unit: "K IOPS",
+	{Paper: PaperHotOS, Experiment: "depth", Mode: workload.ModeSyscall, Depth: 10, Metric: MetricIOPS, Base: 109, Value: 130, Unit: "K IOPS",
 		Source: srcHotOS + ": depth 10, syscall dispatch"},
-	{Paper: PaperHotOS, Experiment: "depth", Mode: "syscall", Depth: 10, Metric: MetricLatency, Base: 78, Value: 68, Unit: "µs",
+	{Paper: PaperHotOS, Experiment: "depth", Mode: workload.ModeSyscall, Depth: 10, Metric: MetricLatency, Base: 78, Value: 68, Unit: "µs",
 		Source: srcHotOS + ": depth 10, syscall dispatch"},
-	{Paper: PaperHotOS, Experiment: "depth", Mode: "driver", Metric: MetricIOPS, Ratio: 2.5, Bound: true,
+	{Paper: PaperHotOS, Experiment: "depth", Mode: workload.ModeDriver, Metric: MetricIOPS, Ratio: 2.5, Bound: true,
 		Source: srcHotOS + ": NVMe-driver dispatch gives up to 2.5x IOPS with read()"},
-	{Paper: PaperHotOS, Experiment: "depth", Mode: "driver", Depth: 10, Metric: MetricIOPS, Base: 109, Value: 276, Unit: "K IOPS",
+	{Paper: PaperHotOS, Experiment: "depth", Mode: workload.ModeDriver, Depth: 10, Metric: MetricIOPS, Base: 109, Value: 276, Unit: "K IOPS",
 		Source: srcHotOS + ": depth 10, driver dispatch"},
-	{Paper: PaperHotOS, Experiment: "depth", Mode: "driver", Depth: 10, Metric: MetricLatency, Base: 78, Value: 40, Unit: "µs",
+	{Paper: PaperHotOS, Experiment: "depth", Mode: workload.ModeDriver, Depth: 10, Metric: MetricLatency, Base: 78, Value: 40, Unit: "µs",
 		Source: srcHotOS + ": depth 10, driver dispatch"},
-	{Paper: PaperXRP, Experiment: "depth", Mode: "driver", Depth: 1, Metric: MetricLatency, Base: 13.4, Value: 10.7, Unit: "µs",
+	{Paper: PaperXRP, Experiment: "depth", Mode: workload.ModeDriver, Depth: 1, Metric: MetricLatency, Base: 13.4, Value: 10.7, Unit: "µs",
 		Source: srcXRP3 + ", depth 1"},
-	{Paper: PaperXRP, Experiment: "depth", Mode: "driver", Depth: 6, Metric: MetricLatency, Base: 48.8, Value: 29.3, Unit: "µs",
+	{Paper: PaperXRP, Experiment: "depth", Mode: workload.ModeDriver, Depth: 6, Metric: MetricLatency, Base: 48.8, Value: 29.3, Unit: "µs",
 		Source: srcXRP3 + ", depth 6"},
-	{Paper: PaperHotOS, Experiment: "uring", Mode: "driver", Metric: MetricIOPS, Ratio: 2.7, Bound: true, Unmeasured: noKernelUring,
+	{Paper: PaperHotOS, Experiment: "uring", Mode: workload.ModeDriver, Metric: MetricIOPS, Ratio: 2.7, Bound: true, Unmeasured: noKernelUring,
 		Source: srcHotOS + ": with io_uring (batched submission) up to 2.7x"},
-	{Paper: PaperHotOS, Experiment: "uring", Mode: "driver", Depth: 3, Metric: MetricIOPS, Ratio: 1.3, RatioTo: 1.9, Unmeasured: noKernelUring,
+	{Paper: PaperHotOS, Experiment: "uring", Mode: workload.ModeDriver, Depth: 3, Metric: MetricIOPS, Ratio: 1.3, RatioTo: 1.9, Unmeasured: noKernelUring,
 		Source: srcHotOS + ": with io_uring, 1.3–1.9x for a 3-level tree"},
-	{Paper: PaperXRP, Experiment: "threads", Mode: "driver", Metric: MetricIOPS, Ratio: 2.5, Bound: true,
+	{Paper: PaperXRP, Experiment: "threads", Mode: workload.ModeDriver, Metric: MetricIOPS, Ratio: 2.5, Bound: true,
 		Source: srcXRP + ": up to 2.5x throughput"},
-	{Paper: PaperXRP, Experiment: "threads", Mode: "driver", Depth: 3, MinThreads: 2, Metric: MetricP99, Ratio: 0.80, RatioTo: 0.66,
+	{Paper: PaperXRP, Experiment: "threads", Mode: workload.ModeDriver, Depth: 3, MinThreads: 2, Metric: MetricP99, Ratio: 0.80, RatioTo: 0.66,
 		Source: srcXRP + ": p99 −20–34 % at depth 3 with several threads"},
-	{Paper: PaperXRP, Experiment: "kv", Mode: "driver", Metric: MetricIOPS, Ratio: 1.25, Bound: true,
+	{Paper: PaperXRP, Experiment: "kv", Mode: workload.ModeDriver, Metric: MetricIOPS, Ratio: 1.25, Bound: true,
 		Source: srcXRP + ": with a real KV store up to 1.25x throughput"},
-	{Paper: PaperXRP, Experiment: "kv", Mode: "driver", Metric: MetricP99, Ratio: 0.60, Bound: true,
+	{Paper: PaperXRP, Experiment: "kv", Mode: workload.ModeDriver, Metric: MetricP99, Ratio: 0.60, Bound: true,
 		Source: srcXRP + ": with a real KV store p99 −40 %"},
 }
 
@@ -217,20 +219,17 @@ const XRPTable1Total = 6270.0
 // SweepExperiment names the experiment (shared/README.md section 5) a
 // sweep of chained reads reproduces, by what it varies; "" for none.
 func SweepExperiment(s *Sweep) string {
-	if s.Kind != proto.KindChain && s.Kind != proto.KindBTree {
+	if !workload.Chained(s.Kind) {
 		return ""
 	}
-	switch s.Axis.Name {
-	case "depth":
-		return "depth"
-	case "batch":
-		return "uring"
-	case "threads":
-		return "threads"
-	case "span":
-		return "range"
-	}
-	return ""
+	return s.Axis.Experiment
+}
+
+// applies reports whether anchor a is about experiment exp in mode, and
+// the model says the papers' numbers for exp apply to the mode
+// (workload.Mode.Anchors).
+func (a Anchor) applies(exp, mode string) bool {
+	return a.Experiment == exp && a.Mode == mode && workload.Anchored(mode, exp)
 }
 
 // anchorsFor returns the anchors of an experiment for mode at depth with
@@ -239,7 +238,7 @@ func SweepExperiment(s *Sweep) string {
 func anchorsFor(exp, mode string, depth, threads int, bounds bool) []Anchor {
 	var out []Anchor
 	for _, a := range Paper {
-		if a.Experiment != exp || a.Mode != mode || a.Unmeasured != "" || max(threads, 1) < a.MinThreads {
+		if !a.applies(exp, mode) || a.Unmeasured != "" || max(threads, 1) < a.MinThreads {
 			continue
 		}
 		if a.Depth == depth || (bounds && a.Depth == 0) {

@@ -7,31 +7,16 @@ import (
 	"sort"
 
 	"github.com/bpfstor/bpfstor/harness/proto"
+	"github.com/bpfstor/bpfstor/harness/workload"
 )
 
-// kernelMode reports whether a chain or btree mode runs a BPF program in
-// the kernel (pread and uring chain from user space).
-func kernelMode(mode string) bool {
-	return mode == "syscall" || mode == "driver" || mode == "driver-poll"
-}
-
 // BPFSources returns the bpf/progs/*.c files (base names) the guest loads
-// for these points, as the guest agent's workloads do.
+// for these points, as the guest agent's workloads do (workload.BPFSources).
 func BPFSources(points []proto.PointSpec) []string {
 	set := map[string]bool{}
 	for _, p := range points {
-		w := p.Workload
-		switch {
-		case w.Kind == proto.KindChain && kernelMode(w.Mode):
-			set["chain.c"] = true
-		case w.Kind == proto.KindBTree && kernelMode(w.Mode) && (w.Op == "" || w.Op == "lookup"):
-			set["btree.c"], set["btree_scan.c"] = true, true // lookups, then a scan check
-		case w.Kind == proto.KindBTree && kernelMode(w.Mode):
-			set["btree_scan.c"] = true
-		case w.Kind == proto.KindKTest:
-			set["chain.c"], set["chain_bad.c"], set["verifier_ok.c"], set["hop_trace.c"] = true, true, true, true
-		case w.Kind == proto.KindPread && w.TraceLayers:
-			set["layers.c"] = true
+		for _, f := range workload.BPFSources(p.Workload) {
+			set[f] = true
 		}
 	}
 	var out []string

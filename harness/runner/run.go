@@ -62,12 +62,7 @@ func Run(ctx context.Context, e *Env, s *spec.Spec, opt Options) (*results.Resul
 	if err != nil {
 		return nil, "", err
 	}
-	var tools []string
-	// the kernel feature's tests run fio beside chains
-	if s.NeedsTool(proto.KindFio) || s.NeedsTool(proto.KindKTest) {
-		tools = append(tools, "fio")
-	}
-	img, err := e.Initramfs(ctx, tools)
+	img, err := e.Initramfs(ctx, s.HostTools())
 	if err != nil {
 		return nil, "", err
 	}

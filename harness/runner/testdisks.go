@@ -6,15 +6,17 @@ import (
 
 	"github.com/bpfstor/bpfstor/harness/proto"
 	"github.com/bpfstor/bpfstor/harness/vm"
+	"github.com/bpfstor/bpfstor/harness/workload"
 	"github.com/bpfstor/bpfstor/images/guestimg"
 	"github.com/bpfstor/bpfstor/kernel/selftest/testdisk"
 )
 
-// needsTestDisks reports whether a point runs the kernel feature's
-// in-guest tests, which need the extra disks of kernel/selftest/testdisk.
+// needsTestDisks reports whether a point's kind needs the extra disks of
+// kernel/selftest/testdisk (workload.Kind.NeedsTestDisks: the kernel
+// feature's in-guest tests).
 func needsTestDisks(points []proto.PointSpec) bool {
 	for _, p := range points {
-		if p.Workload.Kind == proto.KindKTest {
+		if k, ok := workload.Lookup(p.Workload.Kind); ok && k.NeedsTestDisks {
 			return true
 		}
 	}

@@ -9,12 +9,14 @@ import (
 	"math/rand/v2"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
 
 	"github.com/bpfstor/bpfstor/harness/proto"
+	"github.com/bpfstor/bpfstor/harness/workload"
 	"github.com/bpfstor/bpfstor/images/btree"
 )
 
@@ -254,25 +256,13 @@ func (s *Spec) Defaults() {
 		if len(w.Threads) == 0 {
 			w.Threads = IntList{1}
 		}
-		if w.BlockSize == 0 && (w.Kind == proto.KindPread || w.Kind == proto.KindFio || w.Kind == proto.KindChain) {
-			w.BlockSize = 512
+		if k, ok := workload.Lookup(w.Kind); ok && w.BlockSize == 0 {
+			w.BlockSize = k.DefaultBlockSize
 		}
 	}
 }
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
-
-var knownKinds = map[string]bool{
-	proto.KindPread: true, proto.KindFio: true, proto.KindKTest: true,
-	proto.KindSleep: true, proto.KindCrash: true, proto.KindFailIO: true,
-	proto.KindChain: true, proto.KindBTree: true,
-}
-
-var chainModes = map[string]bool{"pread": true, "syscall": true, "driver": true, "driver-poll": true}
-
-// btreeModes adds uring: B lookups in flight on one io_uring, each level's
-// read submitted from user space when the previous one completes.
-var btreeModes = map[string]bool{"pread": true, "syscall": true, "driver": true, "driver-poll": true, "uring": true}
 
 // pollQueues reports whether the guest's NVMe driver gets poll queues.
 func (s *Spec) pollQueues() bool {
@@ -284,14 +274,21 @@ func (s *Spec) pollQueues() bool {
 	return false
 }
 
-// MaxRangeSpan is the most values a range query collects: what the scratch
-// of bpf/progs/btree_scan.c holds (BTREE_SCAN_MAX).
-const MaxRangeSpan = 63
+// MaxRangeSpan and MaxSumSpan bound a range and a sum query's span
+// (workload.MaxRangeSpan, workload.MaxSumSpan).
+const (
+	MaxRangeSpan = workload.MaxRangeSpan
+	MaxSumSpan   = workload.MaxSumSpan
+)
 
-// MaxSumSpan bounds a sum query: its chain reads one value-log block per 8
-// keys, and must stay under the default hop limit (32) on a tree of depth
-// up to 16.
-const MaxSumSpan = 120
+// quote quotes each name, for a TOML value in an error message.
+func quote(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = fmt.Sprintf("%q", n)
+	}
+	return out
+}
 
 // Validate checks values; errors name file:line where the key is.
 func (s *Spec) Validate(text string) error {
@@ -360,75 +357,85 @@ func (s *Spec) Validate(text string) error {
 		bad := func(key, format string, args ...any) {
 			errs = append(errs, fmt.Errorf("%s:%s: %s: %s", s.File, workloadLine(text, i, key), key, fmt.Sprintf(format, args...)))
 		}
-		if !knownKinds[w.Kind] {
-			bad("kind", "%q is not a workload kind (pread, fio, chain, ktest, sleep, crash, failio)", w.Kind)
+		k, ok := workload.Lookup(w.Kind)
+		if !ok {
+			bad("kind", "%v", workload.UnknownKind(w.Kind))
 			continue
 		}
-		if w.Kind == proto.KindChain {
-			if len(w.Depth) == 0 || len(w.Mode) == 0 {
-				bad("kind", "a chain workload needs depth and mode (pread, syscall, driver)")
-			}
-			for _, d := range w.Depth {
-				if d < 1 || d > 1024 {
-					bad("depth", "%d is outside 1..1024", d)
-				}
-			}
-			for _, m := range w.Mode {
-				if !chainModes[m] {
-					bad("mode", "%q is not pread, syscall, driver or driver-poll", m)
-				}
-				if m == "driver-poll" && !s.pollQueues() {
-					bad("mode", "driver-poll needs poll queues in the guest: add cmdline = [\"nvme.poll_queues=1\"] to [vm]")
-				}
-			}
-			if w.BlockSize > 4096 {
-				bad("block_size", "%d: chained reads are at most 4096 bytes", w.BlockSize)
+		set := map[string]bool{
+			workload.FieldDepth: len(w.Depth) > 0, workload.FieldMode: len(w.Mode) > 0, workload.FieldBatch: len(w.Batch) > 0,
+			workload.FieldDist: len(w.Dist) > 0, workload.FieldOp: len(w.Op) > 0, workload.FieldSpan: len(w.Span) > 0,
+		}
+		for _, f := range []string{workload.FieldDepth, workload.FieldMode, workload.FieldBatch, workload.FieldDist, workload.FieldOp, workload.FieldSpan} {
+			if set[f] && !k.Uses(f) {
+				bad(f, "%s is for %s workloads only", f, workload.Or(workload.KindsWhere(func(k workload.Kind) bool { return k.Uses(f) })))
 			}
 		}
-		if w.Kind == proto.KindBTree {
-			if s.Data.Kind != "btree" {
-				bad("kind", "a btree workload needs data.kind = \"btree\"")
+		if slices.ContainsFunc(k.Required, func(f string) bool { return !set[f] }) {
+			need := strings.Join(k.Required, " and ")
+			if k.Requires(workload.FieldMode) {
+				need += " (" + workload.Or(k.ModeNames()) + ")"
 			}
-			if len(w.Mode) == 0 {
-				bad("kind", "a btree workload needs mode (pread, syscall, driver, uring)")
+			bad("kind", "a %s workload needs %s", k.Name, need)
+		}
+		if k.Data != "" && s.Data.Kind != k.Data {
+			bad("kind", "a %s workload reads the %s image: it needs data.kind = %q, not %q", k.Name, k.Data, k.Data, s.Data.Kind)
+		}
+		ints := map[string][]int{workload.FieldDepth: w.Depth, workload.FieldBatch: w.Batch, workload.FieldSpan: w.Span}
+		for _, f := range []string{workload.FieldDepth, workload.FieldBatch, workload.FieldSpan} {
+			if !k.Uses(f) {
+				continue
 			}
-			uring := false
-			for _, m := range w.Mode {
-				if !btreeModes[m] {
-					bad("mode", "%q is not pread, syscall, driver, driver-poll or uring", m)
-				}
-				if m == "driver-poll" && !s.pollQueues() {
-					bad("mode", "driver-poll needs poll queues in the guest: add cmdline = [\"nvme.poll_queues=1\"] to [vm]")
-				}
-				uring = uring || m == "uring"
-			}
-			if w.Ops < 1 {
-				bad("ops", "%d: a btree workload needs ops >= 1", w.Ops)
-			}
-			for _, b := range w.Batch {
-				if b < 1 || b > 256 {
-					bad("batch", "%d is outside 1..256", b)
+			for _, v := range ints[f] {
+				if err := workload.Ranges[f].Check(v); err != nil {
+					bad(f, "%v", err)
 				}
 			}
-			if uring && len(w.Batch) == 0 {
-				bad("mode", "mode uring needs batch (lookups in flight, e.g. batch = [1, 4, 16])")
+		}
+		strs := map[string][]string{workload.FieldDist: w.Dist, workload.FieldOp: w.Op}
+		for _, f := range []string{workload.FieldDist, workload.FieldOp} {
+			if !k.Uses(f) {
+				continue
 			}
-			if !uring && len(w.Batch) > 0 {
-				bad("batch", "batch is the io_uring batch: it needs mode = \"uring\" in the list")
+			for _, v := range strs[f] {
+				if err := workload.CheckValue(f, v); err != nil {
+					bad(f, "%v", err)
+				}
 			}
-			ranges := false
+		}
+		var batched []string // the modes in the list that need batch
+		for _, m := range w.Mode {
+			md, ok := k.Mode(m)
+			if !ok {
+				if k.Uses(workload.FieldMode) {
+					bad("mode", "%v", k.UnknownMode(m))
+				}
+				continue
+			}
+			if md.NeedsPollQueues && !s.pollQueues() {
+				bad("mode", "%s needs poll queues in the guest: add cmdline = [\"nvme.poll_queues=1\"] to [vm]", m)
+			}
+			if md.NeedsBatch {
+				batched = append(batched, m)
+			}
 			for _, op := range w.Op {
-				switch op {
-				case "lookup":
-				case "range", "sum":
-					ranges = true
-				default:
-					bad("op", "%q is not lookup, range or sum", op)
-				}
-				if op != "lookup" && uring {
-					bad("op", "%s queries have no uring mode (only lookups do): use pread, syscall or driver", op)
+				if md.Ops != nil && !slices.Contains(md.Ops, op) {
+					bad("op", "%s queries have no %s mode (only %s queries do): use %s", op, m, workload.Or(md.Ops),
+						workload.Or(k.ModesWhere(func(m workload.Mode) bool { return m.Ops == nil || slices.Contains(m.Ops, op) })))
 				}
 			}
+		}
+		if k.Uses(workload.FieldBatch) {
+			if len(batched) > 0 && len(w.Batch) == 0 {
+				bad("mode", "mode %s needs batch (lookups in flight, e.g. batch = [1, 4, 16])", workload.Or(batched))
+			}
+			if len(batched) == 0 && len(w.Batch) > 0 {
+				bad("batch", "batch is the io_uring batch: it needs mode = %s in the list",
+					workload.Or(quote(k.ModesWhere(func(m workload.Mode) bool { return m.NeedsBatch }))))
+			}
+		}
+		if k.Uses(workload.FieldOp) {
+			ranges := slices.ContainsFunc(w.Op, func(op string) bool { return op != workload.OpLookup })
 			if ranges && len(w.Span) == 0 {
 				bad("op", "range and sum queries need span (keys per query, e.g. span = [8, 32])")
 			}
@@ -436,45 +443,29 @@ func (s *Spec) Validate(text string) error {
 				bad("span", "span is the keys of a range or sum query: it needs op = \"range\" or \"sum\"")
 			}
 			for _, sp := range w.Span {
-				if sp < 1 || sp > MaxSumSpan {
-					bad("span", "%d is outside 1..%d", sp, MaxSumSpan)
-				}
-				for _, op := range w.Op {
-					if op == "range" && sp > MaxRangeSpan {
-						bad("span", "%d: a range query collects at most %d values (the BPF scratch); use op = \"sum\" for longer spans", sp, MaxRangeSpan)
-					}
+				if sp > MaxRangeSpan && slices.Contains(w.Op, workload.OpRange) {
+					bad("span", "%d: a range query collects at most %d values (the BPF scratch); use op = \"sum\" for longer spans", sp, MaxRangeSpan)
 				}
 			}
-		} else {
-			if len(w.Op) > 0 {
-				bad("op", "op is for btree workloads only")
-			}
-			if len(w.Span) > 0 {
-				bad("span", "span is for btree range and sum workloads only")
-			}
 		}
-		if w.TraceLayers && (w.Kind != proto.KindPread || len(w.Threads) != 1 || w.Threads[0] != 1) {
-			bad("trace_layers", "the layer trace follows one reading thread: it needs kind = \"pread\" and threads = 1")
+		if w.TraceLayers && (!k.Uses(workload.FieldTraceLayers) || len(w.Threads) != 1 || w.Threads[0] != 1) {
+			bad("trace_layers", "the layer trace follows one reading thread: it needs kind = %s and threads = 1",
+				workload.Or(quote(workload.KindsWhere(func(k workload.Kind) bool { return k.Uses(workload.FieldTraceLayers) }))))
 		}
-		for _, d := range w.Dist {
-			if d != "uniform" && d != "zipf" {
-				bad("dist", "%q is not uniform or zipf", d)
-			}
-		}
-		if (w.Kind == proto.KindPread || w.Kind == proto.KindChain) && s.Data.Kind != "pattern" {
-			bad("kind", "a %s workload checks every block against the pattern image: it needs data.kind = \"pattern\", not %q", w.Kind, s.Data.Kind)
-		}
-		if w.Kind == proto.KindPread || w.Kind == proto.KindFio || w.Kind == proto.KindChain {
+		if k.Uses(workload.FieldBlockSize) {
 			if w.BlockSize < 512 || w.BlockSize%512 != 0 || w.BlockSize > 1<<20 {
 				bad("block_size", "%d is not a multiple of 512 in 512..1048576", w.BlockSize)
 			}
-			if w.Ops < 1 {
-				bad("ops", "%d: a %s workload needs ops >= 1", w.Ops, w.Kind)
+			if k.MaxBlockSize > 0 && w.BlockSize > k.MaxBlockSize {
+				bad("block_size", "%d: %s reads are at most %d bytes", w.BlockSize, k.Name, k.MaxBlockSize)
 			}
 		}
+		if k.NeedsOps && w.Ops < 1 {
+			bad("ops", "%d: a %s workload needs ops >= 1", w.Ops, w.Kind)
+		}
 		for _, t := range w.Threads {
-			if t < 1 || t > 64 {
-				bad("threads", "%d is outside 1..64", t)
+			if err := workload.Ranges[workload.FieldThreads].Check(t); err != nil {
+				bad("threads", "%v", err)
 			}
 		}
 		if w.Warmup < 0 {
@@ -620,12 +611,18 @@ func pointID(i, j int, w proto.Workload, rep int) string {
 	return fmt.Sprintf("%s/rep%d", id, rep)
 }
 
-// NeedsTool reports whether a workload kind needs a host tool in the guest.
-func (s *Spec) NeedsTool(kind string) bool {
+// HostTools are the host tools the spec's workloads need in the guest
+// (workload.Kind.HostTools), each once, in workload order.
+func (s *Spec) HostTools() []string {
+	var out []string
 	for _, w := range s.Workloads {
-		if w.Kind == kind {
-			return true
+		if k, ok := workload.Lookup(w.Kind); ok {
+			for _, t := range k.HostTools {
+				if !slices.Contains(out, t) {
+					out = append(out, t)
+				}
+			}
 		}
 	}
-	return false
+	return out
 }

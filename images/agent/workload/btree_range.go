@@ -11,14 +11,15 @@ import (
 
 	"github.com/bpfstor/bpfstor/bpf/storfn"
 	"github.com/bpfstor/bpfstor/harness/proto"
+	model "github.com/bpfstor/bpfstor/harness/workload"
 	"github.com/bpfstor/bpfstor/images/btree"
 )
 
 // Range query operations of the btree workload (proto.Workload.Op).
 const (
-	OpLookup = "lookup"
-	OpRange  = "range" // collect the values of Span keys
-	OpSum    = "sum"   // sum of the first 8 bytes of Span keys' values
+	OpLookup = model.OpLookup
+	OpRange  = model.OpRange // collect the values of Span keys
+	OpSum    = model.OpSum   // sum of the first 8 bytes of Span keys' values
 )
 
 // scanWalk is one range query walked from user space exactly as

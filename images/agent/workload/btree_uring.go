@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfstor/bpfstor/harness/proto"
+	model "github.com/bpfstor/bpfstor/harness/workload"
 	"github.com/bpfstor/bpfstor/images/agent/internal/uring"
 	"github.com/bpfstor/bpfstor/images/btree"
 )
@@ -15,7 +16,7 @@ import (
 // ModeURing is the btree mode that chains from user space over io_uring:
 // each thread keeps Batch lookups in flight on its own ring (HotOS'21
 // Fig. 3). Kernel-side chaining through io_uring does not exist yet.
-const ModeURing = "uring"
+const ModeURing = model.ModeURing
 
 // pipeIO is the I/O a lookupPipe drives: one 512-byte block buffer per
 // slot, reads queued per slot and handed to the kernel together.

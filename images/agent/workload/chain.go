@@ -12,22 +12,24 @@ import (
 
 	"github.com/bpfstor/bpfstor/bpf/storfn"
 	"github.com/bpfstor/bpfstor/harness/proto"
+	model "github.com/bpfstor/bpfstor/harness/workload"
 	"github.com/bpfstor/bpfstor/images/pattern"
 )
 
-// Chain modes: where each dependent read of a chain is issued.
+// Chain modes: where each dependent read of a chain is issued (the
+// model's, harness/workload).
 const (
-	ModePread   = "pread"   // from user space, one pread per hop
-	ModeSyscall = "syscall" // chain_read, hops looped in the syscall
-	ModeDriver  = "driver"  // chain_read, hops 2..d resubmitted by the NVMe driver
-	// ModeDriverPoll is ModeDriver with the syscall polling a poll queue
-	// for the completions: no interrupt per hop (needs nvme.poll_queues).
-	ModeDriverPoll = "driver-poll"
+	ModePread      = model.ModePread
+	ModeSyscall    = model.ModeSyscall
+	ModeDriver     = model.ModeDriver
+	ModeDriverPoll = model.ModeDriverPoll
 )
 
-// kernelMode reports whether a mode runs its chains with chain_read.
+// kernelMode reports whether a mode runs its chains with chain_read
+// (model.Mode.NeedsBPF).
 func kernelMode(mode string) bool {
-	return mode == ModeSyscall || mode == ModeDriver || mode == ModeDriverPoll
+	m, ok := model.ModeOf(mode)
+	return ok && m.NeedsBPF
 }
 
 // modeFlags maps a mode to chain_read's dispatch flag (0 for pread: no
@@ -43,8 +45,14 @@ func modeFlags(mode string) (uint32, error) {
 	case ModeDriverPoll:
 		return storfn.FlagDriver | storfn.FlagPoll, nil
 	}
-	return 0, fmt.Errorf("mode %q is not pread, syscall, driver or driver-poll", mode)
+	if _, ok := model.ModeOf(mode); ok {
+		return 0, fmt.Errorf("mode %q has no chain_read dispatch in the agent (add it to modeFlags)", mode)
+	}
+	return 0, chainKind.UnknownMode(mode)
 }
+
+// chainKind is the model's chain kind.
+var chainKind, _ = model.Lookup(model.KindChain)
 
 // ChainObject is the synthetic chain program in the guest.
 const ChainObject = "chain.o"

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bpfstor/bpfstor/harness/host"
 	"github.com/bpfstor/bpfstor/harness/proto"
+	model "github.com/bpfstor/bpfstor/harness/workload"
 )
 
 // Env is what every workload may use.
@@ -22,15 +23,16 @@ type Env struct {
 // runner measures one point, filling p.
 type runner func(env *Env, ps proto.PointSpec, p *proto.Point) error
 
+// runners has one runner per kind of the model (model.Kinds).
 var runners = map[string]runner{
-	proto.KindPread:  runPreadWithLayers,
-	proto.KindFio:    runFio,
-	proto.KindSleep:  runSleep,
-	proto.KindCrash:  runCrash,
-	proto.KindFailIO: runFailIO,
-	proto.KindChain:  runChain,
-	proto.KindBTree:  runBTree,
-	proto.KindKTest:  runKTest,
+	model.KindPread:  runPreadWithLayers,
+	model.KindFio:    runFio,
+	model.KindSleep:  runSleep,
+	model.KindCrash:  runCrash,
+	model.KindFailIO: runFailIO,
+	model.KindChain:  runChain,
+	model.KindBTree:  runBTree,
+	model.KindKTest:  runKTest,
 }
 
 const clocksourcePath = "/sys/devices/system/clocksource/clocksource0/current_clocksource"
@@ -90,7 +92,7 @@ func RunPoint(env *Env, ps proto.PointSpec) *proto.Point {
 	r, ok := runners[ps.Workload.Kind]
 	var err error
 	if !ok {
-		err = fmt.Errorf("unknown workload kind %q", ps.Workload.Kind)
+		err = fmt.Errorf("agent: %w", model.UnknownKind(ps.Workload.Kind))
 	} else {
 		err = r(env, ps, p)
 	}
