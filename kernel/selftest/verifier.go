@@ -15,7 +15,7 @@ import (
 	"github.com/bpfstor/bpfstor/bpf/storfn"
 )
 
-// badPrograms are the sections of chain_bad.o, the class each stands for
+// badPrograms are the programs of chain_bad.c (objs.ChainBadProg*), the class each stands for
 // and the verifier's reason, which the log must contain.
 var badPrograms = []struct{ name, class, reason string }{
 	{objs.ChainBadProgBadBlockOob, "read past the end of the block", "invalid access to memory, mem_size=4096 off=4096 size=1"},
