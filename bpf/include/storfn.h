@@ -55,7 +55,7 @@ enum bpf_storage_verdict {
 
 /*
  * BPFSTOR_GO_TYPE(struct foo) puts struct foo into the object's BTF, so that
- * bpf2go (bpf/progs/gen.go, -type foo) generates its Go mirror; clang emits
+ * bpf2go (bpf/objs/gen.go, -type foo) generates its Go mirror; clang emits
  * BTF only for types a global or a function signature uses. The pointer
  * lives in a section no loader maps or loads.
  */
