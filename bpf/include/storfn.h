@@ -53,6 +53,16 @@ enum bpf_storage_verdict {
 #define BPF_STORAGE_SCRATCH_MAX	4096
 #endif
 
+/*
+ * BPFSTOR_GO_TYPE(struct foo) puts struct foo into the object's BTF, so that
+ * bpf2go (bpf/objs/gen.go, -type foo) generates its Go mirror; clang emits
+ * BTF only for types a global or a function signature uses. The pointer
+ * lives in a section no loader maps or loads.
+ */
+#define BPFSTOR_GO_TYPE__(t, n) t *__bpfstor_go_type_##n __attribute__((section(".bpfstor.go_types"), used))
+#define BPFSTOR_GO_TYPE_(t, n) BPFSTOR_GO_TYPE__(t, n)
+#define BPFSTOR_GO_TYPE(t) BPFSTOR_GO_TYPE_(t, __COUNTER__)
+
 /* Section name for storage functions; the loader sets the program type. */
 #define STORFN_SEC SEC("storage")
 

@@ -17,6 +17,8 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+BPFSTOR_GO_TYPE(struct btree_scratch);
+
 static __always_inline int corrupt(struct btree_scratch *s, __u32 why)
 {
 	s->error = why;

@@ -14,6 +14,8 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+BPFSTOR_GO_TYPE(struct btree_scan_scratch);
+
 static __always_inline int corrupt(struct btree_scan_scratch *s, __u32 why)
 {
 	s->error = why;

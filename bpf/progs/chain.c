@@ -13,6 +13,8 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+BPFSTOR_GO_TYPE(struct chain_scratch);
+
 /* hops run, all chains together (shows map helpers work) */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

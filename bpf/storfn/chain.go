@@ -3,7 +3,9 @@ package storfn
 import (
 	"encoding/binary"
 	"fmt"
+	"unsafe"
 
+	"github.com/bpfstor/bpfstor/bpf/objs"
 	"github.com/bpfstor/bpfstor/internal/splitmix"
 )
 
@@ -40,19 +42,20 @@ var sizesCycle = [3]int{4096, 512, 1024}
 // SizesHop is the block size of hop i (0-based) in ModeSizes.
 func SizesHop(i uint32) int { return sizesCycle[(i/2)%3] }
 
-// ChainScratch mirrors struct chain_scratch in bpf/include/storfn.h.
-type ChainScratch struct {
-	Seed    uint64
-	NBlocks uint64 // next block is chosen in [0, NBlocks)
-	Depth   uint32 // blocks to read, >= 1
-	Mode    uint32
-	Acc     uint64 // out: hash of the words visited
-	Hops    uint32 // out: blocks seen by the program
-	Flags   uint32 // Flag*
-}
+// ChainScratch is struct chain_scratch of bpf/include/storfn.h, as
+// bpf2go generates it (bpf/objs), with the methods of this package:
+//
+//	Seed    uint64
+//	Nblocks uint64 // next block is chosen in [0, Nblocks)
+//	Depth   uint32 // blocks to read, >= 1
+//	Mode    uint32
+//	Acc     uint64 // out: hash of the words visited
+//	Hops    uint32 // out: blocks seen by the program
+//	Flags   uint32 // Flag*
+type ChainScratch objs.ChainChainScratch
 
 // ChainScratchSize is sizeof(struct chain_scratch).
-const ChainScratchSize = 40
+const ChainScratchSize = int(unsafe.Sizeof(ChainScratch{}))
 
 // Marshal returns the scratch bytes passed to the kernel.
 func (s ChainScratch) Marshal() []byte {
@@ -63,30 +66,17 @@ func (s ChainScratch) Marshal() []byte {
 
 // MarshalTo writes the scratch bytes into b (at least ChainScratchSize).
 func (s ChainScratch) MarshalTo(b []byte) {
-	b = b[:ChainScratchSize]
-	binary.LittleEndian.PutUint64(b[0:], s.Seed)
-	binary.LittleEndian.PutUint64(b[8:], s.NBlocks)
-	binary.LittleEndian.PutUint32(b[16:], s.Depth)
-	binary.LittleEndian.PutUint32(b[20:], s.Mode)
-	binary.LittleEndian.PutUint64(b[24:], s.Acc)
-	binary.LittleEndian.PutUint32(b[32:], s.Hops)
-	binary.LittleEndian.PutUint32(b[36:], s.Flags)
+	Put(b[:ChainScratchSize], &s)
 }
 
 // UnmarshalChainScratch parses scratch bytes.
 func UnmarshalChainScratch(b []byte) (ChainScratch, error) {
+	var s ChainScratch
 	if len(b) < ChainScratchSize {
-		return ChainScratch{}, fmt.Errorf("chain scratch: %d bytes, want %d", len(b), ChainScratchSize)
+		return s, fmt.Errorf("chain scratch: %d bytes, want %d", len(b), ChainScratchSize)
 	}
-	return ChainScratch{
-		Seed:    binary.LittleEndian.Uint64(b[0:]),
-		NBlocks: binary.LittleEndian.Uint64(b[8:]),
-		Depth:   binary.LittleEndian.Uint32(b[16:]),
-		Mode:    binary.LittleEndian.Uint32(b[20:]),
-		Acc:     binary.LittleEndian.Uint64(b[24:]),
-		Hops:    binary.LittleEndian.Uint32(b[32:]),
-		Flags:   binary.LittleEndian.Uint32(b[36:]),
-	}, nil
+	Get(b, &s)
+	return s, nil
 }
 
 // RefStep is one hop of the synthetic chain (ModeNormal) on block, the
@@ -130,15 +120,15 @@ func RefHop(s *ChainScratch, block []byte, hop uint32, offset int64) (done bool,
 		}
 		return false, offset + int64(len(block)), len(block)
 	case ModeSizes:
-		if hop+1 >= s.Depth || s.NBlocks == 0 {
+		if hop+1 >= s.Depth || s.Nblocks == 0 {
 			return true, 0, 0
 		}
-		return false, int64(splitmix.Mix(h^w)%s.NBlocks) * SizesUnit, SizesHop(hop + 1)
+		return false, int64(splitmix.Mix(h^w)%s.Nblocks) * SizesUnit, SizesHop(hop + 1)
 	}
-	if hop+1 >= s.Depth || s.NBlocks == 0 {
+	if hop+1 >= s.Depth || s.Nblocks == 0 {
 		return true, 0, 0
 	}
-	return false, int64(splitmix.Mix(h^w)%s.NBlocks) * int64(len(block)), len(block)
+	return false, int64(splitmix.Mix(h^w)%s.Nblocks) * int64(len(block)), len(block)
 }
 
 // RefResult is the outcome of a reference chain.

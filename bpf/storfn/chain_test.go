@@ -14,8 +14,8 @@ import (
 func TestScratchRoundTrip(t *testing.T) {
 	tests := []ChainScratch{
 		{},
-		{Seed: 1, NBlocks: 2, Depth: 3, Mode: ModeEndless, Acc: 5, Hops: 6, Flags: 7},
-		{Seed: ^uint64(0), NBlocks: 1 << 40, Depth: 16, Acc: 0xdeadbeef},
+		{Seed: 1, Nblocks: 2, Depth: 3, Mode: ModeEndless, Acc: 5, Hops: 6, Flags: 7},
+		{Seed: ^uint64(0), Nblocks: 1 << 40, Depth: 16, Acc: 0xdeadbeef},
 	}
 	for _, s := range tests {
 		b := s.Marshal()
@@ -65,9 +65,9 @@ func TestRefStep(t *testing.T) {
 		hop      uint32
 		wantDone bool
 	}{
-		{"last hop", ChainScratch{Seed: 7, NBlocks: 100, Depth: 1}, 0, true},
-		{"middle hop", ChainScratch{Seed: 7, NBlocks: 100, Depth: 4}, 1, false},
-		{"no blocks", ChainScratch{Seed: 7, NBlocks: 0, Depth: 4}, 0, true},
+		{"last hop", ChainScratch{Seed: 7, Nblocks: 100, Depth: 1}, 0, true},
+		{"middle hop", ChainScratch{Seed: 7, Nblocks: 100, Depth: 4}, 1, false},
+		{"no blocks", ChainScratch{Seed: 7, Nblocks: 0, Depth: 4}, 0, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -97,7 +97,7 @@ func TestRefChain(t *testing.T) {
 	for _, size := range []int{512, 1024, 4096} {
 		for depth := uint32(1); depth <= 16; depth++ {
 			nb := uint64(len(img) / size)
-			s := ChainScratch{Seed: rng.Uint64(), NBlocks: nb, Depth: depth}
+			s := ChainScratch{Seed: rng.Uint64(), Nblocks: nb, Depth: depth}
 			start := int64(rng.Uint64()%nb) * int64(size)
 			res, err := RefChain(img.ReadAt, size, start, s)
 			if err != nil {
@@ -146,7 +146,7 @@ func TestRefChainModes(t *testing.T) {
 			[][2]int64{{4096, 512}, {4608, 512}, {5120, 512}, {5632, 512}}, 4},
 		{"sequential 4096 depth 1", ChainScratch{Seed: 9, Depth: 1, Mode: ModeSequential}, 4096, 0,
 			[][2]int64{{0, 4096}}, 1},
-		{"sizes", ChainScratch{Seed: 5, NBlocks: uint64(len(img) / SizesUnit), Depth: 7, Mode: ModeSizes}, 4096, 8192, nil, 7},
+		{"sizes", ChainScratch{Seed: 5, Nblocks: uint64(len(img) / SizesUnit), Depth: 7, Mode: ModeSizes}, 4096, 8192, nil, 7},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -49,10 +49,10 @@ const (
 
 // Args mirrors struct chain_read_args (56 bytes).
 type Args struct {
-	Buf         uint64 // receives the final block
-	Scratch     uint64 // copied in, and back out on success
-	Offset      uint64 // byte offset of the first read
-	Count       uint32 // size of the first read, capacity of Buf
+	Buf         Pointer // receives the final block
+	Scratch     Pointer // copied in, and back out on success
+	Offset      uint64  // byte offset of the first read
+	Count       uint32  // size of the first read, capacity of Buf
 	ScratchLen  uint32
 	ProgFD      int32
 	Flags       uint32
@@ -107,14 +107,13 @@ func ChainReadStats(fd int, buf []byte, off int64, prog int, scratch []byte, fla
 		Flags:      flags,
 	}
 	if len(buf) > 0 {
-		a.Buf = uint64(uintptr(unsafe.Pointer(&buf[0])))
+		a.Buf = NewPointer(unsafe.Pointer(&buf[0]))
 	}
 	if len(scratch) > 0 {
-		a.Scratch = uint64(uintptr(unsafe.Pointer(&scratch[0])))
+		a.Scratch = NewPointer(unsafe.Pointer(&scratch[0]))
 	}
 	n, err := RawChainRead(fd, &a, ArgsSize)
-	runtime.KeepAlive(buf)
-	runtime.KeepAlive(scratch)
+	runtime.KeepAlive(&a)
 	st := Stats{Hops: a.Hops, DriverHops: a.DriverHops, FinalOffset: int64(a.FinalOffset)}
 	if err != nil {
 		return 0, st, fmt.Errorf("chain_read at %d: %w", off, err)
@@ -122,11 +121,54 @@ func ChainReadStats(fd int, buf []byte, off int64, prog int, scratch []byte, fla
 	return n, st, nil
 }
 
-// Load loads program progName from the ELF object objPath as a
-// BPF_PROG_TYPE_STORAGE program, together with the maps it uses. On a
+// SectionStorage is the ELF section of storage functions (STORFN_SEC in
+// bpf/include/storfn.h). cilium/ebpf does not know it and leaves such
+// programs UnspecifiedProgram; SetTypes makes them BPF_PROG_TYPE_STORAGE.
+const SectionStorage = "storage"
+
+// SpecLoader is a generated loader of bpf/objs (objs.LoadChain, ...).
+type SpecLoader func() (*ebpf.CollectionSpec, error)
+
+// SetTypes sets the program type of every storage function in spec to
+// ProgTypeStorage: the one place that knows the generated specs need it.
+func SetTypes(spec *ebpf.CollectionSpec) *ebpf.CollectionSpec {
+	for _, ps := range spec.Programs {
+		if ps.SectionName == SectionStorage {
+			ps.Type = ProgTypeStorage
+		}
+	}
+	return spec
+}
+
+// Spec returns the CollectionSpec of a generated loader with the storage
+// functions' type set.
+func Spec(load SpecLoader) (*ebpf.CollectionSpec, error) {
+	spec, err := load()
+	if err != nil {
+		return nil, fmt.Errorf("storfn: %w", err)
+	}
+	return SetTypes(spec), nil
+}
+
+// LoadObjects loads the generated object struct obj (objs.ChainObjects,
+// ...) from load's spec, with the storage functions' type set. On a
 // verifier rejection the error holds the full verifier log.
-func Load(objPath, progName string) (*ebpf.Program, error) {
-	coll, err := LoadCollection(objPath, progName)
+func LoadObjects(load SpecLoader, obj any) error {
+	spec, err := Spec(load)
+	if err != nil {
+		return err
+	}
+	if err := spec.LoadAndAssign(obj, nil); err != nil {
+		return loadError("objects", err)
+	}
+	return nil
+}
+
+// Load loads program progName of load's spec (progName is one of the
+// generated *Prog* constants), together with the maps it uses. On a
+// verifier rejection the error holds the full verifier log.
+func Load(load SpecLoader, progName string) (*ebpf.Program, error) {
+	coll, err := LoadCollection(load, progName)
 	if err != nil {
 		return nil, err
 	}
@@ -135,31 +177,36 @@ func Load(objPath, progName string) (*ebpf.Program, error) {
 }
 
 // LoadCollection is Load that also returns the program's maps, in a
-// collection holding only progName.
-func LoadCollection(objPath, progName string) (*ebpf.Collection, error) {
-	spec, err := ebpf.LoadCollectionSpec(objPath)
+// collection holding only progName (the other programs of the object, as
+// those of chain_bad.c that the verifier must reject, are not loaded).
+func LoadCollection(load SpecLoader, progName string) (*ebpf.Collection, error) {
+	spec, err := Spec(load)
 	if err != nil {
-		return nil, fmt.Errorf("storfn: %s: %w", objPath, err)
+		return nil, err
 	}
 	ps, ok := spec.Programs[progName]
 	if !ok {
-		return nil, fmt.Errorf("storfn: %s: no program %q", objPath, progName)
+		return nil, fmt.Errorf("storfn: no program %q", progName)
 	}
-	ps.Type = ProgTypeStorage
 	spec.Programs = map[string]*ebpf.ProgramSpec{progName: ps}
 	coll, err := ebpf.NewCollection(spec)
 	if err != nil {
-		var ve *ebpf.VerifierError
-		if errors.As(err, &ve) {
-			return nil, fmt.Errorf("storfn: load %s from %s: %w\nverifier log:\n%+v", progName, objPath, err, ve)
-		}
-		return nil, fmt.Errorf("storfn: load %s from %s: %w", progName, objPath, err)
+		return nil, loadError(progName, err)
 	}
 	return coll, nil
 }
 
+func loadError(what string, err error) error {
+	var ve *ebpf.VerifierError
+	if errors.As(err, &ve) {
+		return fmt.Errorf("storfn: load %s: %w\nverifier log:\n%+v", what, err, ve)
+	}
+	return fmt.Errorf("storfn: load %s: %w", what, err)
+}
+
 // Ctx mirrors struct bpf_storage_ctx (48 bytes); the pointer fields must be
-// zero when passed to TestRun.
+// zero when passed to TestRun. It is written by hand: bpf2go cannot mirror
+// its __bpf_md_ptr unions (a pointer in a 64-bit slot).
 type Ctx struct {
 	Data       uint64
 	Scratch    uint64
@@ -182,14 +229,14 @@ type testRunAttr struct {
 	Retval      uint32
 	DataSizeIn  uint32
 	DataSizeOut uint32
-	DataIn      uint64
-	DataOut     uint64
+	DataIn      Pointer
+	DataOut     Pointer
 	Repeat      uint32
 	Duration    uint32
 	CtxSizeIn   uint32
 	CtxSizeOut  uint32
-	CtxIn       uint64
-	CtxOut      uint64
+	CtxIn       Pointer
+	CtxOut      Pointer
 	Flags       uint32
 	CPU         uint32
 	BatchSize   uint32
@@ -236,29 +283,26 @@ func TestRunRaw(prog *ebpf.Program, in TestRunInput) (TestRunResult, error) {
 	var out []byte
 	attr := testRunAttr{ProgFD: uint32(prog.FD()), DataSizeIn: uint32(len(in.Data)), Repeat: 1, Flags: in.Flags, CPU: in.CPU}
 	if len(in.Data) > 0 {
-		attr.DataIn = uint64(uintptr(unsafe.Pointer(&in.Data[0])))
+		attr.DataIn = NewPointer(unsafe.Pointer(&in.Data[0]))
 	}
 	if in.DataOutCap > 0 {
 		out = make([]byte, in.DataOutCap)
 		attr.DataSizeOut = uint32(in.DataOutCap)
-		attr.DataOut = uint64(uintptr(unsafe.Pointer(&out[0])))
+		attr.DataOut = NewPointer(unsafe.Pointer(&out[0]))
 	}
 	if in.Ctx != nil {
 		attr.CtxSizeIn = CtxSize
 		if in.CtxSizeIn != 0 {
 			attr.CtxSizeIn = in.CtxSizeIn
 		}
-		attr.CtxIn = uint64(uintptr(unsafe.Pointer(in.Ctx)))
+		attr.CtxIn = NewPointer(unsafe.Pointer(in.Ctx))
 	}
 	if in.CtxOutSize > 0 {
 		attr.CtxSizeOut = min(in.CtxOutSize, uint32(len(ctxOut)))
-		attr.CtxOut = uint64(uintptr(unsafe.Pointer(&ctxOut[0])))
+		attr.CtxOut = NewPointer(unsafe.Pointer(&ctxOut[0]))
 	}
 	_, _, errno := unix.Syscall(unix.SYS_BPF, bpfProgTestRun, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
-	runtime.KeepAlive(in.Data)
-	runtime.KeepAlive(in.Ctx)
-	runtime.KeepAlive(out)
-	runtime.KeepAlive(&ctxOut)
+	runtime.KeepAlive(&attr)
 	if errno != 0 {
 		return TestRunResult{}, fmt.Errorf("BPF_PROG_TEST_RUN: %w", errno)
 	}

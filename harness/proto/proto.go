@@ -21,6 +21,18 @@ import (
 // PortName is the virtio-serial port name the agent looks for.
 const PortName = "org.bpfstor.ctl"
 
+// KTestPath is where the initramfs holds the in-guest kernel tests
+// (kernel/selftest/cmd/bpfstor-ktest), which the agent execs for
+// KindKTest points.
+const KTestPath = "/bin/bpfstor-ktest"
+
+// KTestLine is one line of bpfstor-ktest's JSON output on stdout: a
+// progress line or a finished test.
+type KTestLine struct {
+	Log  string      `json:"log,omitempty"`
+	Test *TestResult `json:"test,omitempty"`
+}
+
 // Message types.
 const (
 	TypeHello = "hello"

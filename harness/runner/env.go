@@ -5,8 +5,6 @@ package runner
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -149,131 +146,12 @@ func (e *Env) Kernel(ctx context.Context, variant string) (*kbuild.Kernel, error
 	return k, nil
 }
 
-// BPF compiles bpf/progs/*.c into a content-addressed directory of
-// objects. The key is the sources, headers and clang's version (not where
-// clang is installed: a different PATH to the same clang compiles
-// nothing). The objects are compiled into a directory of their own and
-// renamed into place with a manifest of their hashes, which is checked
-// before they are used.
-func (e *Env) BPF(ctx context.Context) (string, error) {
-	srcs, _ := filepath.Glob(filepath.Join(e.Repo, "bpf", "progs", "*.c"))
-	if len(srcs) == 0 {
-		return "", nil
-	}
-	sort.Strings(srcs)
-	inc := filepath.Join(e.Repo, "bpf", "include")
-	hdrs, _ := filepath.Glob(filepath.Join(inc, "*.h"))
-	h := sha256.New()
-	clangV, err := exec.Command("clang", "--version").Output()
-	if err != nil {
-		return "", fmt.Errorf("bpf: clang --version: %w (apt-get install clang llvm)", err)
-	}
-	h.Write(clangVersion(clangV))
-	for _, f := range append(append([]string{}, srcs...), hdrs...) {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return "", fmt.Errorf("bpf: %w", err)
-		}
-		fmt.Fprintf(h, "%s %d\n", filepath.Base(f), len(b))
-		h.Write(b)
-	}
-	root := filepath.Join(e.Cache, "bpf")
-	dir := filepath.Join(root, hex.EncodeToString(h.Sum(nil))[:16])
-	err = checkObjects(dir)
-	if err == nil {
-		return dir, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		e.logf("bpf: recompiling: %v", err)
-	}
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		return "", fmt.Errorf("bpf: %w", err)
-	}
-	tmp, err := os.MkdirTemp(root, ".build-")
-	if err != nil {
-		return "", fmt.Errorf("bpf: %w", err)
-	}
-	defer os.RemoveAll(tmp)
-	var manifest strings.Builder
-	for _, src := range srcs {
-		name := strings.TrimSuffix(filepath.Base(src), ".c") + ".o"
-		obj := filepath.Join(tmp, name)
-		cmd := exec.CommandContext(ctx, "clang", "-O2", "-g", "-Wall", "-target", "bpf",
-			"-I", inc, "-c", src, "-o", obj)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return "", fmt.Errorf("bpf: clang %s: %v: %s", filepath.Base(src), err, strings.TrimSpace(string(out)))
-		}
-		sum, err := fsutil.SHA256(obj)
-		if err != nil {
-			return "", fmt.Errorf("bpf: %w", err)
-		}
-		fmt.Fprintf(&manifest, "%s  %s\n", sum, name)
-	}
-	if err := os.WriteFile(filepath.Join(tmp, objManifest), []byte(manifest.String()), 0o644); err != nil {
-		return "", fmt.Errorf("bpf: %w", err)
-	}
-	os.Chmod(tmp, 0o755)
-	if checkObjects(dir) != nil {
-		os.RemoveAll(dir) // damaged, or from an older bpfstor
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		// Another run compiled the same objects at the same time.
-		if checkObjects(dir) != nil {
-			return "", fmt.Errorf("bpf: %w", err)
-		}
-		return dir, nil
-	}
-	e.logf("bpf: compiled %d program file(s) into %s", len(srcs), dir)
-	return dir, nil
-}
-
-// objManifest lists a BPF object directory's objects with their sha256.
-const objManifest = ".done"
-
-// checkObjects checks a compiled BPF directory against its manifest. The
-// error wraps fs.ErrNotExist when there is none.
-func checkObjects(dir string) error {
-	b, err := os.ReadFile(filepath.Join(dir, objManifest))
-	if err != nil {
-		return err
-	}
-	lines := strings.Fields(string(b))
-	if len(lines) == 0 || len(lines)%2 != 0 {
-		return fmt.Errorf("%s: manifest of an older bpfstor or damaged", dir)
-	}
-	for i := 0; i < len(lines); i += 2 {
-		p := filepath.Join(dir, lines[i+1])
-		sum, err := fsutil.SHA256(p)
-		if err != nil {
-			return fmt.Errorf("%s: %v", dir, err) // not ErrNotExist: the directory is damaged
-		}
-		if sum != lines[i] {
-			return fmt.Errorf("%s is damaged: sha256 %.16s, recorded %.16s", p, sum, lines[i])
-		}
-	}
-	return nil
-}
-
-// clangVersion is clang --version without the lines that name where clang
-// is installed or found.
-func clangVersion(out []byte) []byte {
-	var keep []string
-	for _, l := range strings.Split(string(out), "\n") {
-		if !strings.HasPrefix(l, "InstalledDir:") {
-			keep = append(keep, l)
-		}
-	}
-	return []byte(strings.Join(keep, "\n"))
-}
-
-// Initramfs builds the guest image; tools are added when the spec needs them.
+// Initramfs builds the guest image; tools are added when the spec needs
+// them. The BPF programs are in the guest binaries (bpf/objs, generated
+// by bpf2go and committed): nothing is compiled here.
 func (e *Env) Initramfs(ctx context.Context, tools []string) (*guestimg.Initramfs, error) {
-	bpfDir, err := e.BPF(ctx)
-	if err != nil {
-		return nil, err
-	}
 	img, err := guestimg.Build(ctx, guestimg.Options{
-		Repo: e.Repo, CacheDir: filepath.Join(e.Cache, "images"), BPFDir: bpfDir, Tools: tools,
+		Repo: e.Repo, CacheDir: filepath.Join(e.Cache, "images"), Tools: tools,
 	})
 	if err != nil {
 		return nil, err

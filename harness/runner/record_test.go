@@ -1,15 +1,12 @@
 package runner
 
 import (
-	"context"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/bpfstor/bpfstor/harness/proto"
 	"github.com/bpfstor/bpfstor/harness/results"
-	"github.com/bpfstor/bpfstor/harness/spec"
 	"github.com/bpfstor/bpfstor/internal/testfs"
 )
 
@@ -47,36 +44,5 @@ func TestRecorderFullDisk(t *testing.T) {
 	}
 	if got.Status != results.StatusPartial || len(got.Points) != 2 {
 		t.Errorf("on disk: %s with %d points, want partial with 2", got.Status, len(got.Points))
-	}
-}
-
-// A workload whose BPF program source is missing fails before the kernel
-// is built or a VM boots, naming the file (it used to fail in the guest,
-// after boot).
-func TestMissingBPFSource(t *testing.T) {
-	repo := t.TempDir()
-	os.MkdirAll(filepath.Join(repo, "bpf", "progs"), 0o755)
-	os.WriteFile(filepath.Join(repo, "bpf", "progs", "btree.c"), nil, 0o644)
-	specFile := filepath.Join(t.TempDir(), "s.toml")
-	tests := []struct {
-		name, spec, want string
-	}{
-		{"chain driver", "[[workload]]\nkind = \"chain\"\nops = 10\ndepth = 3\nmode = \"driver\"\n", "bpf/progs/chain.c, the program"},
-		{"btree lookup", "[data]\nkind = \"btree\"\nkeys = 100\n[[workload]]\nkind = \"btree\"\nops = 10\nmode = \"syscall\"\n", "bpf/progs/btree_scan.c, the program"},
-		{"layers", "[[workload]]\nkind = \"pread\"\nops = 10\ntrace_layers = true\n", "bpf/progs/layers.c, the program"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			os.WriteFile(specFile, []byte("name = \"t\"\n"+tt.spec), 0o644)
-			s, err := spec.Load(specFile)
-			if err != nil {
-				t.Fatal(err)
-			}
-			e := &Env{Repo: repo, Cache: t.TempDir(), Results: t.TempDir()}
-			_, _, err = Run(context.Background(), e, s, Options{})
-			if err == nil || !strings.Contains(err.Error(), filepath.Join(repo, tt.want)) {
-				t.Fatalf("err = %v, want %q", err, tt.want)
-			}
-		})
 	}
 }

@@ -55,9 +55,6 @@ func Run(ctx context.Context, e *Env, s *spec.Spec, opt Options) (*results.Resul
 	if err != nil {
 		return nil, "", err
 	}
-	if err := e.CheckBPFSources(s.Points()); err != nil {
-		return nil, "", err
-	}
 	k, err := e.Kernel(ctx, s.Kernel.Variant)
 	if err != nil {
 		return nil, "", err

@@ -81,7 +81,7 @@ type Mode struct {
 	// Baseline: the mode the others are compared with (BaselineMode).
 	Baseline bool
 	// NeedsBPF: the mode runs its chains with chain_read and a BPF
-	// program in the kernel (Kind.BPF names the objects).
+	// program in the kernel (bpf/objs embeds the objects).
 	NeedsBPF bool
 	// NeedsPollQueues: the guest's NVMe driver must have poll queues
 	// (nvme.poll_queues=N on the kernel command line).
@@ -124,10 +124,6 @@ type Kind struct {
 	NeedsTestDisks bool
 	// Modes are the kind's dispatch modes, in the order figures list them.
 	Modes []Mode
-	// BPF returns the bpf/progs/*.c files (base names) the guest loads for
-	// w, whose mode is m (nil when the kind has no mode w.Mode); nil for a
-	// kind that loads none.
-	BPF func(w Workload, m *Mode) []string
 }
 
 // The modes, shared by the kinds that have them.
@@ -147,43 +143,19 @@ var (
 // Kinds are every workload kind, in the order error messages list them.
 var Kinds = []Kind{
 	{Name: KindPread, Doc: "random O_DIRECT preads of the raw NVMe device",
-		Fields: []string{FieldBlockSize, FieldDist, FieldTraceLayers}, DefaultBlockSize: 512, NeedsOps: true, Data: DataPattern,
-		BPF: func(w Workload, _ *Mode) []string {
-			if w.TraceLayers {
-				return []string{"layers.c"}
-			}
-			return nil
-		}},
+		Fields: []string{FieldBlockSize, FieldDist, FieldTraceLayers}, DefaultBlockSize: 512, NeedsOps: true, Data: DataPattern},
 	{Name: KindFio, Doc: "Debian's fio, psync randread, as a fidelity check",
 		Fields: []string{FieldBlockSize, FieldDist}, DefaultBlockSize: 512, NeedsOps: true, HostTools: []string{"fio"}},
 	{Name: KindChain, Doc: "synthetic dependent-read chains on the pattern image", Title: "dependent-read chain",
 		Fields: []string{FieldBlockSize, FieldDepth, FieldMode, FieldDist}, Required: []string{FieldDepth, FieldMode},
 		DefaultBlockSize: 512, MaxBlockSize: 4096, NeedsOps: true, Data: DataPattern, Chained: true,
-		Modes: []Mode{modePread, modeSyscall, modeDriver, modeDriverPoll},
-		BPF: func(w Workload, m *Mode) []string {
-			if m != nil && m.NeedsBPF {
-				return []string{"chain.c"}
-			}
-			return nil
-		}},
+		Modes: []Mode{modePread, modeSyscall, modeDriver, modeDriverPoll}},
 	{Name: KindBTree, Doc: "B+-tree lookups and range queries on a btree data image", Title: "B+-tree lookup",
 		Fields: []string{FieldMode, FieldBatch, FieldDist, FieldOp, FieldSpan}, Required: []string{FieldMode},
 		NeedsOps: true, Data: DataBTree, Chained: true,
-		Modes: []Mode{modePread, modeSyscall, modeDriver, modeDriverPoll, modeURing},
-		BPF: func(w Workload, m *Mode) []string {
-			switch {
-			case m == nil || !m.NeedsBPF:
-				return nil
-			case w.Op == "" || w.Op == OpLookup:
-				return []string{"btree.c", "btree_scan.c"} // lookups, then a scan check
-			}
-			return []string{"btree_scan.c"}
-		}},
+		Modes: []Mode{modePread, modeSyscall, modeDriver, modeDriverPoll, modeURing}},
 	{Name: KindKTest, Doc: "in-guest tests of the kernel feature", HostTools: []string{"fio"}, // they run fio beside chains
-		NeedsTestDisks: true,
-		BPF: func(Workload, *Mode) []string {
-			return []string{"chain.c", "chain_bad.c", "verifier_ok.c", "hop_trace.c"}
-		}},
+		NeedsTestDisks: true},
 	{Name: KindSleep, Doc: "does nothing for ops milliseconds (harness tests)"},
 	{Name: KindCrash, Doc: "provokes a kernel crash (harness tests)"},
 	{Name: KindFailIO, Doc: "opens a device that does not exist (harness tests)"},
@@ -305,17 +277,6 @@ func KindsWhere(f func(Kind) bool) []string {
 func Chained(kind string) bool {
 	k, ok := Lookup(kind)
 	return ok && k.Chained
-}
-
-// BPFSources are the bpf/progs/*.c files (base names) the guest loads to
-// run w, as the agent's runners do.
-func BPFSources(w Workload) []string {
-	k, ok := Lookup(w.Kind)
-	if !ok || k.BPF == nil {
-		return nil
-	}
-	m, _ := k.Mode(w.Mode)
-	return k.BPF(w, m)
 }
 
 // Or joins names as "a, b or c".

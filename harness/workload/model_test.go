@@ -89,29 +89,6 @@ func TestAxes(t *testing.T) {
 	}
 }
 
-func TestBPFSources(t *testing.T) {
-	for _, tc := range []struct {
-		w    Workload
-		want string
-	}{
-		{Workload{Kind: KindChain, Mode: ModePread}, ""},
-		{Workload{Kind: KindChain, Mode: ModeDriver}, "chain.c"},
-		{Workload{Kind: KindChain, Mode: ModeDriverPoll}, "chain.c"},
-		{Workload{Kind: KindBTree, Mode: ModeSyscall}, "btree.c btree_scan.c"},
-		{Workload{Kind: KindBTree, Mode: ModeDriver, Op: OpSum}, "btree_scan.c"},
-		{Workload{Kind: KindBTree, Mode: ModeURing, Batch: 4}, ""},
-		{Workload{Kind: KindBTree, Mode: "nope"}, ""},
-		{Workload{Kind: KindKTest}, "chain.c chain_bad.c verifier_ok.c hop_trace.c"},
-		{Workload{Kind: KindPread, TraceLayers: true}, "layers.c"},
-		{Workload{Kind: KindPread}, ""},
-		{Workload{Kind: "nope"}, ""},
-	} {
-		if got := strings.Join(BPFSources(tc.w), " "); got != tc.want {
-			t.Errorf("%+v: %q, want %q", tc.w, got, tc.want)
-		}
-	}
-}
-
 func TestErrors(t *testing.T) {
 	err := UnknownKind("nope")
 	for _, k := range Kinds {

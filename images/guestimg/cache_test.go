@@ -117,9 +117,10 @@ func goCounter(t *testing.T) func() int {
 	}
 }
 
-// The guest agent is built once per change of its sources, not on every
-// command (0.6–1 s before anything happened), a damaged cached agent is
-// rebuilt, and a damaged initramfs is written again.
+// The guest agent and bpfstor-ktest are built once per change of their
+// sources, not on every command (0.6–1 s before anything happened), a
+// damaged cached agent is rebuilt, and a damaged initramfs is written
+// again.
 func TestAgentAndInitramfsCache(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the guest agent")
@@ -135,14 +136,14 @@ func TestAgentAndInitramfsCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := builds(); n != 1 {
-		t.Fatalf("%d go build(s) for the first image, want 1", n)
+	if n := builds(); n != 2 {
+		t.Fatalf("%d go build(s) for the first image, want 2 (agent, bpfstor-ktest)", n)
 	}
 	if _, err := Build(ctx, o); err != nil {
 		t.Fatal(err)
 	}
-	if n := builds(); n != 1 {
-		t.Errorf("the agent was built again with its sources unchanged (%d builds)", n)
+	if n := builds(); n != 2 {
+		t.Errorf("the guest binaries were built again with their sources unchanged (%d builds)", n)
 	}
 	os.Truncate(img.Path, 1000)
 	again, err := Build(ctx, o)
@@ -161,8 +162,8 @@ func TestAgentAndInitramfsCache(t *testing.T) {
 	if _, err := Build(ctx, o); err != nil {
 		t.Fatal(err)
 	}
-	if n := builds(); n != 2 {
-		t.Errorf("a damaged cached agent was used (%d builds, want 2)", n)
+	if n := builds(); n != 3 {
+		t.Errorf("a damaged cached agent was used (%d builds, want 3)", n)
 	}
 }
 

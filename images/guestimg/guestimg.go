@@ -1,7 +1,9 @@
 // Package guestimg builds what a VM boots with besides the kernel: the
-// initramfs (static guest agent as /init, BPF objects, optional tools with
-// their shared libraries) and the NVMe backing image with the data the
-// workloads read. Both are content-addressed in the cache.
+// initramfs (static guest agent as /init, the in-guest kernel tests as
+// proto.KTestPath, optional tools with their shared libraries) and the NVMe
+// backing image with the data the workloads read. Both are
+// content-addressed in the cache. The BPF programs are not files here:
+// bpf2go embeds them in the binaries (bpf/objs).
 package guestimg
 
 import (
@@ -13,10 +15,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/bpfstor/bpfstor/harness/proto"
 	"github.com/bpfstor/bpfstor/images/btree"
 	"github.com/bpfstor/bpfstor/images/initramfs"
 	"github.com/bpfstor/bpfstor/images/pattern"
@@ -29,8 +31,6 @@ type Options struct {
 	Repo string
 	// CacheDir receives the images (…/bpfstor/images).
 	CacheDir string
-	// BPFDir holds compiled BPF objects (*.o) copied to /bpf ("" for none).
-	BPFDir string
 	// Tools are host executables copied with their libraries (e.g. fio).
 	Tools []string
 	// Compress gzips the archive (smaller, but slower to unpack under TCG).
@@ -44,27 +44,36 @@ type Initramfs struct {
 	Files []string
 }
 
-// GuestBPFDir is where BPF objects are in the guest.
-const GuestBPFDir = "/bpf"
+// The guest's own binaries: static, built from the repository.
+const (
+	agentPkg = "./images/agent"
+	ktestPkg = "./kernel/selftest/cmd/bpfstor-ktest"
+)
 
-// BuildAgent compiles the static guest agent into dst. VCS stamping is
-// off: the agent does not need it, and it fails in a repository another
-// user owns.
+// BuildAgent compiles the static guest agent into dst.
 func BuildAgent(ctx context.Context, repo, dst string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w", "-o", dst, "./images/agent")
+	return buildStatic(ctx, repo, agentPkg, dst)
+}
+
+// buildStatic compiles the static guest binary of package pkg into dst.
+// VCS stamping is off: the guest does not need it, and it fails in a
+// repository another user owns.
+func buildStatic(ctx context.Context, repo, pkg, dst string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w", "-o", dst, pkg)
 	cmd.Dir = repo
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("image build: go build guest agent: %v: %s", err, strings.TrimSpace(stderr.String()))
+		return fmt.Errorf("image build: go build %s: %w: %s", pkg, err, strings.TrimSpace(stderr.String()))
 	}
 	return nil
 }
 
-// agentKey hashes what the agent binary is built from: the Go toolchain
+// agentKey hashes what the guest binaries are built from: the Go toolchain
 // and environment, go.mod and go.sum, and every non-test Go file of the
-// repository (a superset of the agent's packages, cheap to read).
+// repository (a superset of their packages, cheap to read), with the BPF
+// objects bpf2go generated (bpf/objs/*.o, embedded).
 func agentKey(repo string) (string, error) {
 	h := sha256.New()
 	gov, err := exec.Command("go", "env", "GOVERSION", "GOROOT", "GOFLAGS", "GOEXPERIMENT").Output()
@@ -84,7 +93,8 @@ func agentKey(repo string) (string, error) {
 			}
 			return nil
 		}
-		if (strings.HasSuffix(n, ".go") && !strings.HasSuffix(n, "_test.go")) || (p == filepath.Join(repo, n) && (n == "go.mod" || n == "go.sum")) {
+		if (strings.HasSuffix(n, ".go") && !strings.HasSuffix(n, "_test.go")) || (p == filepath.Join(repo, n) && (n == "go.mod" || n == "go.sum")) ||
+			(strings.HasSuffix(n, ".o") && filepath.Dir(p) == filepath.Join(repo, "bpf", "objs")) {
 			files = append(files, p)
 		}
 		return nil
@@ -104,15 +114,15 @@ func agentKey(repo string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil))[:20], nil
 }
 
-// cachedAgent returns the guest agent binary for the repository's
-// sources, built once per change into cacheDir/agent and checked against
-// its recorded hash before use (a damaged one is rebuilt).
-func cachedAgent(ctx context.Context, repo, cacheDir string) (string, error) {
+// cachedBinary returns the static guest binary of package pkg for the
+// repository's sources, built once per change into cacheDir/name and
+// checked against its recorded hash before use (a damaged one is rebuilt).
+func cachedBinary(ctx context.Context, repo, cacheDir, pkg, name string) (string, error) {
 	key, err := agentKey(repo)
 	if err != nil {
 		return "", err
 	}
-	dir := filepath.Join(cacheDir, "agent")
+	dir := filepath.Join(cacheDir, name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("image build: %w", err)
 	}
@@ -125,8 +135,8 @@ func cachedAgent(ctx context.Context, repo, cacheDir string) (string, error) {
 		return "", fmt.Errorf("image build: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	bin := filepath.Join(tmp, "agent")
-	if err := BuildAgent(ctx, repo, bin); err != nil {
+	bin := filepath.Join(tmp, name)
+	if err := buildStatic(ctx, repo, pkg, bin); err != nil {
 		return "", err
 	}
 	b, err := os.ReadFile(bin)
@@ -141,7 +151,11 @@ func cachedAgent(ctx context.Context, repo, cacheDir string) (string, error) {
 
 // Build builds the initramfs.
 func Build(ctx context.Context, o Options) (*Initramfs, error) {
-	agent, err := cachedAgent(ctx, o.Repo, o.CacheDir)
+	agent, err := cachedBinary(ctx, o.Repo, o.CacheDir, agentPkg, "agent")
+	if err != nil {
+		return nil, err
+	}
+	ktest, err := cachedBinary(ctx, o.Repo, o.CacheDir, ktestPkg, "ktest")
 	if err != nil {
 		return nil, err
 	}
@@ -149,17 +163,11 @@ func Build(ctx context.Context, o Options) (*Initramfs, error) {
 	if err := b.AddFile("/init", agent, 0o755); err != nil {
 		return nil, err
 	}
+	if err := b.AddFile(proto.KTestPath, ktest, 0o755); err != nil {
+		return nil, err
+	}
 	for _, d := range []string{"/proc", "/sys", "/dev", "/tmp"} {
 		b.AddDir(d)
-	}
-	if o.BPFDir != "" {
-		objs, _ := filepath.Glob(filepath.Join(o.BPFDir, "*.o"))
-		sort.Strings(objs)
-		for _, obj := range objs {
-			if err := b.AddFile(filepath.Join(GuestBPFDir, filepath.Base(obj)), obj, 0o644); err != nil {
-				return nil, fmt.Errorf("image build: %w", err)
-			}
-		}
 	}
 	for _, t := range o.Tools {
 		p, err := exec.LookPath(t)

@@ -13,16 +13,15 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 
+	"github.com/bpfstor/bpfstor/bpf/objs"
 	"github.com/bpfstor/bpfstor/bpf/storfn"
 	"github.com/bpfstor/bpfstor/kernel/selftest/testdisk"
 )
 
 const (
-	hopTraceObj = "hop_trace.o"
 	// hopBudgetParam is nvme-pci's chain_hop_budget module parameter.
 	hopBudgetParam = "/sys/module/nvme/parameters/chain_hop_budget"
 	fioPath        = "/usr/bin/fio"
@@ -101,7 +100,7 @@ func testLBA4K(e *env) (string, error) {
 	}
 	defer d.close()
 	pe := e.on(d)
-	scr := storfn.ChainScratch{Seed: 1, NBlocks: uint64(d.size / 4096), Depth: 3}.Marshal()
+	scr := storfn.ChainScratch{Seed: 1, Nblocks: uint64(d.size / 4096), Depth: 3}.Marshal()
 	for _, fl := range levels {
 		if _, err := storfn.ChainRead(d.fd, make([]byte, 512), 0, e.prog.FD(), scr, fl); !errors.Is(err, unix.EINVAL) {
 			return "", fmt.Errorf("%s: 512 B chain on a 4 KiB namespace: got %v, want EINVAL", levelName(fl), err)
@@ -120,8 +119,8 @@ func testLBA4K(e *env) (string, error) {
 		for _, fl := range levels {
 			c := pe.randomChain(depth)
 			c.size = 4096
-			c.scratch.NBlocks = uint64(d.size / 4096)
-			c.start = int64(e.uint64()%c.scratch.NBlocks) * 4096
+			c.scratch.Nblocks = uint64(d.size / 4096)
+			c.start = int64(e.uint64()%c.scratch.Nblocks) * 4096
 			if err := pe.checkChain(r, c, fl); err != nil {
 				return "", err
 			}
@@ -142,23 +141,19 @@ func testLBA4K(e *env) (string, error) {
 // testTracepoint: the nvme_chain_resubmit tracepoint fires once for every
 // hop the driver resubmits.
 func testTracepoint(e *env) (string, error) {
-	spec, err := ebpf.LoadCollectionSpec(e.obj(hopTraceObj))
-	if err != nil {
-		return "", err
+	var ht objs.HopTraceObjects
+	if err := objs.LoadHopTraceObjects(&ht, nil); err != nil {
+		return "", fmt.Errorf("load hop_trace.c: %w", err)
 	}
-	coll, err := ebpf.NewCollection(spec)
-	if err != nil {
-		return "", fmt.Errorf("load %s: %w", hopTraceObj, err)
-	}
-	defer coll.Close()
-	l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: "nvme_chain_resubmit", Program: coll.Programs["count_resubmit"]})
+	defer ht.Close()
+	l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: "nvme_chain_resubmit", Program: ht.CountResubmit})
 	if err != nil {
 		return "", fmt.Errorf("attach raw tracepoint nvme_chain_resubmit: %w", err)
 	}
 	defer l.Close()
 	count := func() (uint64, error) {
 		var v uint64
-		return v, coll.Maps["resubmits"].Lookup(uint32(0), &v)
+		return v, ht.Resubmits.Lookup(uint32(0), &v)
 	}
 	before, err := count()
 	if err != nil {
@@ -426,8 +421,8 @@ func testPoll(e *env) (string, error) {
 		for i := 0; i < 20; i++ {
 			c := pe.randomChain(2 + pe.intn(14))
 			c.size = 512
-			c.scratch.NBlocks = uint64(nd.size / 512)
-			c.start = int64(pe.uint64()%c.scratch.NBlocks) * 512
+			c.scratch.Nblocks = uint64(nd.size / 512)
+			c.start = int64(pe.uint64()%c.scratch.Nblocks) * 512
 			ref, err := storfn.RefChain(r.ReadAt, c.size, c.start, c.scratch)
 			if err != nil {
 				return 0, 0, err

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/bpfstor/bpfstor/bpf/objs"
 	"github.com/bpfstor/bpfstor/bpf/storfn"
 	"github.com/bpfstor/bpfstor/kernel/selftest/testdisk"
 )
@@ -30,19 +31,18 @@ func init() {
 // until killed.
 func childMain() int {
 	dev := os.Getenv("BPFSTOR_SELFTEST_DEV")
-	obj := os.Getenv("BPFSTOR_SELFTEST_OBJ")
 	flags, _ := strconv.Atoi(os.Getenv("BPFSTOR_SELFTEST_FLAGS"))
 	f, err := os.OpenFile(dev, os.O_RDONLY|unix.O_DIRECT, 0) // every hop a real, throttled read
 	if err != nil {
 		fmt.Println("error:", err)
 		return 2
 	}
-	p, err := storfn.Load(obj, chainFn)
+	p, err := storfn.Load(objs.LoadChain, objs.ChainProgChain)
 	if err != nil {
 		fmt.Println("error:", err)
 		return 2
 	}
-	scr := storfn.ChainScratch{Seed: 1, NBlocks: 1, Depth: 1, Mode: storfn.ModeEndless}.Marshal()
+	scr := storfn.ChainScratch{Seed: 1, Nblocks: 1, Depth: 1, Mode: storfn.ModeEndless}.Marshal()
 	buf := make([]byte, 512)
 	fmt.Println("ready")
 	for {
@@ -80,7 +80,7 @@ func testFatalSignal(e *env) (string, error) {
 	for _, fl := range levels {
 		cmd := exec.Command(self)
 		cmd.Env = append(os.Environ(), childEnv+"=fatal-signal",
-			"BPFSTOR_SELFTEST_DEV="+slow, "BPFSTOR_SELFTEST_OBJ="+e.obj(chainObj),
+			"BPFSTOR_SELFTEST_DEV="+slow,
 			"BPFSTOR_SELFTEST_FLAGS="+strconv.Itoa(int(fl)))
 		out, err := cmd.StdoutPipe()
 		if err != nil {

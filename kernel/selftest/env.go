@@ -12,13 +12,8 @@ import (
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
+	"github.com/bpfstor/bpfstor/bpf/objs"
 	"github.com/bpfstor/bpfstor/bpf/storfn"
-)
-
-const (
-	chainObj = "chain.o"
-	badObj   = "chain_bad.o"
-	chainFn  = "chain"
 )
 
 type env struct {
@@ -27,7 +22,7 @@ type env struct {
 	dev   *os.File // O_RDONLY|O_DIRECT
 	fd    int
 	size  int64
-	coll  *ebpf.Collection
+	objs  *objs.ChainObjects
 	prog  *ebpf.Program
 	stats *ebpf.Map
 	mu    *sync.Mutex
@@ -52,17 +47,17 @@ func newEnv(opts Options, logf func(string, ...any)) (*env, error) {
 	}
 	e := &env{opts: opts, logf: logf, dev: dev, fd: int(dev.Fd()), size: size, mu: new(sync.Mutex),
 		rng: rand.New(rand.NewPCG(uint64(opts.Seed), 0x62706673746f72))}
-	coll, err := storfn.LoadCollection(e.obj(chainObj), chainFn)
-	if err != nil {
+	var o objs.ChainObjects
+	if err := storfn.LoadObjects(objs.LoadChain, &o); err != nil {
 		dev.Close()
 		return nil, err
 	}
-	e.coll, e.prog, e.stats = coll, coll.Programs[chainFn], coll.Maps["chain_stats"]
+	e.objs, e.prog, e.stats = &o, o.Chain, o.ChainStats
 	return e, nil
 }
 
 func (e *env) close() {
-	e.coll.Close()
+	e.objs.Close()
 	e.dev.Close()
 }
 
@@ -118,7 +113,7 @@ func (e *env) randomChain(depth int) chainCase {
 		start: int64(e.uint64()%nb) * int64(size),
 		// every byte of every block reaches the result, and the bytes
 		// past the block must read as zero
-		scratch: storfn.ChainScratch{Seed: e.uint64(), NBlocks: nb, Depth: uint32(depth), Flags: storfn.FlagAllWords | storfn.FlagZeroTail},
+		scratch: storfn.ChainScratch{Seed: e.uint64(), Nblocks: nb, Depth: uint32(depth), Flags: storfn.FlagAllWords | storfn.FlagZeroTail},
 	}
 }
 
@@ -129,7 +124,7 @@ func (e *env) sizesChain(depth int) chainCase {
 	return chainCase{
 		size:  storfn.SizesHop(0),
 		start: int64(e.uint64()%nb) * storfn.SizesUnit,
-		scratch: storfn.ChainScratch{Seed: e.uint64(), NBlocks: nb, Depth: uint32(depth), Mode: storfn.ModeSizes,
+		scratch: storfn.ChainScratch{Seed: e.uint64(), Nblocks: nb, Depth: uint32(depth), Mode: storfn.ModeSizes,
 			Flags: storfn.FlagAllWords | storfn.FlagZeroTail},
 	}
 }

@@ -162,7 +162,7 @@ func testTimeout(e *env) (string, error) {
 	}
 	c := pe.randomChain(depth)
 	c.size = 512
-	c.scratch.NBlocks = uint64(d.size / 512)
+	c.scratch.Nblocks = uint64(d.size / 512)
 	c.start = 0
 	start := time.Now()
 	st, err := pe.checkChainStats(r, chainCase{size: c.size, start: c.start, scratch: c.scratch}, storfn.FlagDriver)

@@ -281,7 +281,7 @@ func testQueueFreeze(e *env) (string, error) {
 	}
 	c := pe.randomChain(depth)
 	c.size = 512
-	c.scratch.NBlocks = uint64(d.size / 512)
+	c.scratch.Nblocks = uint64(d.size / 512)
 	ref, err := storfn.RefChain(r.ReadAt, c.size, c.start, c.scratch)
 	if err != nil {
 		return "", err

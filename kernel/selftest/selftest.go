@@ -1,7 +1,9 @@
 // Package selftest holds the in-guest tests of the BPF storage functions
 // kernel feature (kernel/patches, issue 4): BPF_PROG_TEST_RUN, verifier
 // rejections, chain_read() at both dispatch levels against a user-space
-// pread chain, the safety cases and concurrency. The guest agent calls Run.
+// pread chain, the safety cases and concurrency. Its own static binary,
+// cmd/bpfstor-ktest, calls Run in the guest (the guest agent execs it), so
+// none of this is linked into the agent.
 //
 // The fatal-signal test re-executes the running binary (/proc/self/exe) with
 // BPFSTOR_SELFTEST_CHILD set; this package's init function then runs the
@@ -11,7 +13,6 @@ package selftest
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"time"
 )
 
@@ -21,9 +22,11 @@ type Options struct {
 	// Serial, if set, names the device by its NVMe serial instead; Run
 	// waits up to 30 s for it and sets Device.
 	Serial string
-	BPFDir string // directory with chain.o and chain_bad.o
-	Seed   int64  // seed of the random chains
-	Quick  bool   // fewer chains
+	Seed   int64 // seed of the random chains
+	Quick  bool  // fewer chains
+	// OnResult, if set, receives each Result as soon as it is known, in
+	// the order Run returns them.
+	OnResult func(Result)
 }
 
 // Result is the outcome of one test.
@@ -54,22 +57,30 @@ func Run(opts Options, logf func(format string, args ...any)) []Result {
 		logf = func(string, ...any) {}
 	}
 	var results []Result
+	add := func(r Result) {
+		results = append(results, r)
+		if opts.OnResult != nil {
+			opts.OnResult(r)
+		}
+	}
 	if opts.Serial != "" {
 		dev, err := waitDisk(opts.Serial, 30*time.Second)
 		if err != nil {
-			return []Result{{Name: "setup", Message: "selftest: data disk: " + err.Error()}}
+			add(Result{Name: "setup", Message: "selftest: data disk: " + err.Error()})
+			return results
 		}
 		opts.Device = dev
 	}
 	e, err := newEnv(opts, logf)
 	if err != nil {
-		return []Result{{Name: "setup", Message: err.Error()}}
+		add(Result{Name: "setup", Message: err.Error()})
+		return results
 	}
 	defer e.close()
 	hung := ""
 	for _, t := range tests() {
 		if hung != "" {
-			results = append(results, Result{Name: t.name, Message: "not run: " + hung + " did not finish"})
+			add(Result{Name: t.name, Message: "not run: " + hung + " did not finish"})
 			continue
 		}
 		start := time.Now()
@@ -89,7 +100,7 @@ func Run(opts Options, logf func(format string, args ...any)) []Result {
 			r.Pass = true
 		}
 		logf("%s %s (%v) %s", status(r), r.Name, r.Elapsed.Round(time.Millisecond), firstLine(r.Message))
-		results = append(results, r)
+		add(r)
 	}
 	return results
 }
@@ -142,5 +153,3 @@ func firstLine(s string) string {
 	}
 	return s
 }
-
-func (e *env) obj(name string) string { return filepath.Join(e.opts.BPFDir, name) }

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/bpfstor/bpfstor/bpf/objs"
 	"github.com/bpfstor/bpfstor/bpf/storfn"
 )
 
@@ -67,7 +68,7 @@ func tests() []test {
 
 func testAcceptsChain(e *env) (string, error) {
 	// newEnv loaded it; load it again to show the program type is stable.
-	p, err := storfn.Load(e.obj(chainObj), chainFn)
+	p, err := storfn.Load(objs.LoadChain, objs.ChainProgChain)
 	if err != nil {
 		return "", err
 	}
@@ -90,7 +91,7 @@ func testTestRun(e *env) (string, error) {
 			for j := 0; j+8 <= size; j += 8 {
 				binary.LittleEndian.PutUint64(block[j:], e.uint64())
 			}
-			s := storfn.ChainScratch{Seed: e.uint64(), NBlocks: 1 + e.uint64()%100000, Depth: uint32(1 + e.intn(8)), Acc: e.uint64()}
+			s := storfn.ChainScratch{Seed: e.uint64(), Nblocks: 1 + e.uint64()%100000, Depth: uint32(1 + e.intn(8)), Acc: e.uint64()}
 			hop := uint32(e.intn(int(s.Depth)))
 			off := uint64(e.intn(1000)) * uint64(size)
 			res, err := storfn.TestRun(e.prog, block, s.Marshal(), off, hop)
@@ -284,10 +285,10 @@ func testGarbage(e *env) (string, error) {
 
 func testBadArgs(e *env) (string, error) {
 	page := make([]byte, 4096)
-	scr := storfn.ChainScratch{Seed: 1, NBlocks: 8, Depth: 2}.Marshal()
+	scr := storfn.ChainScratch{Seed: 1, Nblocks: 8, Depth: 2}.Marshal()
 	good := func() storfn.Args {
 		return storfn.Args{
-			Buf: uint64(uintptr(unsafe.Pointer(&page[0]))), Scratch: uint64(uintptr(unsafe.Pointer(&scr[0]))),
+			Buf: storfn.NewPointer(unsafe.Pointer(&page[0])), Scratch: storfn.NewPointer(unsafe.Pointer(&scr[0])),
 			Count: 512, ScratchLen: uint32(len(scr)), ProgFD: int32(e.prog.FD()), Flags: storfn.FlagSyscall,
 		}
 	}
@@ -318,8 +319,8 @@ func testBadArgs(e *env) (string, error) {
 		{"not a block device", devnull, func(*storfn.Args) {}, storfn.ArgsSize, unix.ENOTBLK},
 		{"prog fd is a map", e.fd, func(a *storfn.Args) { a.ProgFD = int32(mapFD) }, storfn.ArgsSize, unix.EINVAL},
 		{"bad prog fd", e.fd, func(a *storfn.Args) { a.ProgFD = 9999 }, storfn.ArgsSize, unix.EBADF},
-		{"bad buffer", e.fd, func(a *storfn.Args) { a.Buf = 8 }, storfn.ArgsSize, unix.EFAULT},
-		{"bad scratch", e.fd, func(a *storfn.Args) { a.Scratch = 8 }, storfn.ArgsSize, unix.EFAULT},
+		{"bad buffer", e.fd, func(a *storfn.Args) { a.Buf = storfn.BadPointer(8) }, storfn.ArgsSize, unix.EFAULT},
+		{"bad scratch", e.fd, func(a *storfn.Args) { a.Scratch = storfn.BadPointer(8) }, storfn.ArgsSize, unix.EFAULT},
 	}
 	for _, fl := range levels {
 		for _, c := range cases {

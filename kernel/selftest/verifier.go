@@ -11,24 +11,23 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/bpfstor/bpfstor/bpf/objs"
 	"github.com/bpfstor/bpfstor/bpf/storfn"
 )
 
-const okObj = "verifier_ok.o"
-
-// badPrograms are the sections of chain_bad.o, the class each stands for
+// badPrograms are the programs of chain_bad.c (objs.ChainBadProg*), the class each stands for
 // and the verifier's reason, which the log must contain.
 var badPrograms = []struct{ name, class, reason string }{
-	{"bad_block_oob", "read past the end of the block", "invalid access to memory, mem_size=4096 off=4096 size=1"},
-	{"bad_block_unbounded", "unbounded variable offset into the block", "math between rdonly_mem pointer and register with unbounded min value is not allowed"},
-	{"bad_block_write", "write to the block", "cannot write into rdonly_mem"},
-	{"bad_scratch_oob", "write past the end of the scratch", "invalid access to memory, mem_size=4096 off=4096 size=1"},
-	{"bad_scratch_neg", "read before the start of the scratch", "invalid access to memory, mem_size=4096 off=-1 size=1"},
-	{"bad_ctx_oob", "read past the end of the context", "invalid bpf_context access off=48 size=4"},
-	{"bad_ctx_write", "write to a read-only context field", "invalid bpf_context access off=28 size=4"},
-	{"bad_ctx_narrow", "narrow load of a context pointer", "invalid bpf_context access off=0 size=4"},
-	{"bad_ctx_narrow_write", "narrow write of a writable context field", "invalid bpf_context access off=40 size=4"},
-	{"bad_helper_tail_call", "a tail call (unbounded work in interrupt context)", "program of this type cannot use helper bpf_tail_call#12"},
+	{objs.ChainBadProgBadBlockOob, "read past the end of the block", "invalid access to memory, mem_size=4096 off=4096 size=1"},
+	{objs.ChainBadProgBadBlockUnbounded, "unbounded variable offset into the block", "math between rdonly_mem pointer and register with unbounded min value is not allowed"},
+	{objs.ChainBadProgBadBlockWrite, "write to the block", "cannot write into rdonly_mem"},
+	{objs.ChainBadProgBadScratchOob, "write past the end of the scratch", "invalid access to memory, mem_size=4096 off=4096 size=1"},
+	{objs.ChainBadProgBadScratchNeg, "read before the start of the scratch", "invalid access to memory, mem_size=4096 off=-1 size=1"},
+	{objs.ChainBadProgBadCtxOob, "read past the end of the context", "invalid bpf_context access off=48 size=4"},
+	{objs.ChainBadProgBadCtxWrite, "write to a read-only context field", "invalid bpf_context access off=28 size=4"},
+	{objs.ChainBadProgBadCtxNarrow, "narrow load of a context pointer", "invalid bpf_context access off=0 size=4"},
+	{objs.ChainBadProgBadCtxNarrowWrite, "narrow write of a writable context field", "invalid bpf_context access off=40 size=4"},
+	{objs.ChainBadProgBadHelperTailCall, "a tail call (unbounded work in interrupt context)", "program of this type cannot use helper bpf_tail_call#12"},
 }
 
 // loopProgram calls bpf_loop(1000, NULL, NULL, 0): the helper is looked up
@@ -96,7 +95,7 @@ func testRejectsLoop(e *env) (string, error) {
 }
 
 func testRejects(e *env, name, class, reason string) (string, error) {
-	p, err := storfn.Load(e.obj(badObj), name)
+	p, err := storfn.Load(objs.LoadChainBad, name)
 	if err == nil {
 		p.Close()
 		return "", fmt.Errorf("verifier accepted a program with a %s", class)
@@ -132,7 +131,7 @@ func testAccepts(e *env) (string, error) {
 		scratch int
 		check   func(s []byte, c storfn.Ctx) error
 	}{
-		{"ok_varoff", storfn.Ctx{Size: storfn.BlockMax, Hop: 4095 + 4096, ScratchLen: storfn.ScratchMax}, storfn.ScratchMax,
+		{objs.VerifierOkProgOkVaroff, storfn.Ctx{Size: storfn.BlockMax, Hop: 4095 + 4096, ScratchLen: storfn.ScratchMax}, storfn.ScratchMax,
 			func(s []byte, _ storfn.Ctx) error {
 				want := binary.LittleEndian.Uint64(block[4088:])
 				if s[0] != block[4095] || binary.LittleEndian.Uint64(s[8:]) != want || s[4095] != 0xa5 {
@@ -140,7 +139,7 @@ func testAccepts(e *env) (string, error) {
 				}
 				return nil
 			}},
-		{"ok_narrow", storfn.Ctx{Offset: 0x1122334455667788, Size: 0x0e01, Hop: 0xbeef, ScratchLen: 80}, 80,
+		{objs.VerifierOkProgOkNarrow, storfn.Ctx{Offset: 0x1122334455667788, Size: 0x0e01, Hop: 0xbeef, ScratchLen: 80}, 80,
 			func(s []byte, c storfn.Ctx) error {
 				want := []uint64{0x88, 0x7788, 0x55667788, 0x11223344, 0x01, 0, 0xbeef, 80, 0x0e01, 0x11223344}
 				for i, w := range want {
@@ -150,7 +149,7 @@ func testAccepts(e *env) (string, error) {
 				}
 				return nil
 			}},
-		{"ok_helpers", storfn.Ctx{Size: 512, ScratchLen: 24}, 24,
+		{objs.VerifierOkProgOkHelpers, storfn.Ctx{Size: 512, ScratchLen: 24}, 24,
 			func(s []byte, _ storfn.Ctx) error {
 				if binary.LittleEndian.Uint64(s) == 0 || binary.LittleEndian.Uint64(s[8:])>>32 != 1 || binary.LittleEndian.Uint64(s[16:]) == 0 {
 					return fmt.Errorf("helpers gave %x", s[:24])
@@ -160,7 +159,7 @@ func testAccepts(e *env) (string, error) {
 	}
 	var names []string
 	for _, c := range cases {
-		p, err := storfn.Load(e.obj(okObj), c.prog)
+		p, err := storfn.Load(objs.LoadVerifierOk, c.prog)
 		if err != nil {
 			return "", fmt.Errorf("%s: %w", c.prog, err)
 		}
@@ -186,7 +185,7 @@ func testAccepts(e *env) (string, error) {
 func testPointerLeak(e *env) (string, error) {
 	// perfmon_capable() is CAP_PERFMON or CAP_SYS_ADMIN: keep CAP_BPF only
 	err := withCaps([]int{capBPF}, func() error {
-		p, err := storfn.Load(e.obj(badObj), "leak_data_ptr")
+		p, err := storfn.Load(objs.LoadChainBad, objs.ChainBadProgLeakDataPtr)
 		if err == nil {
 			p.Close()
 			return errors.New("loaded without CAP_PERFMON")
@@ -199,7 +198,7 @@ func testPointerLeak(e *env) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("with CAP_BPF alone: %w", err)
 	}
-	p, err := storfn.Load(e.obj(badObj), "leak_data_ptr")
+	p, err := storfn.Load(objs.LoadChainBad, objs.ChainBadProgLeakDataPtr)
 	if err != nil {
 		return "", fmt.Errorf("with CAP_PERFMON (pointer leaks allowed): %w", err)
 	}

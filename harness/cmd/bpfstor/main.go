@@ -263,7 +263,7 @@ func imageCmd() *cli.Command {
 		Usage: "guest image commands",
 		Subcommands: []*cli.Command{{
 			Name:  "build",
-			Usage: "build the initramfs (guest agent, BPF objects, tools) and the NVMe data image",
+			Usage: "build the initramfs (guest agent with the BPF objects embedded, bpfstor-ktest, tools) and the NVMe data image",
 			Flags: []cli.Flag{
 				&cli.StringSliceFlag{Name: "tool", Usage: "host tool to include with its libraries (e.g. fio)"},
 				&cli.IntFlag{Name: "data-size-mb", Value: 64, Usage: "size of the NVMe data image"},

@@ -1,6 +1,8 @@
 package workload
 
 import (
+	"unsafe"
+
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -13,20 +15,15 @@ import (
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
+	"github.com/bpfstor/bpfstor/bpf/objs"
 	"github.com/bpfstor/bpfstor/bpf/storfn"
 	"github.com/bpfstor/bpfstor/harness/proto"
 	"github.com/bpfstor/bpfstor/images/btree"
 )
 
-// BTreeObject is the B+-tree lookup program in the guest (bpf/progs/btree.c).
-const (
-	BTreeObject = "btree.o"
-	BTreeProg   = "btree_lookup"
-)
-
 // Scratch of bpf/progs/btree.c (struct btree_scratch in bpf/include/btree.h).
 const (
-	btreeScratchSize = 104
+	btreeScratchSize = int(unsafe.Sizeof(btreeScratch{}))
 
 	btreeStateNode  = 0
 	btreeStateValue = 1
@@ -44,31 +41,11 @@ const (
 	zipfTheta = 0.99
 )
 
-// btreeScratch mirrors struct btree_scratch.
-type btreeScratch struct {
-	Key      uint64
-	State    uint32
-	Found    uint32
-	Hops     uint32
-	VOff     uint32
-	Error    uint32
-	Pad      uint32
-	ValueOff uint64
-	Value    [btree.ValueSize]byte
-}
+// btreeScratch is struct btree_scratch (generated from bpf/include/btree.h).
+type btreeScratch = objs.BTreeBtreeScratch
 
-func (s *btreeScratch) marshal(b []byte) {
-	b = b[:btreeScratchSize]
-	le := binary.LittleEndian
-	le.PutUint64(b[0:], s.Key)
-	le.PutUint32(b[8:], s.State)
-	le.PutUint32(b[12:], s.Found)
-	le.PutUint32(b[16:], s.Hops)
-	le.PutUint32(b[20:], s.VOff)
-	le.PutUint32(b[24:], s.Error)
-	le.PutUint32(b[28:], s.Pad)
-	le.PutUint64(b[32:], s.ValueOff)
-	copy(b[40:], s.Value[:])
+func marshalBTreeScratch(s *btreeScratch, b []byte) {
+	storfn.Put(b[:btreeScratchSize], s)
 }
 
 func unmarshalBTreeScratch(b []byte) (btreeScratch, error) {
@@ -76,16 +53,7 @@ func unmarshalBTreeScratch(b []byte) (btreeScratch, error) {
 	if len(b) < btreeScratchSize {
 		return s, fmt.Errorf("btree scratch: %d bytes, want %d", len(b), btreeScratchSize)
 	}
-	le := binary.LittleEndian
-	s.Key = le.Uint64(b[0:])
-	s.State = le.Uint32(b[8:])
-	s.Found = le.Uint32(b[12:])
-	s.Hops = le.Uint32(b[16:])
-	s.VOff = le.Uint32(b[20:])
-	s.Error = le.Uint32(b[24:])
-	s.Pad = le.Uint32(b[28:])
-	s.ValueOff = le.Uint64(b[32:])
-	copy(s.Value[:], b[40:40+btree.ValueSize])
+	storfn.Get(b, &s)
 	return s, nil
 }
 
@@ -380,7 +348,7 @@ func btreeSelfCheck(prog *ebpf.Program, tree *btree.Tree, f *os.File, key uint64
 		return fmt.Errorf("reference lookup of key %d: %w", key, err)
 	}
 	scratch := make([]byte, btreeScratchSize)
-	(&btreeScratch{Key: key}).marshal(scratch)
+	marshalBTreeScratch(&btreeScratch{Key: key}, scratch)
 	block := make([]byte, btree.BlockSize)
 	for h, off := range path.Reads {
 		if _, err := f.ReadAt(block, int64(off)); err != nil {
@@ -425,7 +393,7 @@ func btreeCorruptCheck(prog *ebpf.Program, f *os.File, key uint64) error {
 		return fmt.Errorf("read superblock: %w", err)
 	}
 	scratch := make([]byte, btreeScratchSize)
-	(&btreeScratch{Key: key}).marshal(scratch)
+	marshalBTreeScratch(&btreeScratch{Key: key}, scratch)
 	r, err := storfn.TestRun(prog, block, scratch, 0, 0)
 	if err != nil {
 		return fmt.Errorf("superblock as a node: %w", err)
@@ -561,17 +529,17 @@ func (j *btreeJob) finish(p *proto.Point, outs []tally, win window, errs []error
 // loadBTreeLookup loads bpf/progs/btree.c and checks it with
 // BPF_PROG_TEST_RUN against the Go reference reader before it is used.
 func (j *btreeJob) loadBTreeLookup(env *Env) (*ebpf.Program, error) {
-	prog, err := loadProg(env, BTreeObject, BTreeProg)
+	prog, err := loadProg(objs.LoadBTree, objs.BTreeProgBtreeLookup)
 	if err != nil {
 		return nil, err
 	}
 	for _, k := range []uint64{j.Keys[len(j.Keys)/3], j.Absent[len(j.Absent)-1]} {
 		if err := btreeSelfCheck(prog, j.Tree, j.rf, k); err != nil {
-			return nil, fmt.Errorf("self-check of %s (BPF_PROG_TEST_RUN vs the Go reader) failed: %w", BTreeProg, err)
+			return nil, fmt.Errorf("self-check of %s (BPF_PROG_TEST_RUN vs the Go reader) failed: %w", objs.BTreeProgBtreeLookup, err)
 		}
 	}
 	if err := btreeCorruptCheck(prog, j.rf, j.Keys[0]); err != nil {
-		return nil, fmt.Errorf("self-check of %s failed: %w", BTreeProg, err)
+		return nil, fmt.Errorf("self-check of %s failed: %w", objs.BTreeProgBtreeLookup, err)
 	}
 	return prog, nil
 }
@@ -633,7 +601,7 @@ func runBTreeLookup(env *Env, j *btreeJob, p *proto.Point) error {
 	// reader after every kernel-mode lookup point.
 	n, err := j.scanCheck(env, flags, btreeScanChecks)
 	if err != nil {
-		return fmt.Errorf("btree: %s range scan check: %w", BTreeScanProg, err)
+		return fmt.Errorf("btree: %s range scan check: %w", objs.BTreeScanProgBtreeScan, err)
 	}
 	p.Extra["scan_checked"] = n
 	return nil
@@ -724,7 +692,7 @@ func (th *lookupThread) op(i int) error {
 		return nil
 	}
 	buf, scratch := th.buf(k), th.scr(k)
-	(&btreeScratch{Key: key}).marshal(scratch)
+	marshalBTreeScratch(&btreeScratch{Key: key}, scratch)
 	t0 := time.Now()
 	n, st, err := storfn.ChainReadStats(j.FD, buf, j.Root, th.prog, scratch, th.flags)
 	t1 := time.Now()
@@ -790,7 +758,7 @@ func (o *tally) lookup(d time.Duration, r walkResult, driverHops int64, kwhy str
 // scanCheck runs n range queries with the scan program through chain_read
 // with flags and checks each against the Go reader.
 func (j *btreeJob) scanCheck(env *Env, flags uint32, n int) (int, error) {
-	sprog, err := loadProg(env, BTreeScanObject, BTreeScanProg)
+	sprog, err := loadProg(objs.LoadBTreeScan, objs.BTreeScanProgBtreeScan)
 	if err != nil {
 		return 0, err
 	}
@@ -805,14 +773,11 @@ func (j *btreeJob) scanCheck(env *Env, flags uint32, n int) (int, error) {
 
 // Range scan / aggregate (bpf/progs/btree_scan.c, struct btree_scan_scratch).
 const (
-	BTreeScanObject = "btree_scan.o"
-	BTreeScanProg   = "btree_scan"
-
 	btreeScanSum     = 0
 	btreeScanCollect = 1
-	btreeScanMax     = 63 // values the scratch holds
-	btreeScanHdr     = 64 // scratch header bytes (all a sum needs)
-	btreeScanSize    = btreeScanHdr + btreeScanMax*btree.ValueSize
+	btreeScanMax     = 63                                              // values the scratch holds
+	btreeScanHdr     = int(unsafe.Offsetof(btreeScanScratch{}.Values)) // scratch header bytes (all a sum needs)
+	btreeScanSize    = int(unsafe.Sizeof(btreeScanScratch{}))
 
 	// btreeScanChecks range queries are run and checked after the lookups
 	// of a syscall or driver point.
@@ -828,14 +793,15 @@ type btreeScanQuery struct {
 	Op, Max         uint32
 }
 
+// btreeScanScratch is struct btree_scan_scratch (generated from
+// bpf/include/btree.h): the query, the outputs, then the values.
+type btreeScanScratch = objs.BTreeScanBtreeScanScratch
+
+// marshal writes the query into b (the scratch header, or all of it),
+// zeroing the outputs.
 func (q btreeScanQuery) marshal(b []byte) {
 	clear(b)
-	le := binary.LittleEndian
-	le.PutUint64(b[0:], q.Lo)
-	le.PutUint64(b[8:], q.Hi)
-	le.PutUint64(b[16:], q.VLogEnd)
-	le.PutUint32(b[24:], q.Op)
-	le.PutUint32(b[28:], q.Max)
+	storfn.Put(b[:min(len(b), btreeScanHdr)], &btreeScanScratch{Lo: q.Lo, Hi: q.Hi, VlogEnd: q.VLogEnd, Op: q.Op, Max: q.Max})
 }
 
 // btreeScanResult is the output of a range scan.
@@ -846,8 +812,9 @@ type btreeScanResult struct {
 }
 
 func unmarshalBTreeScan(b []byte, op uint32) btreeScanResult {
-	le := binary.LittleEndian
-	r := btreeScanResult{Count: le.Uint32(b[36:]), Hops: le.Uint32(b[40:]), Error: le.Uint32(b[44:]), Sum: le.Uint64(b[48:])}
+	var sc btreeScanScratch
+	storfn.Get(b[:btreeScanHdr], &sc)
+	r := btreeScanResult{Count: sc.Count, Hops: sc.Hops, Error: sc.Error, Sum: sc.Sum}
 	if op == btreeScanCollect {
 		for i := 0; i < int(r.Count) && i < btreeScanMax; i++ {
 			r.Values = append(r.Values, b[btreeScanHdr+i*btree.ValueSize:btreeScanHdr+(i+1)*btree.ValueSize])

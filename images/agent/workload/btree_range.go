@@ -9,6 +9,7 @@ import (
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
+	"github.com/bpfstor/bpfstor/bpf/objs"
 	"github.com/bpfstor/bpfstor/bpf/storfn"
 	"github.com/bpfstor/bpfstor/harness/proto"
 	model "github.com/bpfstor/bpfstor/harness/workload"
@@ -229,12 +230,12 @@ func runBTreeRange(env *Env, j *btreeJob, p *proto.Point) error {
 	}
 	var prog *ebpf.Program
 	if flags != 0 {
-		if prog, err = loadProg(env, BTreeScanObject, BTreeScanProg); err != nil {
+		if prog, err = loadProg(objs.LoadBTreeScan, objs.BTreeScanProgBtreeScan); err != nil {
 			return fmt.Errorf("btree: %w", err)
 		}
 		// The program against the Go reader on edge cases first.
 		if _, err := j.scanCheck(env, flags, 8); err != nil {
-			return fmt.Errorf("btree: %s self-check: %w", BTreeScanProg, err)
+			return fmt.Errorf("btree: %s self-check: %w", objs.BTreeScanProgBtreeScan, err)
 		}
 	}
 	prefix := prefixSums(j.Keys)

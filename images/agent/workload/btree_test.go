@@ -100,12 +100,12 @@ func TestWalkLookupCorrupt(t *testing.T) {
 }
 
 func TestBTreeScratchRoundTrip(t *testing.T) {
-	s := btreeScratch{Key: 1 << 62, State: btreeStateValue, Found: 1, Hops: 4, VOff: 448, Error: 5, Pad: 7, ValueOff: 1 << 40}
+	s := btreeScratch{Key: 1 << 62, State: btreeStateValue, Found: 1, Hops: 4, Voff: 448, Error: 5, Pad: 7, ValueOff: 1 << 40}
 	for i := range s.Value {
 		s.Value[i] = byte(i + 1)
 	}
 	b := make([]byte, btreeScratchSize)
-	s.marshal(b)
+	marshalBTreeScratch(&s, b)
 	// Offsets of struct btree_scratch in bpf/include/btree.h.
 	if binary.LittleEndian.Uint64(b[0:]) != s.Key || binary.LittleEndian.Uint32(b[20:]) != 448 ||
 		binary.LittleEndian.Uint64(b[32:]) != s.ValueOff || b[40] != 1 || b[103] != 64 {

@@ -10,6 +10,7 @@ import (
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
+	"github.com/bpfstor/bpfstor/bpf/objs"
 	"github.com/bpfstor/bpfstor/bpf/storfn"
 	"github.com/bpfstor/bpfstor/harness/proto"
 	model "github.com/bpfstor/bpfstor/harness/workload"
@@ -54,9 +55,6 @@ func modeFlags(mode string) (uint32, error) {
 // chainKind is the model's chain kind.
 var chainKind, _ = model.Lookup(model.KindChain)
 
-// ChainObject is the synthetic chain program in the guest.
-const ChainObject = "chain.o"
-
 // chainExpect computes a synthetic chain on the pattern image in memory
 // (every block is a function of its index and the image seed), so every
 // chain's answer is checked without extra I/O.
@@ -86,7 +84,7 @@ func runChain(env *Env, ps proto.PointSpec, p *proto.Point) error {
 	}
 	var prog *ebpf.Program
 	if flags != 0 {
-		if prog, err = loadProg(env, ChainObject, "chain"); err != nil {
+		if prog, err = loadProg(objs.LoadChain, objs.ChainProgChain); err != nil {
 			return fmt.Errorf("chain: %w", err)
 		}
 		if w.Depth > storfn.DefaultMaxHops {
@@ -175,7 +173,7 @@ func newChainThread(fd, bs int, nblk uint64, depth int, flags uint32, prog *ebpf
 	ch.readAt = func(b []byte, off int64) (int, error) { return preadRaw(fd, b, off) }
 	draw := func(s *chainSlot) {
 		s.start = int64(rng.Uint64N(nblk)) * int64(bs)
-		s.sc = storfn.ChainScratch{Seed: rng.Uint64(), NBlocks: nblk, Depth: uint32(depth)}
+		s.sc = storfn.ChainScratch{Seed: rng.Uint64(), Nblocks: nblk, Depth: uint32(depth)}
 	}
 	for i := range ch.warm {
 		draw(&ch.warm[i])

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/bits"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	_ "unsafe" // go:linkname
@@ -14,12 +13,11 @@ import (
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 
+	"github.com/bpfstor/bpfstor/bpf/objs"
+	"github.com/bpfstor/bpfstor/bpf/storfn"
 	"github.com/bpfstor/bpfstor/harness/proto"
 	"github.com/bpfstor/bpfstor/images/pattern"
 )
-
-// LayersObject is the layer-trace program in the guest (bpf/progs/layers.c).
-const LayersObject = "layers.o"
 
 // nanotime is the Go runtime's monotonic clock: CLOCK_MONOTONIC read
 // through the vDSO (runtime·nanotime1, runtime/sys_linux_amd64.s), which
@@ -52,12 +50,9 @@ var kernelSegments = [nrPoints - 1]string{
 	proto.SegDeviceIRQ, proto.SegIRQ, proto.SegWake,
 }
 
-// segStats is struct segment_stats: one segment's sum, count and log2
-// histogram of durations in ns.
-type segStats struct {
-	SumNs, Count uint64
-	Log2         [log2Buckets]uint64
-}
+// segStats is struct segment_stats (generated): one segment's sum, count
+// and log2 histogram of durations in ns (SumNs, Count, Log2).
+type segStats objs.LayersSegmentStats
 
 // add records one duration of d ns (d >= 0), as finish() in layers.c does.
 func (s *segStats) add(d uint64) {
@@ -84,17 +79,20 @@ func (s *segStats) segment(name string) proto.LayerSegment {
 }
 
 // layerReq is struct layer_req: written before each read.
-type layerReq struct{ Seq, Record uint64 }
+type layerReq = objs.LayersLayerReq
 
 // layerLast is struct layer_last: the probes' record of the last read.
-type layerLast struct{ Seq, Kept, EnterNs, ExitNs uint64 }
+type layerLast = objs.LayersLayerLast
 
-// layerCounts is struct layer_counts.
-type layerCounts struct {
-	Reads, Kept, Discarded, Repeated uint64
-	Missing, Disorder                [nrPoints]uint64
-	Overlapped                       uint64
-}
+// layerCounts is struct layer_counts (Missing and Disorder have nrPoints
+// entries).
+type layerCounts = objs.LayersLayerCounts
+
+// The generated arrays have the lengths this file indexes them with.
+var (
+	_ = [log2Buckets]uint64(segStats{}.Log2)
+	_ = [nrPoints]uint64(layerCounts{}.Missing)
+)
 
 // crossings times the two user/kernel crossings of the traced reads: from
 // user space's clock before the syscall to the probes' syscall entry, and
@@ -214,39 +212,31 @@ func runPreadWithLayers(env *Env, ps proto.PointSpec, p *proto.Point) error {
 
 // layerProbes is the loaded program and what user space reads and writes.
 type layerProbes struct {
-	coll                         *ebpf.Collection
+	objs                         *objs.LayersObjects
 	tgid, pid, req, last, counts *ebpf.Variable
 	stats                        *ebpf.Map
 	links                        []link.Link
 }
 
-// loadLayers loads the layer-trace object and attaches every probe in it:
-// each program's section names the function (kprobe/F, kretprobe/F).
-func loadLayers(path string) (*layerProbes, error) {
-	spec, err := ebpf.LoadCollectionSpec(path)
+// loadLayers loads the layer-trace object (bpf/objs) and attaches every
+// probe in it: each program's section names the function (kprobe/F,
+// kretprobe/F).
+func loadLayers() (*layerProbes, error) {
+	spec, err := objs.LoadLayers()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
-	coll, err := ebpf.NewCollection(spec)
-	if err != nil {
-		var ve *ebpf.VerifierError
-		if errors.As(err, &ve) {
-			return nil, fmt.Errorf("load %s: %w\nverifier log:\n%+v", path, err, ve)
-		}
-		return nil, fmt.Errorf("load %s: %w", path, err)
+	o := &objs.LayersObjects{}
+	if err := storfn.LoadObjects(objs.LoadLayers, o); err != nil {
+		return nil, fmt.Errorf("layers.c: %w", err)
 	}
-	lp := &layerProbes{coll: coll, stats: coll.Maps["layer_stats"]}
-	for name, v := range map[string]**ebpf.Variable{
-		"target_tgid": &lp.tgid, "target_pid": &lp.pid, "req": &lp.req, "last": &lp.last, "counts": &lp.counts,
-	} {
-		if *v = coll.Variables[name]; *v == nil {
-			lp.close()
-			return nil, fmt.Errorf("%s: no global variable %s", path, name)
-		}
-	}
-	if lp.stats == nil {
-		lp.close()
-		return nil, fmt.Errorf("%s: no map layer_stats", path)
+	lp := &layerProbes{objs: o, tgid: o.TargetTgid, pid: o.TargetPid, req: o.Req, last: o.Last, counts: o.Counts, stats: o.LayerStats}
+	progs := map[string]*ebpf.Program{
+		objs.LayersProgSysEnter: o.SysEnter, objs.LayersProgSysExit: o.SysExit, objs.LayersProgFileEnter: o.FileEnter,
+		objs.LayersProgBioSubmit: o.BioSubmit, objs.LayersProgBioEnd: o.BioEnd,
+		objs.LayersProgDriverEnter: o.DriverEnter, objs.LayersProgDriverExit: o.DriverExit,
+		objs.LayersProgDriverListEnter: o.DriverListEnter, objs.LayersProgDriverListExit: o.DriverListExit,
+		objs.LayersProgIrqEnter: o.IrqEnter,
 	}
 	names := make([]string, 0, len(spec.Programs))
 	for name := range spec.Programs {
@@ -255,11 +245,16 @@ func loadLayers(path string) (*layerProbes, error) {
 	sort.Strings(names)
 	for _, name := range names {
 		ps := spec.Programs[name]
+		prog := progs[name]
+		if prog == nil {
+			lp.close()
+			return nil, fmt.Errorf("layers.c: program %s is not attached by loadLayers (add it to its table)", name)
+		}
 		attach, kind := link.Kprobe, "kprobe"
 		if strings.HasPrefix(ps.SectionName, "kretprobe/") {
 			attach, kind = link.Kretprobe, "kretprobe"
 		}
-		l, err := attach(ps.AttachTo, coll.Programs[name], nil)
+		l, err := attach(ps.AttachTo, prog, nil)
 		if err != nil {
 			lp.close()
 			fix := "the kernel needs CONFIG_KPROBES, CONFIG_KPROBE_EVENTS and CONFIG_BPF_EVENTS (kernel/config/base.config) and /sys mounted"
@@ -279,7 +274,7 @@ func (lp *layerProbes) close() {
 		l.Close()
 	}
 	lp.links = nil
-	lp.coll.Close()
+	lp.objs.Close()
 }
 
 // primeBlocks reads, untimed and unchecked, every block the point's
@@ -315,7 +310,7 @@ func traceLayers(env *Env, ps proto.PointSpec, p *proto.Point) (*layerRun, error
 		return nil, err
 	}
 	defer d.f.Close()
-	lp, err := loadLayers(filepath.Join(bpfDir(env), LayersObject))
+	lp, err := loadLayers()
 	if err != nil {
 		return nil, err
 	}

@@ -2,8 +2,6 @@ package workload
 
 import (
 	"math/rand/v2"
-	"os/exec"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
@@ -13,6 +11,7 @@ import (
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
+	"github.com/bpfstor/bpfstor/bpf/objs"
 	"github.com/bpfstor/bpfstor/harness/proto"
 )
 
@@ -120,23 +119,11 @@ func TestLayerRunLayers(t *testing.T) {
 	}
 }
 
-// TestLayersObject compiles bpf/progs/layers.c as the harness does and
-// checks it against this file's mirrors: the probe points, the globals'
-// and layer_stats' sizes.
+// TestLayersObject checks the generated layer-trace object (bpf/objs,
+// bpf/progs/layers.c): one kprobe per probe point, and globals and map
+// values of the sizes user space reads and writes.
 func TestLayersObject(t *testing.T) {
-	if _, err := exec.LookPath("clang"); err != nil {
-		missing(t, "clang not installed")
-	}
-	obj := filepath.Join(t.TempDir(), LayersObject)
-	out, err := exec.Command("clang", "-O2", "-g", "-Wall", "-target", "bpf", "-I", "../../../bpf/include",
-		"-c", "../../../bpf/progs/layers.c", "-o", obj).CombinedOutput()
-	if err != nil {
-		t.Fatalf("clang: %v: %s", err, out)
-	}
-	if len(out) > 0 {
-		t.Errorf("clang warnings: %s", out)
-	}
-	spec, err := ebpf.LoadCollectionSpec(obj)
+	spec, err := objs.LoadLayers()
 	if err != nil {
 		t.Fatal(err)
 	}
