@@ -51,14 +51,11 @@ func childMain() int {
 }
 
 func testFatalSignal(e *env) (string, error) {
-	orig, err := readSysctl(storfn.SysctlMaxHops)
+	restore, err := withMaxHops(storfn.HardMaxHops)
 	if err != nil {
 		return "", err
 	}
-	defer writeSysctl(storfn.SysctlMaxHops, orig)
-	if err := writeSysctl(storfn.SysctlMaxHops, storfn.HardMaxHops); err != nil {
-		return "", err
-	}
+	defer restore()
 	self, err := os.Executable()
 	if err != nil {
 		return "", err

@@ -213,3 +213,25 @@ func readSysctl(path string) (int, error) {
 func writeSysctl(path string, v int) error {
 	return os.WriteFile(path, []byte(strconv.Itoa(v)+"\n"), 0o644)
 }
+
+// withMaxHops sets the hop limit sysctl to n; restore puts it back.
+func withMaxHops(n int) (restore func(), err error) {
+	orig, err := readSysctl(storfn.SysctlMaxHops)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeSysctl(storfn.SysctlMaxHops, n); err != nil {
+		return nil, err
+	}
+	return func() { writeSysctl(storfn.SysctlMaxHops, orig) }, nil
+}
+
+// diskChain is a random chain of 512 B blocks over the whole of e's disk
+// of size bytes.
+func (e *env) diskChain(depth int, size int64) chainCase {
+	c := e.randomChain(depth)
+	c.size = 512
+	c.scratch.Nblocks = uint64(size / 512)
+	c.start -= c.start % 512
+	return c
+}

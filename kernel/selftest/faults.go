@@ -152,17 +152,12 @@ func testTimeout(e *env) (string, error) {
 	defer r.close()
 	// longer than the timeout fires (it is rounded up to a whole second)
 	depth := testdisk.SlowIOPS * (testdisk.IOTimeout + 2)
-	orig, err := readSysctl(storfn.SysctlMaxHops)
+	restore, err := withMaxHops(depth)
 	if err != nil {
 		return "", err
 	}
-	defer writeSysctl(storfn.SysctlMaxHops, orig)
-	if err := writeSysctl(storfn.SysctlMaxHops, depth); err != nil {
-		return "", err
-	}
-	c := pe.randomChain(depth)
-	c.size = 512
-	c.scratch.Nblocks = uint64(d.size / 512)
+	defer restore()
+	c := pe.diskChain(depth, d.size)
 	c.start = 0
 	start := time.Now()
 	st, err := pe.checkChainStats(r, chainCase{size: c.size, start: c.start, scratch: c.scratch}, storfn.FlagDriver)

@@ -271,17 +271,12 @@ func testQueueFreeze(e *env) (string, error) {
 	defer r.close()
 	hop := time.Second / testdisk.SlowIOPS
 	depth := 30 // 3 s of hops
-	orig, err := readSysctl(storfn.SysctlMaxHops)
+	restore, err := withMaxHops(depth)
 	if err != nil {
 		return "", err
 	}
-	defer writeSysctl(storfn.SysctlMaxHops, orig)
-	if err := writeSysctl(storfn.SysctlMaxHops, depth); err != nil {
-		return "", err
-	}
-	c := pe.randomChain(depth)
-	c.size = 512
-	c.scratch.Nblocks = uint64(d.size / 512)
+	defer restore()
+	c := pe.diskChain(depth, d.size)
 	ref, err := storfn.RefChain(r.ReadAt, c.size, c.start, c.scratch)
 	if err != nil {
 		return "", err
