@@ -123,8 +123,8 @@ func partialRun() *results.Result {
 	return r
 }
 
-// btreeExtra is what the guest's btree workload reports beside a point.
-func btreeExtra(p *results.Point, depth int) *results.Point {
+// withBTree gives a point the BTree section the guest's btree workload reports.
+func withBTree(p *results.Point, depth int) *results.Point {
 	p.BTree = &proto.BTree{Depth: depth, Keys: 30000, Fanout: 31, Dist: p.Workload.Dist, Threads: max(p.Workload.Threads, 1)}
 	return p
 }
@@ -144,7 +144,7 @@ func btreeRun(name string, seed uint64, reps, samples int, ws []proto.Workload, 
 			if inFlight := max(w.Threads, 1) * max(w.Batch, 1); inFlight > 1 {
 				p.IOPS = float64(inFlight) / l * 1e9
 			}
-			r.Points = append(r.Points, btreeExtra(p, 3))
+			r.Points = append(r.Points, withBTree(p, 3))
 		}
 	}
 	r.Expected = len(r.Points)

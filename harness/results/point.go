@@ -66,12 +66,17 @@ type Point struct {
 // one conversion from the wire to result.json. The host's own fields
 // (InputHash, ReusedFrom, Remeasured, Steal.Host) are left for the caller.
 func FromWire(p *proto.Point) *Point {
+	var steal *proto.Steal
+	if p.Steal != nil {
+		s := *p.Steal // the host adds its view: not into the wire's
+		steal = &s
+	}
 	return &Point{
 		ID: p.ID, Rep: p.Rep, Order: p.Order, Workload: p.Workload, Status: p.Status, Error: p.Error,
 		Ops: p.Ops, Checked: p.Checked, Wrong: p.Wrong, ElapsedNs: p.ElapsedNs, IOPS: p.IOPS, IOPSWindowNs: p.IOPSWindowNs,
 		Latency: p.Latency, Summary: p.Summary,
 		ClocksourceBefore: p.ClocksourceBefore, ClocksourceAfter: p.ClocksourceAfter,
-		Tests: p.Tests, Steal: p.Steal,
+		Tests: p.Tests, Steal: steal,
 		Layers: p.Layers, Fio: p.Fio, BTree: p.BTree, Hops: p.Hops, URing: p.URing,
 	}
 }
