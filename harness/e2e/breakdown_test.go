@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -41,14 +40,10 @@ trace_layers = true
 		t.Fatalf("status %s (%s), ops %d checked %d wrong %d; want %d ops, %d checked (untraced and traced), none wrong",
 			p.Status, p.Error, p.Ops, p.Checked, p.Wrong, ops, 2*ops)
 	}
-	b, err := json.Marshal(p.Extra[proto.ExtraLayers])
-	if err != nil {
-		t.Fatal(err)
+	if p.Layers == nil {
+		t.Fatal("no layers section")
 	}
-	var l proto.Layers
-	if err := json.Unmarshal(b, &l); err != nil {
-		t.Fatalf("extra %s: %v", b, err)
-	}
+	l := *p.Layers
 	t.Logf("traced %.1f µs, untraced %.1f µs, overhead %.1f µs, %d reads, %d discarded (missing %v, out of order %v), %d with the interrupt before the driver's return",
 		l.TracedMeanNs/1e3, l.UntracedMeanNs/1e3, l.OverheadNs/1e3, l.Reads, l.Discarded, l.Missing, l.Disorder, l.Overlapped)
 	want := []string{proto.SegCrossIn, proto.SegSyscall, proto.SegFile, proto.SegBlock, proto.SegDriver,

@@ -367,8 +367,8 @@ mode = ["pread", "syscall", "driver", "driver-poll"]
 		}
 		// every later hop of a driver chain is the driver's, polled or not
 		if m := p.Workload.Mode; (m == "driver" || m == "driver-poll") && p.Workload.Depth == 4 {
-			if dh := fmt.Sprint(p.Extra["driver_hops"]); dh != fmt.Sprint(3*p.Ops) {
-				t.Errorf("%s: driver resubmitted %v hops, want %d", p.ID, p.Extra["driver_hops"], 3*p.Ops)
+			if dh := hopsOf(p).DriverHops; dh != 3*p.Ops {
+				t.Errorf("%s: driver resubmitted %v hops, want %d", p.ID, dh, 3*p.Ops)
 			}
 		}
 	}
@@ -438,24 +438,9 @@ func TestKernelFeatureSelftestsDebug(t *testing.T) {
 // have resubmitted hops itself.
 func TestBTreeLookups(t *testing.T) {
 	needSeries(t)
-	num := func(v any) float64 { // Extra values come back from JSON as float64
-		switch x := v.(type) {
-		case float64:
-			return x
-		case int64:
-			return float64(x)
-		case int:
-			return float64(x)
-		case uint64:
-			return float64(x)
-		case uint32:
-			return float64(x)
-		}
-		return -1
-	}
 	for _, tc := range []struct {
 		name, data, dist string
-		depth            float64
+		depth            int
 		points           int
 	}{
 		{"depth2", "keys = 500\nfanout = 31", `"uniform"`, 2, 3},
@@ -484,30 +469,31 @@ dist = `+tc.dist+`
 			if len(res.Points) != tc.points {
 				t.Fatalf("%d points, want %d", len(res.Points), tc.points)
 			}
-			hops := map[string]float64{} // by dist: the same keys in every mode
+			hops := map[string]int64{} // by dist: the same keys in every mode
 			for _, p := range res.Points {
 				if p.Status != proto.StatusOK || p.Ops != 100 || p.Checked != p.Ops || p.Wrong != 0 {
 					t.Errorf("%s: status %s ops %d checked %d wrong %d %s", p.ID, p.Status, p.Ops, p.Checked, p.Wrong, p.Error)
 				}
-				if d := num(p.Extra["tree_depth"]); d != tc.depth {
+				bt, hp := btreeOf(p), hopsOf(p)
+				if d := bt.Depth; d != tc.depth {
 					t.Errorf("%s: tree depth %v, want %v", p.ID, d, tc.depth)
 				}
-				if num(p.Extra["not_found"]) <= 0 || num(p.Extra["found"]) <= 0 {
-					t.Errorf("%s: found %v not found %v: both must be exercised", p.ID, p.Extra["found"], p.Extra["not_found"])
+				if bt.NotFound <= 0 || bt.Found <= 0 {
+					t.Errorf("%s: found %v not found %v: both must be exercised", p.ID, bt.Found, bt.NotFound)
 				}
-				h := num(p.Extra["hops"])
+				h := hp.Hops
 				if prev, ok := hops[p.Workload.Dist]; ok && prev != h {
 					t.Errorf("%s: %v blocks read, another mode read %v for the same keys", p.ID, h, prev)
 				}
 				hops[p.Workload.Dist] = h
-				dh := num(p.Extra["driver_hops"])
+				dh := hp.DriverHops
 				switch p.Workload.Mode {
 				case "driver":
 					// Normally every hop after the first of each lookup is
 					// the driver's; a fallback to the syscall is allowed.
 					if dh <= 0 {
 						t.Errorf("%s: driver_hops %v: the NVMe driver resubmitted nothing", p.ID, dh)
-					} else if dh != h-float64(p.Ops) {
+					} else if dh != h-p.Ops {
 						t.Logf("%s: driver_hops %v of %v hops (some hops fell back to the syscall)", p.ID, dh, h)
 					}
 				case "syscall":
@@ -516,8 +502,8 @@ dist = `+tc.dist+`
 					}
 				}
 				// Range scans and sums (bpf/progs/btree_scan.c) checked too.
-				if p.Workload.Mode != "pread" && num(p.Extra["scan_checked"]) <= 0 {
-					t.Errorf("%s: no range scans checked (scan_checked %v)", p.ID, p.Extra["scan_checked"])
+				if p.Workload.Mode != "pread" && bt.ScanChecked <= 0 {
+					t.Errorf("%s: no range scans checked (scan_checked %v)", p.ID, bt.ScanChecked)
 				}
 			}
 		})
@@ -552,18 +538,18 @@ mode = ["pread", "syscall", "driver"]
 	if len(res.Points) != 12 {
 		t.Fatalf("%d points, want 12", len(res.Points))
 	}
-	hops := map[string]any{}
+	hops := map[string]int64{}
 	for _, p := range res.Points {
 		t.Logf("%s", runner.PointLine(p))
 		if p.Status != proto.StatusOK || p.Ops != 60 || p.Checked != p.Ops || p.Wrong != 0 {
 			t.Errorf("%s: status %s ops %d checked %d wrong %d %s", p.ID, p.Status, p.Ops, p.Checked, p.Wrong, p.Error)
 		}
 		k := fmt.Sprintf("%s/%d", p.Workload.Op, p.Workload.Span)
-		if prev, ok := hops[k]; ok && prev != p.Extra["hops"] {
-			t.Errorf("%s: %v blocks read, another mode read %v for the same queries", p.ID, p.Extra["hops"], prev)
+		if prev, ok := hops[k]; ok && prev != hopsOf(p).Hops {
+			t.Errorf("%s: %v blocks read, another mode read %v for the same queries", p.ID, hopsOf(p).Hops, prev)
 		}
-		hops[k] = p.Extra["hops"]
-		if p.Workload.Mode == "driver" && p.Extra["driver_hops"] == float64(0) {
+		hops[k] = hopsOf(p).Hops
+		if p.Workload.Mode == "driver" && hopsOf(p).DriverHops == 0 {
 			t.Errorf("%s: the NVMe driver resubmitted nothing", p.ID)
 		}
 	}

@@ -40,7 +40,7 @@ mode = "pread"
 threads = [1, 2]
 `, ops, ops))
 	for _, p := range res.Points {
-		t.Logf("%s  %v", runner.PointLine(p), p.Extra)
+		t.Logf("%s  btree %+v hops %+v uring %+v", runner.PointLine(p), p.BTree, p.Hops, p.URing)
 	}
 	if res.Status != results.StatusOK {
 		t.Fatalf("status %s: %s (console: %s)", res.Status, res.Reason, filepath.Join(dir, "console.log"))
@@ -48,17 +48,10 @@ threads = [1, 2]
 	if len(res.Points) != 6 {
 		t.Fatalf("%d points, want 6 (uring at batch 1 and 8, pread; 1 and 2 threads)", len(res.Points))
 	}
-	num := func(v any) float64 { // Extra values come back from JSON as float64
-		f, ok := v.(float64)
-		if !ok {
-			return -1
-		}
-		return f
-	}
-	preadHops := map[int]float64{} // by threads
+	preadHops := map[int]int64{} // by threads
 	for _, p := range res.Points {
 		if p.Workload.Mode == "pread" {
-			preadHops[p.Workload.Threads] = num(p.Extra["hops"])
+			preadHops[p.Workload.Threads] = hopsOf(p).Hops
 		}
 	}
 	for _, p := range res.Points {
@@ -66,11 +59,12 @@ threads = [1, 2]
 		if p.Status != proto.StatusOK || p.Ops != ops || p.Checked != p.Ops || p.Wrong != 0 {
 			t.Errorf("%s: status %s ops %d checked %d wrong %d %s", p.ID, p.Status, p.Ops, p.Checked, p.Wrong, p.Error)
 		}
-		if d := num(p.Extra["tree_depth"]); d != 3 {
+		bt := btreeOf(p)
+		if d := bt.Depth; d != 3 {
 			t.Errorf("%s: tree depth %v, want 3", p.ID, d)
 		}
-		if num(p.Extra["found"]) <= 0 || num(p.Extra["not_found"]) <= 0 {
-			t.Errorf("%s: found %v not found %v: both must be exercised", p.ID, p.Extra["found"], p.Extra["not_found"])
+		if bt.Found <= 0 || bt.NotFound <= 0 {
+			t.Errorf("%s: found %v not found %v: both must be exercised", p.ID, bt.Found, bt.NotFound)
 		}
 		if p.Summary == nil || p.Summary.P50Ns <= 0 || p.IOPS <= 0 {
 			t.Errorf("%s: no latency summary or IOPS", p.ID)
@@ -78,15 +72,15 @@ threads = [1, 2]
 		if w.Mode != "uring" {
 			continue
 		}
-		hops := num(p.Extra["hops"])
+		hops := hopsOf(p).Hops
 		if want := preadHops[w.Threads]; hops != want {
 			t.Errorf("%s: %v blocks read, pread read %v for the same keys", p.ID, hops, want)
 		}
-		if b := num(p.Extra["batch"]); b != float64(w.Batch) {
-			t.Errorf("%s: extra batch %v, want %d", p.ID, b, w.Batch)
+		if b := uringOf(p).Batch; b != w.Batch {
+			t.Errorf("%s: uring batch %v, want %d", p.ID, b, w.Batch)
 		}
 		// One submit per completion round: never more than the reads.
-		if s := num(p.Extra["uring_submits"]); s <= 0 || s > hops {
+		if s := uringOf(p).Submits; s <= 0 || s > hops {
 			t.Errorf("%s: %v io_uring submits for %v reads", p.ID, s, hops)
 		}
 	}

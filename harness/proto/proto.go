@@ -157,18 +157,67 @@ type Point struct {
 	ClocksourceAfter  string `json:"clocksource_after"`
 
 	Tests []TestResult `json:"tests,omitempty"`
-	// InputHash is set by the host: a hash of everything the point was
-	// measured with (kernel, image, data, VM shape, workload, rep, seed).
-	InputHash string `json:"input_hash,omitempty"`
-	// ReusedFrom names the run directory a resumed run took the point from.
-	ReusedFrom string `json:"reused_from,omitempty"`
-	// Steal is the CPU time the hypervisor stole while the point ran.
+	// Steal is the CPU time the hypervisor stole while the point ran (the
+	// guest's view; the host adds its own when it records the point).
 	Steal *Steal `json:"steal,omitempty"`
-	// Remeasured counts the times the point was measured again because
-	// too much was stolen (bpfstor run --remeasure-steal); the point is the
-	// last measurement.
-	Remeasured int            `json:"remeasured,omitempty"`
-	Extra      map[string]any `json:"extra,omitempty"`
+
+	// Per-kind sections: each set only by the workloads that measure it.
+	// results.FromWire carries them into result.json as they are.
+
+	// Layers is a pread point's layer split (TraceLayers).
+	Layers *Layers `json:"layers,omitempty"`
+	// Fio says which fio measured a fio point, and how.
+	Fio *Fio `json:"fio,omitempty"`
+	// BTree is the tree a btree point looked up and what the lookups found.
+	BTree *BTree `json:"btree,omitempty"`
+	// Hops counts the blocks a chain or btree point read.
+	Hops *Hops `json:"hops,omitempty"`
+	// URing is a btree point's io_uring batching (mode uring).
+	URing *URing `json:"uring,omitempty"`
+}
+
+// Fio is a fio point's provenance.
+type Fio struct {
+	Version string `json:"version"`
+	// LatencySource says where the latency summary comes from.
+	LatencySource string `json:"latency_source"`
+}
+
+// BTree is the tree a btree point ran on and what its queries found.
+type BTree struct {
+	Depth  int    `json:"depth"`
+	Keys   uint64 `json:"keys"`
+	Fanout int    `json:"fanout"`
+	// Dist is the key distribution drawn from; Threads the threads that
+	// ran the queries (both resolved: never empty or 0).
+	Dist    string `json:"dist"`
+	Threads int    `json:"threads"`
+	// Found and NotFound count the point lookups that found their key and
+	// those that did not (both 0 for range and sum queries).
+	Found    int64 `json:"found,omitempty"`
+	NotFound int64 `json:"not_found,omitempty"`
+	// ScanChecked is the range scans checked against the Go reader after
+	// a kernel-mode lookup point.
+	ScanChecked int64 `json:"scan_checked,omitempty"`
+	// Op and Span are a range or sum point's query (Workload.Op, .Span).
+	Op   string `json:"op,omitempty"`
+	Span int    `json:"span,omitempty"`
+}
+
+// Hops is the blocks a chain or btree point read.
+type Hops struct {
+	// Hops is every block read; DriverHops those the NVMe driver
+	// resubmitted itself (kernel modes only: 0 otherwise).
+	Hops       int64 `json:"hops"`
+	DriverHops int64 `json:"driver_hops,omitempty"`
+}
+
+// URing is a btree point's io_uring batching.
+type URing struct {
+	// Batch is the lookups in flight at once (Workload.Batch); Submits
+	// the io_uring_enter calls that submitted reads.
+	Batch   int   `json:"batch"`
+	Submits int64 `json:"submits"`
 }
 
 // Steal is the share of CPU time stolen (the steal column of /proc/stat:
@@ -185,9 +234,6 @@ type Steal struct {
 	// as stolen over the point; always 0 under TCG (no steal clock).
 	Guest *float64 `json:"guest,omitempty"`
 }
-
-// ExtraLayers is the Point.Extra key of a pread point's Layers.
-const ExtraLayers = "layers"
 
 // Segments of one read in Layers, in the order a read passes them: each
 // ends where the next begins (the probe points in bpf/progs/layers.c).

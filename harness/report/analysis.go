@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/json"
 	"sort"
 	"strings"
 
@@ -257,32 +256,17 @@ func baselineOf(gs []Group, g Group) (Group, bool) {
 	return Group{}, false
 }
 
-// extraInt is an integer of a point's Extra map (JSON numbers arrive as
-// float64).
-func extraInt(p *proto.Point, key string) (int, bool) {
-	switch v := p.Extra[key].(type) {
-	case float64:
-		return int(v), true
-	case int:
-		return v, true
-	case int64:
-		return int(v), true
-	case json.Number:
-		i, err := v.Int64()
-		return int(i), err == nil
-	}
-	return 0, false
-}
-
 // Depth is the dependent reads per operation of a group: the chain depth,
-// or a B+-tree's depth (Extra tree_depth); 0 when unknown.
+// or a B+-tree's depth (its BTree section); 0 when unknown.
 func (g Group) Depth() int {
 	w := g.Points[0].Workload
 	if w.Depth > 0 {
 		return w.Depth
 	}
-	d, _ := extraInt(g.Points[0], "tree_depth")
-	return d
+	if t := g.Points[0].BTree; t != nil {
+		return t.Depth
+	}
+	return 0
 }
 
 // Threads is the group's thread count (at least 1).
@@ -297,8 +281,8 @@ type Ratio struct {
 }
 
 // ratio computes f(mode)/f(base) per repetition, pairing by Rep.
-func ratio(mode, base Group, f func(*proto.Point) float64, invert bool) Ratio {
-	byRep := map[int]*proto.Point{}
+func ratio(mode, base Group, f func(*results.Point) float64, invert bool) Ratio {
+	byRep := map[int]*results.Point{}
 	for _, p := range base.Points {
 		byRep[p.Rep] = p
 	}
@@ -330,8 +314,8 @@ func ratio(mode, base Group, f func(*proto.Point) float64, invert bool) Ratio {
 	return Ratio{Spread: stats.Spread{N: 1, Median: v, Min: v, Max: v}}
 }
 
-func iopsOf(p *proto.Point) float64 { return p.IOPS }
-func meanOf(p *proto.Point) float64 { return p.Summary.MeanNs }
+func iopsOf(p *results.Point) float64 { return p.IOPS }
+func meanOf(p *results.Point) float64 { return p.Summary.MeanNs }
 
 // Speedup is IOPS(mode)/IOPS(base) per repetition.
 func Speedup(mode, base Group) Ratio { return ratio(mode, base, iopsOf, false) }
@@ -339,7 +323,7 @@ func Speedup(mode, base Group) Ratio { return ratio(mode, base, iopsOf, false) }
 // LatencyRatio is mean latency(base)/mean latency(mode) per repetition.
 func LatencyRatio(mode, base Group) Ratio { return ratio(mode, base, meanOf, true) }
 
-func p99Of(p *proto.Point) float64 { return float64(p.Summary.P99Ns) }
+func p99Of(p *results.Point) float64 { return float64(p.Summary.P99Ns) }
 
 // P99Ratio is p99(mode)/p99(base) per repetition: below 1 is a shorter tail.
 func P99Ratio(mode, base Group) Ratio { return ratio(mode, base, p99Of, false) }
@@ -375,21 +359,21 @@ func (g Group) Merged() *hist.Histogram {
 type Stat struct {
 	Name string
 	Unit string // "µs" or "IOPS"
-	Get  func(*proto.Point) float64
+	Get  func(*results.Point) float64
 	// HigherBetter is true for throughput.
 	HigherBetter bool
 }
 
 // Stats are the statistics tables and compare report.
 var Stats = []Stat{
-	{"p50", "µs", func(p *proto.Point) float64 { return float64(p.Summary.P50Ns) }, false},
+	{"p50", "µs", func(p *results.Point) float64 { return float64(p.Summary.P50Ns) }, false},
 	{"p99", "µs", p99Of, false},
-	{"mean", "µs", func(p *proto.Point) float64 { return p.Summary.MeanNs }, false},
+	{"mean", "µs", func(p *results.Point) float64 { return p.Summary.MeanNs }, false},
 	{"IOPS", "IOPS", iopsOf, true},
 }
 
 // Values returns the per-repetition values of a statistic.
-func (g Group) Values(f func(*proto.Point) float64) []float64 {
+func (g Group) Values(f func(*results.Point) float64) []float64 {
 	var vs []float64
 	for _, p := range g.Points {
 		vs = append(vs, f(p))

@@ -13,10 +13,10 @@ import (
 )
 
 // reps makes n repetitions of a chain workload around mean.
-func reps(seed uint64, depth int, mode string, n int, mean time.Duration) []*proto.Point {
+func reps(seed uint64, depth int, mode string, n int, mean time.Duration) []*results.Point {
 	rng := rand.New(rand.NewPCG(seed, uint64(depth)))
 	w := proto.Workload{Kind: "chain", BlockSize: 512, Depth: depth, Mode: mode, Ops: 300}
-	var ps []*proto.Point
+	var ps []*results.Point
 	for i := 0; i < n; i++ {
 		m := time.Duration(float64(mean) * (1 + 0.01*rng.NormFloat64()))
 		ps = append(ps, synth(rng, fmt.Sprintf("chain/d%d/%s/rep%d", depth, mode, i), i, w, m, 300))
@@ -24,7 +24,7 @@ func reps(seed uint64, depth int, mode string, n int, mean time.Duration) []*pro
 	return ps
 }
 
-func run(name string, pss ...[]*proto.Point) *results.Result {
+func run(name string, pss ...[]*results.Point) *results.Result {
 	r := &results.Result{Schema: results.Schema, Name: name, Status: results.StatusOK, Meta: meta("kvm")}
 	for _, ps := range pss {
 		r.Points = append(r.Points, ps...)

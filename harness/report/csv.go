@@ -53,7 +53,7 @@ func WriteCSVFile(dir string, r *results.Result) error {
 	return writeFile(filepath.Join(dir, CSVFile), func(w io.Writer) error { return WriteCSV(w, r) })
 }
 
-func csvRow(r *results.Result, p *proto.Point) []string {
+func csvRow(r *results.Result, p *results.Point) []string {
 	w := p.Workload
 	i := func(v int64) string { return strconv.FormatInt(v, 10) }
 	opt := func(v int) string { // zero means "not used by this kind"
@@ -79,7 +79,10 @@ func csvRow(r *results.Result, p *proto.Point) []string {
 	m := r.Meta
 	row = append(row, p.ClocksourceBefore, p.ClocksourceAfter,
 		m.Accel, m.KernelRelease, m.PatchSeriesHash, m.ConfigHash, p.Error)
-	td, _ := extraInt(p, "tree_depth")
+	var td int
+	if p.BTree != nil {
+		td = p.BTree.Depth
+	}
 	row = append(row, w.Dist, w.Op, opt(w.Span), opt(td))
 	return row
 }

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/bpfstor/bpfstor/harness/plot"
 	"github.com/bpfstor/bpfstor/harness/proto"
+	"github.com/bpfstor/bpfstor/harness/results"
 	"github.com/bpfstor/bpfstor/harness/stats"
 	"github.com/bpfstor/bpfstor/harness/workload"
 )
@@ -303,22 +303,12 @@ type SplitSegment struct {
 	Log2  []int64
 }
 
-// layersOf is a point's layer split (Extra[proto.ExtraLayers], a JSON
-// object once read back from result.json).
-func layersOf(p *proto.Point) (*proto.Layers, bool) {
-	v, ok := p.Extra[proto.ExtraLayers]
-	if !ok {
+// layersOf is a point's layer split, if it has one with segments.
+func layersOf(p *results.Point) (*proto.Layers, bool) {
+	if p.Layers == nil || len(p.Layers.Segments) == 0 {
 		return nil, false
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, false
-	}
-	var l proto.Layers
-	if err := json.Unmarshal(b, &l); err != nil || len(l.Segments) == 0 {
-		return nil, false
-	}
-	return &l, true
+	return p.Layers, true
 }
 
 // LayerSplitOf gathers the layer splits of a group's repetitions; nil when

@@ -3,7 +3,6 @@ package report
 import (
 	"bytes"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"math"
 	"math/bits"
@@ -84,7 +83,7 @@ func breakdownRun() *results.Result {
 }
 
 // breakdownLayersRun is the breakdown spec with the layer trace on, as the
-// agent reports it (proto.Layers in Extra, read back from JSON), with or
+// agent reports it (the Layers section), with or
 // without the NVMe trace. The traced read's segments add up to 148 µs;
 // the probes cost 26 µs (median over repetitions).
 func breakdownLayersRun(trace bool) *results.Result {
@@ -111,10 +110,7 @@ func breakdownLayersRun(trace bool) *results.Result {
 			log2[b-1], log2[b] = 990, 1000 // the median read is in [2^b, 2^(b+1))
 			l.Segments = append(l.Segments, proto.LayerSegment{Name: name, MeanNs: m, Count: 1990, Log2: log2})
 		}
-		var extra map[string]any
-		b, _ := json.Marshal(map[string]any{proto.ExtraLayers: l})
-		json.Unmarshal(b, &extra)
-		p.Extra = extra
+		p.Layers = &l
 	}
 	return r
 }
@@ -288,10 +284,9 @@ func TestLayerSplit(t *testing.T) {
 
 	// An untraced point beside traced ones is left out; an unknown segment is shown by name.
 	r := breakdownLayersRun(true)
-	delete(r.Points[0].Extra, proto.ExtraLayers)
+	r.Points[0].Layers = nil
 	l, _ := layersOf(r.Points[1])
 	l.Segments = append(l.Segments, proto.LayerSegment{Name: "softirq", MeanNs: 5e3, Count: 1})
-	r.Points[1].Extra[proto.ExtraLayers] = l
 	s = LayerSplitOf(Analyze(r).Groups[0])
 	if s.Reps != 2 || len(s.Segments) != 10 || segmentInfo("softirq").Label != "softirq" {
 		t.Errorf("split of 2 traced points %+v", s)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/bpfstor/bpfstor/harness/plot"
 	"github.com/bpfstor/bpfstor/harness/proto"
+	"github.com/bpfstor/bpfstor/harness/results"
 	"github.com/bpfstor/bpfstor/harness/workload"
 )
 
@@ -53,7 +54,7 @@ const usPerNs = 1e-3
 // min–max error bars of f, scaled.
 // The i-th of n lines is shifted sideways a little so that error bars at
 // the same x stay apart.
-func (sw *Sweep) spreadSeries(l *Line, f func(*proto.Point) float64, scale float64, i, n int) plot.Series {
+func (sw *Sweep) spreadSeries(l *Line, f func(*results.Point) float64, scale float64, i, n int) plot.Series {
 	s := plot.Series{Label: l.Label, Style: l.Style, Dashed: l.Variant > 0}
 	if n == 1 && len(sw.Refs) == 0 { // nothing to tell apart: no legend
 		s.Label = ""
@@ -117,7 +118,7 @@ func (sw *Sweep) xAt(x, i, n int) float64 {
 
 // refLines are the sweep's reference lines (see Sweep.Refs) at the median
 // of f, scaled.
-func (sw *Sweep) refLines(f func(*proto.Point) float64, scale float64) []plot.HLine {
+func (sw *Sweep) refLines(f func(*results.Point) float64, scale float64) []plot.HLine {
 	var hs []plot.HLine
 	for _, l := range sw.Refs {
 		hs = append(hs, plot.HLine{Y: l.Points[0].G.spread(f).Median * scale, Style: l.Style, Label: sw.refLabel(l)})
@@ -175,7 +176,7 @@ func (sw *Sweep) Title() string {
 func kindTitle(k string) string { return workload.TitleOf(k) }
 
 func latencyFigure(_ *Analysis, s *Sweep) []Figure {
-	mk := func(stat string, f func(*proto.Point) float64) *plot.Chart {
+	mk := func(stat string, f func(*results.Point) float64) *plot.Chart {
 		c := &plot.Chart{
 			Title:  fmt.Sprintf("%s: %s latency", s.Title(), stat),
 			YLabel: stat + " latency (µs)",
@@ -499,12 +500,12 @@ func singleLatencyFigure(a *Analysis) []Figure {
 // percentiles).
 var fioQuantiles = []struct {
 	q   float64
-	get func(*proto.Point) float64
+	get func(*results.Point) float64
 }{
-	{0.5, func(p *proto.Point) float64 { return float64(p.Summary.P50Ns) }},
-	{0.9, func(p *proto.Point) float64 { return float64(p.Summary.P90Ns) }},
-	{0.99, func(p *proto.Point) float64 { return float64(p.Summary.P99Ns) }},
-	{0.999, func(p *proto.Point) float64 { return float64(p.Summary.P999Ns) }},
+	{0.5, func(p *results.Point) float64 { return float64(p.Summary.P50Ns) }},
+	{0.9, func(p *results.Point) float64 { return float64(p.Summary.P90Ns) }},
+	{0.99, func(p *results.Point) float64 { return float64(p.Summary.P99Ns) }},
+	{0.999, func(p *results.Point) float64 { return float64(p.Summary.P999Ns) }},
 }
 
 func singleCDFFigure(a *Analysis) []Figure {
@@ -545,7 +546,7 @@ func singleCDFFigure(a *Analysis) []Figure {
 	return []Figure{{File: "cdf.png", Title: "latency distribution per workload", Caption: caption, Charts: []*plot.Chart{c}}}
 }
 
-func stat(g Group, f func(*proto.Point) float64) float64 {
+func stat(g Group, f func(*results.Point) float64) float64 {
 	v := g.spread(f).Median
 	if math.IsNaN(v) {
 		return 0

@@ -20,7 +20,7 @@ import (
 var update = flag.Bool("update", false, "rewrite the recorded runs in testdata/")
 
 // synth makes one ok point whose latencies are lognormal around mean.
-func synth(rng *rand.Rand, id string, rep int, w proto.Workload, mean time.Duration, n int) *proto.Point {
+func synth(rng *rand.Rand, id string, rep int, w proto.Workload, mean time.Duration, n int) *results.Point {
 	h := hist.New()
 	var sum time.Duration
 	for i := 0; i < n; i++ {
@@ -38,7 +38,7 @@ func synth(rng *rand.Rand, id string, rep int, w proto.Workload, mean time.Durat
 	// mode, so that IOPS ratios differ from latency ratios and a report
 	// that took one for the other fails its tests.
 	elapsed := sum + time.Duration(n)*synthGap
-	return &proto.Point{ID: id, Rep: rep, Workload: w, Status: proto.StatusOK, Ops: int64(n), Checked: int64(n),
+	return &results.Point{ID: id, Rep: rep, Workload: w, Status: proto.StatusOK, Ops: int64(n), Checked: int64(n),
 		ElapsedNs: int64(elapsed), IOPS: float64(n) / elapsed.Seconds(), Latency: h, Summary: &s,
 		ClocksourceBefore: "tsc", ClocksourceAfter: "tsc"}
 }
@@ -112,10 +112,10 @@ func partialRun() *results.Result {
 	}
 	r.Points[2].ClocksourceAfter = "hpet"
 	r.Points = append(r.Points,
-		&proto.Point{ID: "ktest/rep0", Workload: proto.Workload{Kind: proto.KindKTest}, Status: proto.StatusOK,
+		&results.Point{ID: "ktest/rep0", Workload: proto.Workload{Kind: proto.KindKTest}, Status: proto.StatusOK,
 			Tests:             []proto.TestResult{{Name: "chain_bounds", Pass: true}, {Name: "chain_isolation", Pass: false, Message: "offset escaped the file"}, {Name: "uring", Skip: true}},
 			ClocksourceBefore: "tsc", ClocksourceAfter: "tsc"},
-		&proto.Point{ID: "pread/rep2", Rep: 2, Workload: proto.Workload{Kind: proto.KindPread, BlockSize: 4096, Ops: 500}, Status: proto.StatusFailed,
+		&results.Point{ID: "pread/rep2", Rep: 2, Workload: proto.Workload{Kind: proto.KindPread, BlockSize: 4096, Ops: 500}, Status: proto.StatusFailed,
 			Error: "pread /dev/nvme0n1: input/output error (guest dmesg: nvme0: I/O 12 QID 1 timeout)", ClocksourceBefore: "tsc", ClocksourceAfter: "tsc"})
 	r.Expected = 8
 	r.Finish("guest kernel crashed (see console.log)")
@@ -123,10 +123,9 @@ func partialRun() *results.Result {
 	return r
 }
 
-// btreeExtra is what the guest's btree workload reports beside a point.
-func btreeExtra(p *proto.Point, depth int) *proto.Point {
-	p.Extra = map[string]any{"tree_depth": float64(depth), "tree_keys": float64(30000), "tree_fanout": float64(31),
-		"dist": p.Workload.Dist, "threads": float64(max(p.Workload.Threads, 1))}
+// withBTree gives a point the BTree section the guest's btree workload reports.
+func withBTree(p *results.Point, depth int) *results.Point {
+	p.BTree = &proto.BTree{Depth: depth, Keys: 30000, Fanout: 31, Dist: p.Workload.Dist, Threads: max(p.Workload.Threads, 1)}
 	return p
 }
 
@@ -145,7 +144,7 @@ func btreeRun(name string, seed uint64, reps, samples int, ws []proto.Workload, 
 			if inFlight := max(w.Threads, 1) * max(w.Batch, 1); inFlight > 1 {
 				p.IOPS = float64(inFlight) / l * 1e9
 			}
-			r.Points = append(r.Points, btreeExtra(p, 3))
+			r.Points = append(r.Points, withBTree(p, 3))
 		}
 	}
 	r.Expected = len(r.Points)

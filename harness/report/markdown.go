@@ -233,7 +233,7 @@ func conditions(w io.Writer, r *results.Result) {
 const stealWarn = 0.05
 
 // stealRange is the least and most host steal of the points.
-func stealRange(points []*proto.Point) string {
+func stealRange(points []*results.Point) string {
 	lo, hi, n := 1.0, 0.0, 0
 	for _, p := range points {
 		if p.Steal != nil && p.Steal.Host != nil {
@@ -250,7 +250,7 @@ func stealRange(points []*proto.Point) string {
 // than stealWarn of the host's CPU time, "" if none: their latencies hold
 // time the host did not run, and a ratio between points that saw
 // different steal compares different machines.
-func stealWarning(points []*proto.Point) string {
+func stealWarning(points []*results.Point) string {
 	var ids []string
 	worst := 0.0
 	for _, p := range points {
@@ -304,7 +304,7 @@ func measured(w io.Writer, r *results.Result, a *Analysis) {
 		}
 	}
 	for _, g := range a.Groups {
-		p999 := g.spread(func(p *proto.Point) float64 { return float64(p.Summary.P999Ns) })
+		p999 := g.spread(func(p *results.Point) float64 { return float64(p.Summary.P999Ns) })
 		n := fmt.Sprint(len(g.Points))
 		if f := failed[g.Key]; f > 0 {
 			n += fmt.Sprintf(" (+%d failed)", f)
@@ -355,7 +355,7 @@ func paperSection(w io.Writer, a *Analysis) {
 // silently.
 func problems(w io.Writer, r *results.Result) {
 	fmt.Fprintln(w, "\n## Failed, missing and unmeasured points")
-	var bad, other []*proto.Point
+	var bad, other []*results.Point
 	for _, p := range r.Points {
 		switch {
 		case p.Status != proto.StatusOK:

@@ -17,7 +17,7 @@ import (
 // Group is one workload's repetitions.
 type Group struct {
 	Key    string
-	Points []*proto.Point
+	Points []*results.Point
 }
 
 // WorkloadKey names a workload independent of its repetition.
@@ -57,21 +57,21 @@ func Groups(r *results.Result) []Group {
 // (stats.Spread: one definition for reports and compare).
 type Spread = stats.Spread
 
-func (g Group) spread(f func(p *proto.Point) float64) Spread {
+func (g Group) spread(f func(p *results.Point) float64) Spread {
 	return stats.SpreadOf(g.Values(f))
 }
 
 // P50, P99 and IOPS spreads of a group (latencies in ns).
 func (g Group) P50() Spread {
-	return g.spread(func(p *proto.Point) float64 { return float64(p.Summary.P50Ns) })
+	return g.spread(func(p *results.Point) float64 { return float64(p.Summary.P50Ns) })
 }
 func (g Group) P99() Spread {
-	return g.spread(func(p *proto.Point) float64 { return float64(p.Summary.P99Ns) })
+	return g.spread(func(p *results.Point) float64 { return float64(p.Summary.P99Ns) })
 }
 func (g Group) Mean() Spread {
-	return g.spread(func(p *proto.Point) float64 { return p.Summary.MeanNs })
+	return g.spread(func(p *results.Point) float64 { return p.Summary.MeanNs })
 }
-func (g Group) IOPS() Spread { return g.spread(func(p *proto.Point) float64 { return p.IOPS }) }
+func (g Group) IOPS() Spread { return g.spread(func(p *results.Point) float64 { return p.IOPS }) }
 
 func us(ns float64) string { return fmt.Sprintf("%.1f", ns/1e3) }
 

@@ -11,18 +11,18 @@ import (
 	"github.com/bpfstor/bpfstor/harness/results"
 )
 
-func point(kind string, rep int, p50 time.Duration) *proto.Point {
+func point(kind string, rep int, p50 time.Duration) *results.Point {
 	h := hist.New()
 	for i := 0; i < 100; i++ {
 		h.Record(p50)
 	}
 	s := h.Summarize()
-	return &proto.Point{ID: kind, Rep: rep, Status: "ok", Workload: proto.Workload{Kind: kind, BlockSize: 512}, Summary: &s, Latency: h, IOPS: 1e9 / float64(p50)}
+	return &results.Point{ID: kind, Rep: rep, Status: "ok", Workload: proto.Workload{Kind: kind, BlockSize: 512}, Summary: &s, Latency: h, IOPS: 1e9 / float64(p50)}
 }
 
 func TestText(t *testing.T) {
 	r := &results.Result{Name: "baseline", Status: "partial", Reason: "kernel crash",
-		Points: []*proto.Point{
+		Points: []*results.Point{
 			point("pread", 0, 100*time.Microsecond), point("fio", 0, 110*time.Microsecond),
 			point("pread", 1, 120*time.Microsecond), point("fio", 1, 90*time.Microsecond),
 			{ID: "pread/rep2", Status: "failed", Error: "clocksource changed"},
@@ -66,8 +66,8 @@ func TestLoadWarning(t *testing.T) {
 
 func TestStealWarning(t *testing.T) {
 	f := func(v float64) *float64 { return &v }
-	pt := func(id string, host *float64) *proto.Point {
-		p := &proto.Point{ID: id}
+	pt := func(id string, host *float64) *results.Point {
+		p := &results.Point{ID: id}
 		if host != nil {
 			p.Steal = &proto.Steal{Host: host}
 		}
@@ -75,13 +75,13 @@ func TestStealWarning(t *testing.T) {
 	}
 	tests := []struct {
 		name   string
-		points []*proto.Point
+		points []*results.Point
 		want   string
 	}{
-		{"no steal measured", []*proto.Point{pt("a", nil)}, ""},
-		{"little steal", []*proto.Point{pt("a", f(0.01)), pt("b", f(0.049))}, ""},
-		{"one point under heavy steal", []*proto.Point{pt("a", f(0.01)), pt("b", f(0.097))}, "b measured while the hypervisor stole more than 5 % of the host's CPU time (up to 9.7 %)"},
-		{"many", []*proto.Point{pt("a", f(0.1)), pt("b", f(0.2)), pt("c", f(0.1)), pt("d", f(0.1)), pt("e", f(0.1)), pt("f", f(0.1))}, "a, b, c, d, and 2 more measured"},
+		{"no steal measured", []*results.Point{pt("a", nil)}, ""},
+		{"little steal", []*results.Point{pt("a", f(0.01)), pt("b", f(0.049))}, ""},
+		{"one point under heavy steal", []*results.Point{pt("a", f(0.01)), pt("b", f(0.097))}, "b measured while the hypervisor stole more than 5 % of the host's CPU time (up to 9.7 %)"},
+		{"many", []*results.Point{pt("a", f(0.1)), pt("b", f(0.2)), pt("c", f(0.1)), pt("d", f(0.1)), pt("e", f(0.1)), pt("f", f(0.1))}, "a, b, c, d, and 2 more measured"},
 	}
 	for _, tt := range tests {
 		got := stealWarning(tt.points)
@@ -89,7 +89,7 @@ func TestStealWarning(t *testing.T) {
 			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
 		}
 	}
-	if got := stealRange([]*proto.Point{pt("a", f(0.02)), pt("b", nil), pt("c", f(0.1))}); got != "2.0–10.0 %" {
+	if got := stealRange([]*results.Point{pt("a", f(0.02)), pt("b", nil), pt("c", f(0.1))}); got != "2.0–10.0 %" {
 		t.Errorf("stealRange = %q", got)
 	}
 }

@@ -201,8 +201,10 @@ func suiteDepth(runs []suiteRun) []depthPoint {
 			if d == 0 {
 				continue
 			}
-			fan, _ := extraInt(g.Points[0], "tree_fanout")
-			keys, _ := extraInt(g.Points[0], "tree_keys")
+			var fan, keys int
+			if t := g.Points[0].BTree; t != nil {
+				fan, keys = t.Fanout, int(t.Keys)
+			}
 			p := depthPoint{Run: r.R.Name, Depth: d, Fanout: fan, Keys: keys, Mode: w.Mode, G: g}
 			p.Base, p.HasBase = baselineOf(r.A.Groups, g)
 			k := fmt.Sprintf("%s/%d/%d", w.Mode, d, fan)

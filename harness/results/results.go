@@ -12,14 +12,23 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/bpfstor/bpfstor/harness/nvmetrace"
 	"github.com/bpfstor/bpfstor/harness/proto"
 )
 
-// Schema versions result.json.
-const Schema = "bpfstor.result/v1"
+// Schema versions result.json: what Write writes. Read also reads the
+// older SchemaV1 (converting it, see v1.go).
+const Schema = "bpfstor.result/v2"
+
+// SchemaV1 is result.json before typed per-kind sections: every point was
+// the wire's proto.Point, its per-kind data in an untyped "extra" map.
+const SchemaV1 = "bpfstor.result/v1"
+
+// Schemas are the schemas Read reads, newest first.
+var Schemas = []string{Schema, SchemaV1}
 
 // Run statuses.
 const (
@@ -92,9 +101,9 @@ type Result struct {
 	Status string `json:"status"`
 	Reason string `json:"reason,omitempty"`
 	// Expected is the number of points the spec asked for.
-	Expected int            `json:"expected_points"`
-	Meta     Meta           `json:"meta"`
-	Points   []*proto.Point `json:"points"`
+	Expected int      `json:"expected_points"`
+	Meta     Meta     `json:"meta"`
+	Points   []*Point `json:"points"`
 	// Device is the device-side latency of the run's NVMe commands, from
 	// QEMU's trace (vm.trace_nvme), when recorded.
 	Device *nvmetrace.Result `json:"device,omitempty"`
@@ -147,7 +156,8 @@ func (r *Result) Write(dir string) error {
 	return nil
 }
 
-// Read reads a result file, or the result.json in a directory.
+// Read reads a result file, or the result.json in a directory, of any
+// schema in Schemas (older ones converted to the current one).
 func Read(path string) (*Result, error) {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		path = filepath.Join(path, FileName)
@@ -156,14 +166,32 @@ func Read(path string) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("results: %w (is this a run directory made by bpfstor run?)", err)
 	}
-	var r Result
-	if err := json.Unmarshal(b, &r); err != nil {
+	r, err := decode(b)
+	if err != nil {
 		return nil, fmt.Errorf("results: %s: %w", path, err)
 	}
-	if r.Schema != Schema {
-		return nil, fmt.Errorf("results: %s: schema %q, want %q", path, r.Schema, Schema)
+	return r, nil
+}
+
+// decode decodes a result of any schema in Schemas.
+func decode(b []byte) (*Result, error) {
+	var head struct {
+		Schema string `json:"schema"`
 	}
-	return &r, nil
+	if err := json.Unmarshal(b, &head); err != nil {
+		return nil, err
+	}
+	switch head.Schema {
+	case Schema:
+		var r Result
+		if err := json.Unmarshal(b, &r); err != nil {
+			return nil, err
+		}
+		return &r, nil
+	case SchemaV1:
+		return decodeV1(b)
+	}
+	return nil, fmt.Errorf("schema %q is not supported (this bpfstor reads %s)", head.Schema, strings.Join(Schemas, ", "))
 }
 
 // maxRunDirs bounds the run directories of one name made in one second.

@@ -8,24 +8,23 @@ import (
 	"time"
 
 	"github.com/bpfstor/bpfstor/harness/hist"
-	"github.com/bpfstor/bpfstor/harness/proto"
 	"github.com/bpfstor/bpfstor/internal/testfs"
 )
 
-func pt(status string) *proto.Point { return &proto.Point{ID: "p", Status: status} }
+func pt(status string) *Point { return &Point{ID: "p", Status: status} }
 
 func TestFinish(t *testing.T) {
 	tests := []struct {
 		name     string
-		points   []*proto.Point
+		points   []*Point
 		expected int
 		reason   string
 		want     string
 	}{
-		{"all ok", []*proto.Point{pt("ok"), pt("ok")}, 2, "", StatusOK},
-		{"one failed", []*proto.Point{pt("ok"), pt("failed")}, 2, "", StatusPartial},
-		{"missing", []*proto.Point{pt("ok")}, 2, "", StatusPartial},
-		{"crash after points", []*proto.Point{pt("ok"), pt("ok")}, 2, "kernel crash", StatusPartial},
+		{"all ok", []*Point{pt("ok"), pt("ok")}, 2, "", StatusOK},
+		{"one failed", []*Point{pt("ok"), pt("failed")}, 2, "", StatusPartial},
+		{"missing", []*Point{pt("ok")}, 2, "", StatusPartial},
+		{"crash after points", []*Point{pt("ok"), pt("ok")}, 2, "kernel crash", StatusPartial},
 		{"nothing", nil, 2, "boot timeout", StatusFailed},
 	}
 	for _, tt := range tests {
@@ -47,7 +46,7 @@ func TestWriteRead(t *testing.T) {
 	h := hist.New()
 	h.Record(150 * time.Microsecond)
 	s := h.Summarize()
-	r := &Result{Schema: Schema, Name: "x", Expected: 1, Points: []*proto.Point{{ID: "a", Status: "ok", Latency: h, Summary: &s}}}
+	r := &Result{Schema: Schema, Name: "x", Expected: 1, Points: []*Point{{ID: "a", Status: "ok", Latency: h, Summary: &s}}}
 	r.Meta.Accel = "tcg"
 	r.Finish("")
 	if err := r.Write(dir); err != nil {

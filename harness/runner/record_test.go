@@ -19,7 +19,7 @@ func TestRecorderFullDisk(t *testing.T) {
 	res := &results.Result{Schema: results.Schema, Name: "full", Status: results.StatusRunning, Expected: 2}
 	rec := &recorder{res: res, dir: dir}
 	for i, id := range []string{"a", "b"} {
-		res.Points = append(res.Points, &proto.Point{ID: id, Status: proto.StatusOK})
+		res.Points = append(res.Points, &results.Point{ID: id, Status: proto.StatusOK})
 		if err := rec.write(id); (err != nil) != (i == 0) {
 			t.Errorf("write after %s: %v; want the error said once, at the first failure", id, err)
 		}

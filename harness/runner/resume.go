@@ -123,6 +123,6 @@ func measured(resultsDir, name string) map[string]*reused {
 }
 
 type reused struct {
-	point *proto.Point
+	point *results.Point
 	dir   string
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bpfstor/bpfstor/harness/proto"
+	"github.com/bpfstor/bpfstor/harness/results"
 	"github.com/bpfstor/bpfstor/harness/spec"
 )
 
@@ -155,7 +156,7 @@ func TestResumeHashCoversSpec(t *testing.T) {
 func TestHeavySteal(t *testing.T) {
 	f := func(v float64) *float64 { return &v }
 	specs := map[string]proto.PointSpec{"a": {ID: "a"}, "b": {ID: "b", Rep: 1}, "c": {ID: "c"}, "d": {ID: "d"}, "e": {ID: "e"}}
-	points := []*proto.Point{
+	points := []*results.Point{
 		{ID: "a", Status: proto.StatusOK, Steal: &proto.Steal{Host: f(0.02)}},
 		{ID: "b", Status: proto.StatusOK, Steal: &proto.Steal{Host: f(0.12)}},                   // measured again
 		{ID: "c", Status: proto.StatusFailed, Steal: &proto.Steal{Host: f(0.5)}},                // failed: not a measurement

@@ -37,7 +37,7 @@ type Options struct {
 
 // heavySteal returns the specs of the ok points measured under more host
 // steal than limit.
-func heavySteal(points []*proto.Point, specs map[string]proto.PointSpec, limit float64) []proto.PointSpec {
+func heavySteal(points []*results.Point, specs map[string]proto.PointSpec, limit float64) []proto.PointSpec {
 	var out []proto.PointSpec
 	for _, p := range points {
 		if p.Status == proto.StatusOK && p.ReusedFrom == "" && p.Steal != nil && p.Steal.Host != nil && *p.Steal.Host > limit {
@@ -167,7 +167,8 @@ func Run(ctx context.Context, e *Env, s *spec.Spec, opt Options) (*results.Resul
 		steal := host.NewStealMeter()
 		return guest.Run(ctx, cfg, job, guest.Options{
 			BootTimeout: s.VM.BootTimeout.Duration, JobTimeout: s.VM.JobTimeout.Duration,
-			OnPoint: func(p *proto.Point) {
+			OnPoint: func(wp *proto.Point) {
+				p := results.FromWire(wp)
 				p.InputHash = hashes[p.ID]
 				if share, ok := steal.Lap(); ok {
 					if p.Steal == nil {
@@ -286,7 +287,7 @@ func reasonOf(out *guest.Outcome) string {
 }
 
 // PointLine is a one-line summary of a point.
-func PointLine(p *proto.Point) string {
+func PointLine(p *results.Point) string {
 	if p.Status != proto.StatusOK {
 		return fmt.Sprintf("%s FAILED: %s", p.ID, p.Error)
 	}

@@ -32,7 +32,7 @@ type Workload struct {
 	Span int `json:"span,omitempty"`
 	// TraceLayers makes a pread point run its reads a second time with
 	// BPF kprobes on the read path (bpf/progs/layers.c) and put the
-	// per-layer split in Extra[ExtraLayers] (one thread only).
+	// per-layer split in the point's Layers (one thread only).
 	TraceLayers bool `json:"trace_layers,omitempty"`
 }
 

@@ -401,9 +401,9 @@ func vmRun(c *cli.Context) error {
 			h.KernelRelease, h.CPUs, h.MemTotalKB>>10, accel, h.Devices)
 		var bad []string
 		for _, p := range out.Points {
-			fmt.Println("  " + runner.PointLine(p))
+			fmt.Println("  " + runner.PointLine(results.FromWire(p)))
 			if p.Status != proto.StatusOK {
-				bad = append(bad, runner.PointLine(p))
+				bad = append(bad, runner.PointLine(results.FromWire(p)))
 			}
 		}
 		if len(bad) > 0 {

@@ -503,25 +503,21 @@ func (j *btreeJob) drawer(t int) *keyDrawer {
 }
 
 // finish fills p from the threads' tallies and errors, and returns the
-// first thread's error. extra is added to p.Extra.
-func (j *btreeJob) finish(p *proto.Point, outs []tally, win window, errs []error, extra map[string]any) error {
+// first thread's error. A range or sum point's query and a uring point's
+// batching are for the caller to add.
+func (j *btreeJob) finish(p *proto.Point, outs []tally, win window, errs []error) error {
 	sum := mergeTallies(p, outs, win)
 	var firstErr error
 	if err := firstError(errs); err != nil {
 		firstErr = fmt.Errorf("btree %s depth %d: %w", j.W.Mode, j.Depth, err)
 	}
-	p.Extra = map[string]any{
-		"tree_depth": j.Depth, "tree_keys": j.SB.Keys, "tree_fanout": j.SB.Fanout,
-		"dist": j.Dist, "threads": j.Threads, "hops": sum.Hops,
+	p.BTree = &proto.BTree{
+		Depth: j.Depth, Keys: j.SB.Keys, Fanout: int(j.SB.Fanout), Dist: j.Dist, Threads: j.Threads,
+		Found: sum.Found, NotFound: sum.NotFound,
 	}
-	if sum.Found+sum.NotFound > 0 {
-		p.Extra["found"], p.Extra["not_found"] = sum.Found, sum.NotFound
-	}
+	p.Hops = &proto.Hops{Hops: sum.Hops}
 	if kernelMode(j.W.Mode) {
-		p.Extra["driver_hops"] = sum.DriverHops
-	}
-	for k, v := range extra {
-		p.Extra[k] = v
+		p.Hops.DriverHops = sum.DriverHops
 	}
 	return firstErr
 }
@@ -594,7 +590,7 @@ func runBTreeLookup(env *Env, j *btreeJob, p *proto.Point) error {
 	win, errs := measureChecked(j.Threads, w.Ops, w.Warmup, outs, func(t int, o *tally, warmup, n int) (*lookupThread, error) {
 		return newLookupThread(j, prog, flags, o, warmup, n, j.drawer(t))
 	})
-	if err := j.finish(p, outs, win, errs, nil); err != nil || flags == 0 {
+	if err := j.finish(p, outs, win, errs); err != nil || flags == 0 {
 		return err
 	}
 	// Range scans and sums with the scan program, checked against the Go
@@ -603,7 +599,7 @@ func runBTreeLookup(env *Env, j *btreeJob, p *proto.Point) error {
 	if err != nil {
 		return fmt.Errorf("btree: %s range scan check: %w", objs.BTreeScanProgBtreeScan, err)
 	}
-	p.Extra["scan_checked"] = n
+	p.BTree.ScanChecked = int64(n)
 	return nil
 }
 

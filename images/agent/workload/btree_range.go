@@ -247,7 +247,9 @@ func runBTreeRange(env *Env, j *btreeJob, p *proto.Point) error {
 	win, errs := measureChecked(j.Threads, w.Ops, w.Warmup, outs, func(t int, o *tally, warmup, n int) (*rangeThread, error) {
 		return newRangeThread(j, prog, flags, op, scratchLen, o, warmup, n, j.rng(t), prefix)
 	})
-	return j.finish(p, outs, win, errs, map[string]any{"op": w.Op, "span": w.Span})
+	err = j.finish(p, outs, win, errs)
+	p.BTree.Op, p.BTree.Span = w.Op, w.Span
+	return err
 }
 
 // rangeSlot is one measured range query, made before the clock starts, and

@@ -265,7 +265,9 @@ func runBTreeURing(env *Env, j *btreeJob, p *proto.Point) error {
 			outs[t].lookup(l.D, l.R, 0, "", j, l.Key, l.Present)
 		}
 	}
-	return j.finish(p, outs, win, errs, map[string]any{"batch": w.Batch, "uring_submits": submits})
+	err := j.finish(p, outs, win, errs)
+	p.URing = &proto.URing{Batch: w.Batch, Submits: int64(submits)}
+	return err
 }
 
 // uringThread is one thread of a uring point: its ring, its pipeline of

@@ -125,7 +125,7 @@ func runChain(env *Env, ps proto.PointSpec, p *proto.Point) error {
 	}
 	sum := mergeTallies(p, []tally{o}, win)
 	if flags != 0 {
-		p.Extra = map[string]any{"hops": sum.Hops, "driver_hops": sum.DriverHops}
+		p.Hops = &proto.Hops{Hops: sum.Hops, DriverHops: sum.DriverHops}
 	}
 	if errs[0] != nil {
 		return fmt.Errorf("chain %s depth %d: %w", w.Mode, w.Depth, errs[0])

@@ -88,7 +88,7 @@ func parseFio(out []byte, p *proto.Point) error {
 	p.IOPS = j.Read.IOPS
 	p.ElapsedNs = j.Read.RuntimeMs * int64(time.Millisecond)
 	p.Summary = &s
-	p.Extra = map[string]any{"fio_version": fo.Version, "latency_source": "fio lat_ns percentiles (no histogram)"}
+	p.Fio = &proto.Fio{Version: fo.Version, LatencySource: "fio lat_ns percentiles (no histogram)"}
 	return nil
 }
 

@@ -199,14 +199,11 @@ func runPreadWithLayers(env *Env, ps proto.PointSpec, p *proto.Point) error {
 	if err != nil {
 		return fmt.Errorf("pread layers: %w", err)
 	}
-	if p.Extra == nil {
-		p.Extra = map[string]any{}
-	}
 	var mean float64
 	if p.Summary != nil {
 		mean = p.Summary.MeanNs
 	}
-	p.Extra[proto.ExtraLayers] = r.layers(mean)
+	p.Layers = r.layers(mean)
 	return nil
 }
 
