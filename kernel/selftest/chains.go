@@ -183,7 +183,7 @@ func testTracepoint(e *env) (string, error) {
 // resubmits nothing and the syscall carries every chain, with the same
 // answers; at 1, with many chains in flight, answers stay right.
 func testHopBudget(e *env) (string, error) {
-	orig, err := readSysctl(hopBudgetParam)
+	orig, err := readInt(hopBudgetParam)
 	if err != nil {
 		return "", fmt.Errorf("nvme-pci chain_hop_budget: %w", err)
 	}
@@ -369,14 +369,11 @@ func ioInterrupts(ctrl string) (uint64, error) {
 // the same chains without the flag raise interrupts. The hotplug test
 // disk is re-probed (PCI remove and rescan) with nvme's poll_queues at 1.
 func testPoll(e *env) (string, error) {
-	orig, err := readSysctl(pollQueuesParam)
+	restore, err := setInt(pollQueuesParam, 1)
 	if err != nil {
 		return "", fmt.Errorf("nvme poll_queues: %w", err)
 	}
-	defer writeSysctl(pollQueuesParam, orig)
-	if err := writeSysctl(pollQueuesParam, 1); err != nil {
-		return "", err
-	}
+	defer restore()
 	d, err := e.testDisk(testdisk.Hotplug)
 	if err != nil {
 		return "", err

@@ -51,7 +51,7 @@ func childMain() int {
 }
 
 func testFatalSignal(e *env) (string, error) {
-	restore, err := withMaxHops(storfn.HardMaxHops)
+	restore, err := setInt(storfn.SysctlMaxHops, storfn.HardMaxHops)
 	if err != nil {
 		return "", err
 	}

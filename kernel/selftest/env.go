@@ -202,7 +202,8 @@ func levelName(flags uint32) string {
 	return fmt.Sprintf("flags=%#x", flags)
 }
 
-func readSysctl(path string) (int, error) {
+// readInt reads a file holding one integer (a sysctl, a debugfs knob).
+func readInt(path string) (int, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0, err
@@ -214,16 +215,17 @@ func writeSysctl(path string, v int) error {
 	return os.WriteFile(path, []byte(strconv.Itoa(v)+"\n"), 0o644)
 }
 
-// withMaxHops sets the hop limit sysctl to n; restore puts it back.
-func withMaxHops(n int) (restore func(), err error) {
-	orig, err := readSysctl(storfn.SysctlMaxHops)
+// setInt writes v to a file holding one integer (a sysctl, a module
+// parameter); restore writes back what it held.
+func setInt(path string, v int) (restore func(), err error) {
+	orig, err := readInt(path)
 	if err != nil {
 		return nil, err
 	}
-	if err := writeSysctl(storfn.SysctlMaxHops, n); err != nil {
+	if err := writeSysctl(path, v); err != nil {
 		return nil, err
 	}
-	return func() { writeSysctl(storfn.SysctlMaxHops, orig) }, nil
+	return func() { writeSysctl(path, orig) }, nil
 }
 
 // diskChain is a random chain of 512 B blocks over the whole of e's disk

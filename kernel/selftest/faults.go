@@ -96,9 +96,7 @@ func errnoOf(err error) string {
 // maybeFailMakeRequest fails the first bio of a chain in the block layer
 // where the kernel has fail_make_request (the debug kernel).
 func maybeFailMakeRequest(e *env) (string, error) {
-	if _, err := os.Stat(failDir); err != nil {
-		unix.Mount("debugfs", "/sys/kernel/debug", "debugfs", 0, "")
-	}
+	mountDebugfs(failDir)
 	if _, err := os.Stat(failDir); err != nil {
 		return "", nil
 	}
@@ -152,7 +150,7 @@ func testTimeout(e *env) (string, error) {
 	defer r.close()
 	// longer than the timeout fires (it is rounded up to a whole second)
 	depth := testdisk.SlowIOPS * (testdisk.IOTimeout + 2)
-	restore, err := withMaxHops(depth)
+	restore, err := setInt(storfn.SysctlMaxHops, depth)
 	if err != nil {
 		return "", err
 	}

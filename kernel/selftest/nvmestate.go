@@ -28,6 +28,14 @@ func mountTracing() error {
 	return nil
 }
 
+// mountDebugfs mounts debugfs unless probe, a path in it, is there
+// already; where the kernel has no debugfs, probe stays missing.
+func mountDebugfs(probe string) {
+	if _, err := os.Stat(probe); err != nil {
+		unix.Mount("debugfs", "/sys/kernel/debug", "debugfs", 0, "")
+	}
+}
+
 // nvmeEvent is one line of the trace buffer from the nvme_setup_cmd or the
 // nvme_chain_resubmit event.
 type nvmeEvent struct {
@@ -150,24 +158,16 @@ func testCommandIDs(e *env) (string, error) {
 
 // pathFaults are the NVMe fault injectors (debugfs, CONFIG_FAULT_INJECTION_DEBUG_FS)
 // of every path of the multipath namespace head (nvmeXnY: paths nvmeXcZnY).
+var nsHeadRE = regexp.MustCompile(`^(nvme\d+)(n\d+)$`)
+
 func pathFaults(head string) ([]string, error) {
-	m := regexp.MustCompile(`^(nvme\d+)(n\d+)$`).FindStringSubmatch(head)
+	m := nsHeadRE.FindStringSubmatch(head)
 	if m == nil {
 		return nil, fmt.Errorf("%s is not an NVMe namespace head", head)
 	}
-	if _, err := os.Stat("/sys/kernel/debug/block"); err != nil {
-		unix.Mount("debugfs", "/sys/kernel/debug", "debugfs", 0, "")
-	}
+	mountDebugfs("/sys/kernel/debug/block")
 	dirs, _ := filepath.Glob(filepath.Join("/sys/kernel/debug", m[1]+"c*"+m[2], "fault_inject"))
 	return dirs, nil
-}
-
-func readInt(path string) (int, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, err
-	}
-	return strconv.Atoi(strings.TrimSpace(string(b)))
 }
 
 // testPathError fails the completion of one command per chain with a
@@ -271,7 +271,7 @@ func testQueueFreeze(e *env) (string, error) {
 	defer r.close()
 	hop := time.Second / testdisk.SlowIOPS
 	depth := 30 // 3 s of hops
-	restore, err := withMaxHops(depth)
+	restore, err := setInt(storfn.SysctlMaxHops, depth)
 	if err != nil {
 		return "", err
 	}

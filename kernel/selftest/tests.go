@@ -198,7 +198,7 @@ func (e *env) expectErrno(flags uint32, mode uint32, depth uint32, want syscall.
 }
 
 func testHopLimit(e *env) (string, error) {
-	limit, err := readSysctl(storfn.SysctlMaxHops)
+	limit, err := readInt(storfn.SysctlMaxHops)
 	if err != nil {
 		return "", err
 	}
@@ -229,7 +229,7 @@ func testHopLimit(e *env) (string, error) {
 }
 
 func testHopSysctl(e *env) (string, error) {
-	orig, err := readSysctl(storfn.SysctlMaxHops)
+	orig, err := readInt(storfn.SysctlMaxHops)
 	if err != nil {
 		return "", err
 	}
