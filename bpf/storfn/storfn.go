@@ -123,15 +123,15 @@ func ChainReadStats(fd int, buf []byte, off int64, prog int, scratch []byte, fla
 
 // SectionStorage is the ELF section of storage functions (STORFN_SEC in
 // bpf/include/storfn.h). cilium/ebpf does not know it and leaves such
-// programs UnspecifiedProgram; SetTypes makes them BPF_PROG_TYPE_STORAGE.
+// programs UnspecifiedProgram; setTypes makes them BPF_PROG_TYPE_STORAGE.
 const SectionStorage = "storage"
 
 // SpecLoader is a generated loader of bpf/objs (objs.LoadChain, ...).
 type SpecLoader func() (*ebpf.CollectionSpec, error)
 
-// SetTypes sets the program type of every storage function in spec to
+// setTypes sets the program type of every storage function in spec to
 // ProgTypeStorage: the one place that knows the generated specs need it.
-func SetTypes(spec *ebpf.CollectionSpec) *ebpf.CollectionSpec {
+func setTypes(spec *ebpf.CollectionSpec) *ebpf.CollectionSpec {
 	for _, ps := range spec.Programs {
 		if ps.SectionName == SectionStorage {
 			ps.Type = ProgTypeStorage
@@ -147,7 +147,7 @@ func Spec(load SpecLoader) (*ebpf.CollectionSpec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storfn: %w", err)
 	}
-	return SetTypes(spec), nil
+	return setTypes(spec), nil
 }
 
 // LoadObjects loads the generated object struct obj (objs.ChainObjects,

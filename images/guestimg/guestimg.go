@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -44,28 +45,41 @@ type Initramfs struct {
 	Files []string
 }
 
-// The guest's own binaries: static, built from the repository.
+// The guest's own binaries: static, built from the repository. go build
+// names each after its package's last path element.
 const (
 	agentPkg = "./images/agent"
 	ktestPkg = "./kernel/selftest/cmd/bpfstor-ktest"
 )
 
+var guestPkgs = []string{agentPkg, ktestPkg}
+
 // BuildAgent compiles the static guest agent into dst.
 func BuildAgent(ctx context.Context, repo, dst string) error {
-	return buildStatic(ctx, repo, agentPkg, dst)
+	tmp, err := os.MkdirTemp(filepath.Dir(dst), ".build-")
+	if err != nil {
+		return fmt.Errorf("image build: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	if err := buildStatic(ctx, repo, tmp, agentPkg); err != nil {
+		return err
+	}
+	return os.Rename(filepath.Join(tmp, path.Base(agentPkg)), dst)
 }
 
-// buildStatic compiles the static guest binary of package pkg into dst.
-// VCS stamping is off: the guest does not need it, and it fails in a
-// repository another user owns.
-func buildStatic(ctx context.Context, repo, pkg, dst string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w", "-o", dst, pkg)
+// buildStatic compiles the static guest binaries of pkgs into dir, in one
+// go build (the packages share most of their dependencies). VCS stamping
+// is off: the guest does not need it, and it fails in a repository
+// another user owns.
+func buildStatic(ctx context.Context, repo, dir string, pkgs ...string) error {
+	args := append([]string{"build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w", "-o", dir + "/"}, pkgs...)
+	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = repo
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("image build: go build %s: %w: %s", pkg, err, strings.TrimSpace(stderr.String()))
+		return fmt.Errorf("image build: go build %s: %w: %s", strings.Join(pkgs, " "), err, strings.TrimSpace(stderr.String()))
 	}
 	return nil
 }
@@ -114,56 +128,61 @@ func agentKey(repo string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil))[:20], nil
 }
 
-// cachedBinary returns the static guest binary of package pkg for the
-// repository's sources, built once per change into cacheDir/name and
-// checked against its recorded hash before use (a damaged one is rebuilt).
-func cachedBinary(ctx context.Context, repo, cacheDir, pkg, name string) (string, error) {
+// cachedBinaries returns the static guest binaries of guestPkgs for the
+// repository's sources, by package: built once per change, in one go
+// build, into cacheDir/NAME/KEY, and checked against their recorded hash
+// before use (a damaged one makes them all rebuilt).
+func cachedBinaries(ctx context.Context, repo, cacheDir string) (map[string]string, error) {
 	key, err := agentKey(repo)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	dir := filepath.Join(cacheDir, name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("image build: %w", err)
+	paths := map[string]string{}
+	fresh := true
+	for _, pkg := range guestPkgs {
+		dir := filepath.Join(cacheDir, path.Base(pkg))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("image build: %w", err)
+		}
+		paths[pkg] = filepath.Join(dir, key)
+		if fsutil.CheckSeal(paths[pkg]) != nil {
+			fresh = false
+		}
 	}
-	path := filepath.Join(dir, key)
-	if fsutil.CheckSeal(path) == nil {
-		return path, nil
+	if fresh {
+		return paths, nil
 	}
-	tmp, err := os.MkdirTemp(dir, ".build-")
+	tmp, err := os.MkdirTemp(cacheDir, ".build-")
 	if err != nil {
-		return "", fmt.Errorf("image build: %w", err)
+		return nil, fmt.Errorf("image build: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	bin := filepath.Join(tmp, name)
-	if err := buildStatic(ctx, repo, pkg, bin); err != nil {
-		return "", err
+	if err := buildStatic(ctx, repo, tmp, guestPkgs...); err != nil {
+		return nil, err
 	}
-	b, err := os.ReadFile(bin)
-	if err != nil {
-		return "", fmt.Errorf("image build: %w", err)
+	for _, pkg := range guestPkgs {
+		b, err := os.ReadFile(filepath.Join(tmp, path.Base(pkg)))
+		if err != nil {
+			return nil, fmt.Errorf("image build: %w", err)
+		}
+		if err := fsutil.WriteSealed(paths[pkg], b); err != nil {
+			return nil, fmt.Errorf("image build: %w", err)
+		}
 	}
-	if err := fsutil.WriteSealed(path, b); err != nil {
-		return "", fmt.Errorf("image build: %w", err)
-	}
-	return path, nil
+	return paths, nil
 }
 
 // Build builds the initramfs.
 func Build(ctx context.Context, o Options) (*Initramfs, error) {
-	agent, err := cachedBinary(ctx, o.Repo, o.CacheDir, agentPkg, "agent")
-	if err != nil {
-		return nil, err
-	}
-	ktest, err := cachedBinary(ctx, o.Repo, o.CacheDir, ktestPkg, "ktest")
+	bins, err := cachedBinaries(ctx, o.Repo, o.CacheDir)
 	if err != nil {
 		return nil, err
 	}
 	b := initramfs.New()
-	if err := b.AddFile("/init", agent, 0o755); err != nil {
+	if err := b.AddFile("/init", bins[agentPkg], 0o755); err != nil {
 		return nil, err
 	}
-	if err := b.AddFile(proto.KTestPath, ktest, 0o755); err != nil {
+	if err := b.AddFile(proto.KTestPath, bins[ktestPkg], 0o755); err != nil {
 		return nil, err
 	}
 	for _, d := range []string{"/proc", "/sys", "/dev", "/tmp"} {

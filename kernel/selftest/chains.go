@@ -374,28 +374,17 @@ func testPoll(e *env) (string, error) {
 		return "", fmt.Errorf("nvme poll_queues: %w", err)
 	}
 	defer restore()
-	d, err := e.testDisk(testdisk.Hotplug)
+	d, pci, err := e.hotplugDisk()
 	if err != nil {
 		return "", err
 	}
-	ctrls := controllers(filepath.Base(d.path))
 	d.close()
-	if len(ctrls) != 1 {
-		return "", fmt.Errorf("%s: %d controllers", d.path, len(ctrls))
-	}
-	pci, err := pciDevice(ctrls[0])
-	if err != nil {
-		return "", err
-	}
 	if err := writeFile(filepath.Join(pci, "remove"), "1"); err != nil {
 		return "", err
 	}
-	if err := writeFile("/sys/bus/pci/rescan", "1"); err != nil {
-		return "", err
-	}
-	p, err := waitDisk(testdisk.Serial(testdisk.Hotplug), 30*time.Second)
+	p, err := rescan(testdisk.Serial(testdisk.Hotplug))
 	if err != nil {
-		return "", fmt.Errorf("after the rescan: %w", err)
+		return "", err
 	}
 	if b, _ := os.ReadFile(filepath.Join("/sys/block", filepath.Base(p), "queue", "io_poll")); strings.TrimSpace(string(b)) != "1" {
 		return "", fmt.Errorf("%s has no poll queue after a re-probe with poll_queues=1 (io_poll %q)", p, strings.TrimSpace(string(b)))

@@ -55,6 +55,19 @@ func waitDisk(serial string, timeout time.Duration) (string, error) {
 	}
 }
 
+// rescan rescans the PCI bus after a test removed a function from it, and
+// waits for the disk with serial to be back.
+func rescan(serial string) (string, error) {
+	if err := writeFile("/sys/bus/pci/rescan", "1"); err != nil {
+		return "", err
+	}
+	p, err := waitDisk(serial, 30*time.Second)
+	if err != nil {
+		return "", fmt.Errorf("after the PCI rescan: %w", err)
+	}
+	return p, nil
+}
+
 // dev is an open test device.
 type dev struct {
 	path string

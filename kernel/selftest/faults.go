@@ -356,7 +356,7 @@ func testMultipathFailover(e *env) (string, error) {
 	if errs["ok"] != n {
 		return "", fmt.Errorf("chains failed although another path was live: %s", outcomes)
 	}
-	if err := writeFile("/sys/bus/pci/rescan", "1"); err != nil {
+	if _, err := rescan(testdisk.DataSerial); err != nil {
 		return "", err
 	}
 	deadline := time.Now().Add(30 * time.Second)
@@ -377,19 +377,11 @@ func testMultipathFailover(e *env) (string, error) {
 // bus while chains run on it: the chains end (with an errno, or right),
 // none hangs; after a rescan the disk is back and chains work.
 func testPCIRemove(e *env) (string, error) {
-	d, err := e.testDisk(testdisk.Hotplug)
+	d, pci, err := e.hotplugDisk()
 	if err != nil {
 		return "", err
 	}
 	defer d.close()
-	ctrls := controllers(filepath.Base(d.path))
-	if len(ctrls) != 1 {
-		return "", fmt.Errorf("%s: %d controllers", d.path, len(ctrls))
-	}
-	pci, err := pciDevice(ctrls[0])
-	if err != nil {
-		return "", err
-	}
 	recs, ws, err := e.underFault(d, 2, func() ([]window, error) {
 		w := window{start: time.Now()}
 		err := writeFile(filepath.Join(pci, "remove"), "1")
@@ -403,12 +395,9 @@ func testPCIRemove(e *env) (string, error) {
 	if nd == 0 {
 		return "", fmt.Errorf("no DRIVER chain was in flight when %s was removed", filepath.Base(pci))
 	}
-	if err := writeFile("/sys/bus/pci/rescan", "1"); err != nil {
-		return "", err
-	}
-	p, err := waitDisk(testdisk.Serial(testdisk.Hotplug), 30*time.Second)
+	p, err := rescan(testdisk.Serial(testdisk.Hotplug))
 	if err != nil {
-		return "", fmt.Errorf("after the PCI rescan: %w", err)
+		return "", err
 	}
 	nd2, err := openDev(p)
 	if err != nil {
@@ -443,4 +432,24 @@ func (e *env) chainsWork() error {
 		}
 	}
 	return nil
+}
+
+// hotplugDisk opens the hotplug test disk, which has one controller, and
+// returns it with that controller's PCI function (sysfs directory).
+func (e *env) hotplugDisk() (*dev, string, error) {
+	d, err := e.testDisk(testdisk.Hotplug)
+	if err != nil {
+		return nil, "", err
+	}
+	ctrls := controllers(filepath.Base(d.path))
+	if len(ctrls) != 1 {
+		d.close()
+		return nil, "", fmt.Errorf("%s: %d controllers", d.path, len(ctrls))
+	}
+	pci, err := pciDevice(ctrls[0])
+	if err != nil {
+		d.close()
+		return nil, "", err
+	}
+	return d, pci, nil
 }
