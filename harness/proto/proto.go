@@ -210,6 +210,11 @@ type Hops struct {
 	// resubmitted itself (kernel modes only: 0 otherwise).
 	Hops       int64 `json:"hops"`
 	DriverHops int64 `json:"driver_hops,omitempty"`
+	// Split is where a driver-resubmitted hop's time goes (the SegHop*
+	// segments), from a second, traced run of a driver-mode chain point's
+	// chains (trace_layers): Reads counts the hops the driver resubmitted
+	// there, and the traced and untraced means are per chain.
+	Split *Layers `json:"split,omitempty"`
 }
 
 // URing is a btree point's io_uring batching.
@@ -247,6 +252,15 @@ const (
 	SegIRQ       = "completion_irq" // nvme_irq → submit_bio_wait_endio (CQE to bio completion)
 	SegWake      = "wakeup_return"  // submit_bio_wait_endio → __x64_sys_pread64 return
 	SegCrossOut  = "crossing_out"   // __x64_sys_pread64 return → user space after pread
+)
+
+// Segments of one driver-resubmitted hop in Hops.Split, in the order a
+// hop passes them (the probe points in bpf/progs/hop_layers.c).
+const (
+	SegHopWait   = "hop_wait"   // nvme_chain_resubmit of the hop before → nvme_irq/nvme_poll entry (device + interrupt delivery)
+	SegHopCQE    = "hop_cqe"    // nvme_irq/nvme_poll entry → storage_chain_step (CQE, request, checks, DMA sync)
+	SegHopProg   = "hop_prog"   // storage_chain_step entry → return (the program, the next read's checks)
+	SegHopSubmit = "hop_submit" // storage_chain_step return → nvme_chain_resubmit (SQE rewrite and copy, doorbell)
 )
 
 // Layers is where the time of one read goes, measured in the guest with

@@ -108,7 +108,9 @@ type Workload struct {
 	Op        StrList `toml:"op"`
 	Span      IntList `toml:"span"`
 	// TraceLayers (pread, one thread) runs the reads again with BPF
-	// kprobes on the read path and reports the per-layer split.
+	// kprobes on the read path and reports the per-layer split; on a
+	// chain, its driver-mode points run their chains again and split the
+	// driver-resubmitted hops (proto.Hops.Split).
 	TraceLayers bool `toml:"trace_layers"`
 }
 
@@ -451,6 +453,11 @@ func (s *Spec) Validate(text string) error {
 		if w.TraceLayers && (!k.Uses(workload.FieldTraceLayers) || len(w.Threads) != 1 || w.Threads[0] != 1) {
 			bad("trace_layers", "the layer trace follows one reading thread: it needs kind = %s and threads = 1",
 				workload.Or(quote(workload.KindsWhere(func(k workload.Kind) bool { return k.Uses(workload.FieldTraceLayers) }))))
+		}
+		if w.TraceLayers && k.Name == workload.KindChain && !slices.ContainsFunc(w.Mode, func(m string) bool {
+			return m == workload.ModeDriver || m == workload.ModeDriverPoll
+		}) {
+			bad("trace_layers", "on a chain it splits the hops the NVMe driver resubmits: add mode %q or %q", workload.ModeDriver, workload.ModeDriverPoll)
 		}
 		if k.Uses(workload.FieldBlockSize) {
 			if w.BlockSize < 512 || w.BlockSize%512 != 0 || w.BlockSize > 1<<20 {

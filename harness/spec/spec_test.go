@@ -67,7 +67,7 @@ func TestParseErrors(t *testing.T) {
 		{"no workloads", "name = \"x\"\n", "no [[workload]]"},
 		{"pread on a btree image", strings.Replace(good, "[run]", "[data]\nkind = \"btree\"\nkeys = 100\n[run]", 1), `needs data.kind = "pattern", not "btree"`},
 		{"bad accel", strings.Replace(good, "cpus = 1", `accel = "hvf"`, 1), `vm.accel: "hvf" is not auto, kvm or tcg`},
-		{"layer trace on fio", good + "trace_layers = true\n", `x.toml:20: trace_layers: the layer trace follows one reading thread: it needs kind = "pread" and threads = 1`},
+		{"layer trace on fio", good + "trace_layers = true\n", `x.toml:20: trace_layers: the layer trace follows one reading thread: it needs kind = "pread" or "chain" and threads = 1`},
 		{"bad nvme paths", strings.Replace(good, "cpus = 1", "cpus = 1\nnvme_paths = 5", 1), "x.toml:6: vm.nvme_paths: 5 is outside 0..4"},
 		{"cmdline with a space", strings.Replace(good, "cpus = 1", "cpus = 1\ncmdline = [\"a b\"]", 1), `vm.cmdline: "a b" is not one kernel parameter`},
 		{"layer trace with threads", strings.Replace(good, "warmup = 100", "warmup = 100\nthreads = 2\ntrace_layers = true", 1), "trace_layers: the layer trace follows one reading thread"},
@@ -115,6 +115,7 @@ mode = ["pread", "syscall", "driver"]
 		{"depth = [\"x\"]\nmode = \"pread\"", "not an integer"},
 		{"mode = \"pread\"", "needs depth and mode"},
 		{"depth = 3\nmode = \"driver-poll\"", `driver-poll needs poll queues in the guest: add cmdline = ["nvme.poll_queues=1"] to [vm]`},
+		{"depth = 3\nmode = [\"pread\", \"syscall\"]\ntrace_layers = true", `trace_layers: on a chain it splits the hops the NVMe driver resubmits: add mode "driver" or "driver-poll"`},
 	} {
 		_, err := Parse("c.toml", "name = \"c\"\n[[workload]]\nkind = \"chain\"\nops = 1\n"+bad.text+"\n")
 		if err == nil || !strings.Contains(err.Error(), bad.want) {

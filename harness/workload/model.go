@@ -147,7 +147,7 @@ var Kinds = []Kind{
 	{Name: KindFio, Doc: "Debian's fio, psync randread, as a fidelity check",
 		Fields: []string{FieldBlockSize, FieldDist}, DefaultBlockSize: 512, NeedsOps: true, HostTools: []string{"fio"}},
 	{Name: KindChain, Doc: "synthetic dependent-read chains on the pattern image", Title: "dependent-read chain",
-		Fields: []string{FieldBlockSize, FieldDepth, FieldMode, FieldDist}, Required: []string{FieldDepth, FieldMode},
+		Fields: []string{FieldBlockSize, FieldDepth, FieldMode, FieldDist, FieldTraceLayers}, Required: []string{FieldDepth, FieldMode},
 		DefaultBlockSize: 512, MaxBlockSize: 4096, NeedsOps: true, Data: DataPattern, Chained: true,
 		Modes: []Mode{modePread, modeSyscall, modeDriver, modeDriverPoll}},
 	{Name: KindBTree, Doc: "B+-tree lookups and range queries on a btree data image", Title: "B+-tree lookup",

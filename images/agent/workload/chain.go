@@ -130,6 +130,14 @@ func runChain(env *Env, ps proto.PointSpec, p *proto.Point) error {
 	if errs[0] != nil {
 		return fmt.Errorf("chain %s depth %d: %w", w.Mode, w.Depth, errs[0])
 	}
+	if traceHopsFor(w, flags) {
+		rng := drawRNG(uint64(env.Job.RunSeed), ps.Rep, 1<<15|uint64(w.Depth)) // the same chains again
+		split, err := traceHops(fd, bs, nblk, w.Depth, flags, prog, rng, imageSeed, w.Warmup, w.Ops, p)
+		if err != nil {
+			return fmt.Errorf("chain %s depth %d: hop trace: %w", w.Mode, w.Depth, err)
+		}
+		p.Hops.Split = split
+	}
 	return nil
 }
 
