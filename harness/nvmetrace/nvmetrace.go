@@ -1,9 +1,19 @@
-// Package nvmetrace measures the device side of QEMU's emulated NVMe: from
-// the guest's submission-queue doorbell write to the device's MSI-X
-// interrupt for that queue, read from QEMU's own trace events
-// (pci_nvme_mmio_doorbell_sq, pci_nvme_irq_msix; "log" trace backend).
-// That is the part of a read no kernel change can remove, so a chained
-// hop's cost can be set beside it.
+// Package nvmetrace measures the device side of QEMU's emulated NVMe, read
+// from QEMU's own trace events ("log" trace backend), so a chained hop's
+// cost can be set beside the part of a read no kernel change can remove.
+//
+// Two measures come from one trace:
+//   - Latency: the guest's submission-queue doorbell write to the device's
+//     MSI-X interrupt for that queue (pci_nvme_mmio_doorbell_sq,
+//     pci_nvme_irq_msix), paired only when one command is in flight on the
+//     queue. It includes the completion's posting and interrupt raise, and
+//     it cannot see polled queues, which raise no interrupt.
+//   - Service: per command, paired by queue and command id, the doorbell
+//     write that submitted it to the device's completion of it
+//     (pci_nvme_io_cmd, pci_nvme_enqueue_req_completion). It holds for any
+//     number of commands in flight and for polled queues alike; it leaves
+//     out the CQE's posting (a 500 ns virtual-clock timer in QEMU) and the
+//     interrupt.
 package nvmetrace
 
 import (
@@ -11,16 +21,24 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"sort"
 	"strconv"
 	"time"
 
 	"github.com/bpfstor/bpfstor/harness/hist"
 )
 
+// events are the QEMU trace events Parse reads.
+var events = []string{"pci_nvme_mmio_doorbell_sq", "pci_nvme_irq_msix", "pci_nvme_io_cmd", "pci_nvme_enqueue_req_completion"}
+
 // Args are the QEMU options that write the trace to path.
 func Args(path string) []string {
 	// -msg timestamp=on makes the log backend prefix each event with pid@sec.usec.
-	return []string{"-msg", "timestamp=on", "-trace", "pci_nvme_mmio_doorbell_sq", "-trace", "pci_nvme_irq_msix", "-D", path}
+	a := []string{"-msg", "timestamp=on"}
+	for _, e := range events {
+		a = append(a, "-trace", e)
+	}
+	return append(a, "-D", path)
 }
 
 // Result is the device-side latency of I/O-queue commands.
@@ -34,18 +52,69 @@ type Result struct {
 	// flight: the pairing would be a guess).
 	Ambiguous int64  `json:"ambiguous"`
 	Note      string `json:"note"`
+	// Service is the doorbell→completion time of every I/O command whose
+	// submission and completion are both in the trace (nil in runs traced
+	// before it was recorded).
+	Service        *hist.Histogram `json:"service,omitempty"`
+	ServiceSummary *hist.Summary   `json:"service_summary,omitempty"`
+	// Queues is the service time by I/O queue, in queue order.
+	Queues []Queue `json:"queues,omitempty"`
 }
 
-var (
-	lineRE = regexp.MustCompile(`^\d+@(\d+)\.(\d{6}):(pci_nvme_mmio_doorbell_sq sqid (\d+)|pci_nvme_irq_msix raising MSI-X IRQ vector (\d+))`)
-)
+// Queue is one I/O queue's commands.
+type Queue struct {
+	ID int `json:"id"`
+	// Commands were completed on it; Interrupts raised for it. A queue
+	// with commands and no interrupt is a polled queue.
+	Commands   int64        `json:"commands"`
+	Interrupts int64        `json:"interrupts"`
+	Service    hist.Summary `json:"service"`
+}
+
+// Polled reports whether the queue's completions were found by polling.
+func (q Queue) Polled() bool { return q.Commands > 0 && q.Interrupts == 0 }
+
+var lineRE = regexp.MustCompile(`^\d+@(\d+)\.(\d{6}):(?:` +
+	`pci_nvme_mmio_doorbell_sq sqid (\d+) new_tail (\d+)` +
+	`|pci_nvme_irq_msix raising MSI-X IRQ vector (\d+)` +
+	`|pci_nvme_io_cmd cid (\d+) nsid \S+ sqid (\d+)` +
+	`|pci_nvme_enqueue_req_completion cid (\d+) cqid (\d+))`)
+
+// sq is what Parse keeps of one submission queue.
+type sq struct {
+	// doorbells not yet matched to fetched commands, each with how many
+	// commands it added (new tail minus old; 1 when the tail wrapped, as
+	// the queue's size is not in the trace).
+	rung     []doorbell
+	tail     int
+	haveTail bool
+	last     int64 // the doorbell the latest fetched command came with
+	inflight map[int]int64
+	service  *hist.Histogram
+	irqs     int64
+}
+
+type doorbell struct {
+	t    int64
+	cmds int
+}
 
 // Parse reads a trace. I/O queue q (q > 0) is paired with MSI-X vector q,
 // which is how Linux's nvme driver assigns vectors when it gets one per
-// queue; the admin queue (0) is skipped.
+// queue, and completion queue q with submission queue q, as Linux creates
+// them; the admin queue (0) is skipped.
 func Parse(r io.Reader) (*Result, error) {
-	res := &Result{Latency: hist.New()}
+	res := &Result{Latency: hist.New(), Service: hist.New()}
 	pending := map[int]int64{} // queue -> doorbell time (µs), -1 ambiguous
+	queues := map[int]*sq{}
+	queue := func(id int) *sq {
+		q := queues[id]
+		if q == nil {
+			q = &sq{inflight: map[int]int64{}, service: hist.New(), last: -1}
+			queues[id] = q
+		}
+		return q
+	}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -56,38 +125,98 @@ func Parse(r io.Reader) (*Result, error) {
 		sec, _ := strconv.ParseInt(m[1], 10, 64)
 		usec, _ := strconv.ParseInt(m[2], 10, 64)
 		t := sec*1_000_000 + usec
-		if m[4] != "" { // doorbell
-			q, _ := strconv.Atoi(m[4])
-			if q == 0 {
+		switch {
+		case m[3] != "": // doorbell
+			id, _ := strconv.Atoi(m[3])
+			if id == 0 {
 				continue
 			}
-			if _, busy := pending[q]; busy {
-				if pending[q] >= 0 {
+			tail, _ := strconv.Atoi(m[4])
+			q := queue(id)
+			n := 1
+			if q.haveTail && tail > q.tail {
+				n = tail - q.tail
+			}
+			q.tail, q.haveTail = tail, true
+			q.rung = append(q.rung, doorbell{t, n})
+			if _, busy := pending[id]; busy {
+				if pending[id] >= 0 {
 					res.Ambiguous++
 				}
-				pending[q] = -1
+				pending[id] = -1
 				res.Ambiguous++
 				continue
 			}
-			pending[q] = t
-			continue
+			pending[id] = t
+		case m[5] != "": // interrupt
+			v, _ := strconv.Atoi(m[5])
+			if v != 0 {
+				queue(v).irqs++
+			}
+			t0, ok := pending[v]
+			if !ok {
+				continue
+			}
+			delete(pending, v)
+			if t0 < 0 || t < t0 {
+				continue
+			}
+			res.Latency.Record(time.Duration(t-t0) * time.Microsecond)
+			res.Paired++
+		case m[6] != "": // the device fetched a command
+			cid, _ := strconv.Atoi(m[6])
+			id, _ := strconv.Atoi(m[7])
+			if id == 0 {
+				continue
+			}
+			q := queue(id)
+			if len(q.rung) > 0 {
+				q.last = q.rung[0].t
+				if q.rung[0].cmds--; q.rung[0].cmds <= 0 {
+					q.rung = q.rung[1:]
+				}
+			}
+			if q.last >= 0 {
+				q.inflight[cid] = q.last
+			}
+		default: // the device completed a command
+			cid, _ := strconv.Atoi(m[8])
+			id, _ := strconv.Atoi(m[9])
+			if id == 0 {
+				continue
+			}
+			q := queue(id)
+			t0, ok := q.inflight[cid]
+			if !ok || t < t0 {
+				continue
+			}
+			delete(q.inflight, cid)
+			d := time.Duration(t-t0) * time.Microsecond
+			q.service.Record(d)
+			res.Service.Record(d)
 		}
-		v, _ := strconv.Atoi(m[5])
-		t0, ok := pending[v]
-		if !ok {
-			continue
-		}
-		delete(pending, v)
-		if t0 < 0 || t < t0 {
-			continue
-		}
-		res.Latency.Record(time.Duration(t-t0) * time.Microsecond)
-		res.Paired++
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("nvmetrace: %w", err)
 	}
 	res.Summary = res.Latency.Summarize()
-	res.Note = "QEMU trace, doorbell write to MSI-X raise, 1 µs resolution; tracing itself slows QEMU a little"
+	res.Note = "QEMU trace, 1 µs resolution; tracing itself slows QEMU a little. latency: doorbell write to MSI-X raise, one command in flight; service: doorbell write to the device's completion, every command"
+	if res.Service.Count() == 0 {
+		res.Service = nil
+		return res, nil
+	}
+	s := res.Service.Summarize()
+	res.ServiceSummary = &s
+	ids := make([]int, 0, len(queues))
+	for id, q := range queues {
+		if q.service.Count() > 0 || q.irqs > 0 {
+			ids = append(ids, id)
+		}
+	}
+	sort.Ints(ids)
+	for _, id := range ids {
+		q := queues[id]
+		res.Queues = append(res.Queues, Queue{ID: id, Commands: q.service.Count(), Interrupts: q.irqs, Service: q.service.Summarize()})
+	}
 	return res, nil
 }
