@@ -18,11 +18,14 @@ import (
 
 const childEnv = "BPFSTOR_SELFTEST_CHILD"
 
-// init runs the child side of the fatal-signal test when this binary was
-// re-executed by testFatalSignal; it never returns then.
+// init runs the child side of the fatal-signal tests when this binary was
+// re-executed by testFatalSignal or testURingKill; it never returns then.
 func init() {
-	if os.Getenv(childEnv) == "" {
+	switch os.Getenv(childEnv) {
+	case "":
 		return
+	case "uring-kill":
+		os.Exit(uringKillChild())
 	}
 	os.Exit(childMain())
 }

@@ -9,8 +9,8 @@ import (
 
 	"github.com/bpfstor/bpfstor/harness/proto"
 	model "github.com/bpfstor/bpfstor/harness/workload"
-	"github.com/bpfstor/bpfstor/images/agent/internal/uring"
 	"github.com/bpfstor/bpfstor/images/btree"
+	"github.com/bpfstor/bpfstor/internal/uring"
 )
 
 // ModeURing is the btree mode that chains from user space over io_uring:

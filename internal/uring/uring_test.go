@@ -331,3 +331,28 @@ func TestClose(t *testing.T) {
 		t.Fatalf("second Close: %v", err)
 	}
 }
+
+// TestPrepChainRead checks the SQE of a chained read: opcode, fd, args
+// pointer and size, user_data, the rest zero (the kernel refuses other
+// fields). A kernel without the bpfstor series answers the unknown opcode
+// with a CQE of -EINVAL, which Submit and Reap pass through.
+func TestPrepChainRead(t *testing.T) {
+	r := newRing(t, 4)
+	var args [56]byte
+	if err := r.PrepChainRead(7, unsafe.Pointer(&args[0]), len(args), 42); err != nil {
+		t.Fatal(err)
+	}
+	got := r.sqes[(r.tail-1)&r.sqMask]
+	want := sqe{Opcode: OpChainRead, FD: 7, Addr: uint64(uintptr(unsafe.Pointer(&args[0]))), Len: 56, UserData: 42}
+	if got != want {
+		t.Fatalf("SQE %+v, want %+v", got, want)
+	}
+	r.sqes[(r.tail-1)&r.sqMask].FD = -1 // nothing real behind it on the host
+	if _, err := r.Submit(1); err != nil {
+		t.Fatal(err)
+	}
+	cqes := make([]CQE, 1)
+	if n := r.Reap(cqes); n != 1 || cqes[0].UserData != 42 || cqes[0].Res >= 0 {
+		t.Fatalf("reaped %d: %+v, want one failed completion of user_data 42", n, cqes[0])
+	}
+}

@@ -1,8 +1,10 @@
-// Package uring is a minimal io_uring (Linux ≥ 5.6) for the guest agent:
-// one ring, IORING_OP_READ only, in pure Go over raw system calls.
+// Package uring is a minimal io_uring (Linux ≥ 5.6) for the guest agent and
+// the in-guest kernel tests: one ring, IORING_OP_READ and bpfstor's
+// IORING_OP_CHAIN_READ, in pure Go over raw system calls.
 //
-// Usage: New sets the ring up; PrepRead queues reads (each tagged with a
-// user_data value); Submit hands every queued read to the kernel in one
+// Usage: New sets the ring up; PrepRead queues reads and PrepChainRead
+// chained reads (each tagged with a user_data value); Submit hands every
+// queued request to the kernel in one
 // io_uring_enter and waits until enough completions are ready; Reap takes
 // the completions (user_data and result); Close releases the ring.
 //
@@ -39,6 +41,9 @@ import (
 // Constants of include/uapi/linux/io_uring.h.
 const (
 	opRead = 22 // IORING_OP_READ (enum io_uring_op)
+	// OpChainRead is IORING_OP_CHAIN_READ, added by bpfstor's kernel series
+	// (kernel/patches) after IORING_OP_LISTEN.
+	OpChainRead = 58
 
 	featSingleMmap = 1 << 0 // IORING_FEAT_SINGLE_MMAP
 	enterGetEvents = 1 << 0 // IORING_ENTER_GETEVENTS
@@ -216,6 +221,28 @@ func (r *Ring) PrepRead(fd int, buf []byte, off, userData uint64) error {
 		Off:      off,
 		Addr:     uint64(addr),
 		Len:      uint32(len(buf)),
+		UserData: userData,
+	}
+	r.tail++
+	return nil
+}
+
+// PrepChainRead queues a chained read (IORING_OP_CHAIN_READ) on the block
+// device fd: args points to a struct chain_read_args of size bytes (see
+// bpf/storfn), which, with the buffer and scratch it names, must stay in
+// place until the completion is reaped; the kernel writes hops,
+// driver_hops and final_offset back into it when the chain ends. The CQE's
+// result is the size of the final block or a negated errno. It returns
+// ErrSQFull if the submission queue is full.
+func (r *Ring) PrepChainRead(fd int, args unsafe.Pointer, size int, userData uint64) error {
+	if r.tail-atomic.LoadUint32(r.sqHead) >= r.sqEntries {
+		return ErrSQFull
+	}
+	r.sqes[r.tail&r.sqMask] = sqe{
+		Opcode:   OpChainRead,
+		FD:       int32(fd),
+		Addr:     uint64(uintptr(args)),
+		Len:      uint32(size),
 		UserData: userData,
 	}
 	r.tail++
