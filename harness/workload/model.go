@@ -29,6 +29,14 @@ const (
 	// ModeURing chains from user space over io_uring: Batch lookups in
 	// flight, each level's read submitted when the previous one completes.
 	ModeURing = "uring"
+	// ModeURingKernel chains in the kernel through io_uring
+	// (IORING_OP_CHAIN_READ at the io_uring level): Batch lookups in
+	// flight, each one request whose hops the program chains in io_uring's
+	// read completion.
+	ModeURingKernel = "uring-kernel"
+	// ModeURingDriver is ModeURingKernel with the hops resubmitted by the
+	// NVMe driver (IORING_OP_CHAIN_READ with CHAIN_READ_DRIVER).
+	ModeURingDriver = "uring-driver"
 )
 
 // BaselineMode is the mode every other mode of a kind is compared with
@@ -138,6 +146,10 @@ var (
 		Doc: "from user space over io_uring, batch lookups in flight"}
 	modeDriverPoll = Mode{Name: ModeDriverPoll, Label: ModeDriverPoll, Style: 4, NeedsBPF: true, NeedsPollQueues: true,
 		Doc: "driver, the syscall polling a poll queue for the completions (no interrupt per hop)"}
+	modeURingKernel = Mode{Name: ModeURingKernel, Label: ModeURingKernel, Style: 5, NeedsBPF: true, NeedsBatch: true, Ops: []string{OpLookup},
+		Doc: "IORING_OP_CHAIN_READ, io_uring level: batch lookups in flight, hops chained in io_uring's read completion"}
+	modeURingDriver = Mode{Name: ModeURingDriver, Label: ModeURingDriver, Style: 6, NeedsBPF: true, NeedsBatch: true, Ops: []string{OpLookup},
+		Doc: "IORING_OP_CHAIN_READ, driver level: batch lookups in flight, hops 2..d resubmitted by the NVMe driver"}
 )
 
 // Kinds are every workload kind, in the order error messages list them.
@@ -153,7 +165,7 @@ var Kinds = []Kind{
 	{Name: KindBTree, Doc: "B+-tree lookups and range queries on a btree data image", Title: "B+-tree lookup",
 		Fields: []string{FieldMode, FieldBatch, FieldDist, FieldOp, FieldSpan}, Required: []string{FieldMode},
 		NeedsOps: true, Data: DataBTree, Chained: true,
-		Modes: []Mode{modePread, modeSyscall, modeDriver, modeDriverPoll, modeURing}},
+		Modes: []Mode{modePread, modeSyscall, modeDriver, modeDriverPoll, modeURing, modeURingKernel, modeURingDriver}},
 	{Name: KindKTest, Doc: "in-guest tests of the kernel feature", HostTools: []string{"fio"}, // they run fio beside chains
 		NeedsTestDisks: true},
 	{Name: KindSleep, Doc: "does nothing for ops milliseconds (harness tests)"},

@@ -97,7 +97,7 @@ func TestErrors(t *testing.T) {
 		}
 	}
 	k, _ := Lookup(KindBTree)
-	if got, want := k.UnknownMode("nvme").Error(), `"nvme" is not pread, syscall, driver, driver-poll or uring (the btree modes)`; got != want {
+	if got, want := k.UnknownMode("nvme").Error(), `"nvme" is not pread, syscall, driver, driver-poll, uring, uring-kernel or uring-driver (the btree modes)`; got != want {
 		t.Errorf("got %s, want %s", got, want)
 	}
 	for _, tc := range []struct {

@@ -46,7 +46,13 @@ const (
 	OpChainRead = 58
 
 	featSingleMmap = 1 << 0 // IORING_FEAT_SINGLE_MMAP
-	enterGetEvents = 1 << 0 // IORING_ENTER_GETEVENTS
+
+	// SetupSingleIssuer | SetupDeferTaskrun (for NewWithFlags): completion
+	// work runs only while the ring's one submitting thread waits in
+	// Submit, never on its way back to user space.
+	SetupSingleIssuer = 1 << 12 // IORING_SETUP_SINGLE_ISSUER
+	SetupDeferTaskrun = 1 << 13 // IORING_SETUP_DEFER_TASKRUN
+	enterGetEvents    = 1 << 0  // IORING_ENTER_GETEVENTS
 
 	offSQRing = 0          // IORING_OFF_SQ_RING
 	offCQRing = 0x8000000  // IORING_OFF_CQ_RING
@@ -127,8 +133,13 @@ type Ring struct {
 
 // New sets up a ring with at least entries submission queue entries (the
 // kernel rounds up to a power of two; the completion queue is twice that).
-func New(entries uint32) (*Ring, error) {
-	var p params
+func New(entries uint32) (*Ring, error) { return NewWithFlags(entries, 0) }
+
+// NewWithFlags is New with io_uring_setup flags (Setup*). With
+// SetupSingleIssuer only the thread that first submits may submit: lock
+// the goroutine to its thread.
+func NewWithFlags(entries, flags uint32) (*Ring, error) {
+	p := params{Flags: flags}
 	fd, _, e := unix.RawSyscall(unix.SYS_IO_URING_SETUP, uintptr(entries), uintptr(unsafe.Pointer(&p)), 0)
 	if e != 0 {
 		return nil, fmt.Errorf("uring: io_uring_setup(%d): %w", entries, e)

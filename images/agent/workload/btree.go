@@ -561,7 +561,7 @@ func runBTree(env *Env, ps proto.PointSpec, p *proto.Point) error {
 		return fmt.Errorf("btree: %w", err)
 	}
 	defer j.Close()
-	if j.W.Mode == ModeURing {
+	if j.W.Mode == ModeURing || uringChainMode(j.W.Mode) {
 		return runBTreeURing(env, j, p)
 	}
 	switch j.W.Op {

@@ -15,7 +15,8 @@ import (
 
 // ModeURing is the btree mode that chains from user space over io_uring:
 // each thread keeps Batch lookups in flight on its own ring (HotOS'21
-// Fig. 3). Kernel-side chaining through io_uring does not exist yet.
+// Fig. 3). ModeURingKernel and ModeURingDriver chain in the kernel
+// through io_uring instead (btree_uring_chain.go).
 const ModeURing = model.ModeURing
 
 // pipeIO is the I/O a lookupPipe drives: one 512-byte block buffer per
@@ -45,6 +46,10 @@ type pipeLookup struct {
 	R       walkResult
 	D       time.Duration // from its first read's submission to its last read's completion
 	End     time.Time     // its last read's completion
+	// kernel chaining (chainPipe): the hops the driver resubmitted, and
+	// what is inconsistent in the answer ("" if nothing)
+	DriverHops int64
+	KWhy       string
 }
 
 // pipeSlot is one lookup in flight.
@@ -243,12 +248,24 @@ func runBTreeURing(env *Env, j *btreeJob, p *proto.Point) error {
 		return fmt.Errorf("btree %s: op %q: only point lookups have a uring mode", w.Mode, w.Op)
 	}
 	if w.Batch < 1 {
-		return fmt.Errorf("btree %s: batch %d: the uring mode needs batch >= 1 (lookups in flight)", w.Mode, w.Batch)
+		return fmt.Errorf("btree %s: batch %d: the uring modes need batch >= 1 (lookups in flight)", w.Mode, w.Batch)
+	}
+	prog, flags := 0, uint32(0)
+	if uringChainMode(w.Mode) {
+		var err error
+		if flags, err = modeFlags(w.Mode); err != nil {
+			return fmt.Errorf("btree: %w", err)
+		}
+		p, err := j.loadBTreeLookup(env)
+		if err != nil {
+			return fmt.Errorf("btree: %w", err)
+		}
+		prog = p.FD()
 	}
 	outs := make([]tally, j.Threads)
 	ths := make([]*uringThread, j.Threads)
 	win, errs := measureThreads(j.Threads, w.Ops, w.Warmup, func(t int) (opFunc, func(), error) {
-		th, err := newURingThread(j, &outs[t], w.Warmup/j.Threads, threadShare(w.Ops, j.Threads, t), j.drawer(t))
+		th, err := newURingThread(j, prog, flags, &outs[t], w.Warmup/j.Threads, threadShare(w.Ops, j.Threads, t), j.drawer(t))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -262,7 +279,7 @@ func runBTreeURing(env *Env, j *btreeJob, p *proto.Point) error {
 		}
 		submits += th.waits
 		for _, l := range th.got {
-			outs[t].lookup(l.D, l.R, 0, "", j, l.Key, l.Present)
+			outs[t].lookup(l.D, l.R, l.DriverHops, l.KWhy, j, l.Key, l.Present)
 		}
 	}
 	err := j.finish(p, outs, win, errs)
@@ -274,8 +291,8 @@ func runBTreeURing(env *Env, j *btreeJob, p *proto.Point) error {
 // Batch lookups in flight, and the measured lookups kept (preallocated)
 // for the checks after the clock.
 type uringThread struct {
-	rio       *ringIO
-	pipe      *lookupPipe
+	pipe      lookupSource
+	closeIO   func()
 	o         *tally
 	n         int
 	got       []pipeLookup
@@ -283,17 +300,29 @@ type uringThread struct {
 	measuring bool
 }
 
-func newURingThread(j *btreeJob, o *tally, warmup, n int, draw *keyDrawer) (*uringThread, error) {
-	rio, err := newRingIO(j.FD, j.W.Batch)
-	if err != nil {
-		return nil, err
+// newURingThread chains from user space (flags 0) or, with prog and
+// chain_read flags, in the kernel through IORING_OP_CHAIN_READ.
+func newURingThread(j *btreeJob, prog int, flags uint32, o *tally, warmup, n int, draw *keyDrawer) (*uringThread, error) {
+	th := &uringThread{o: o, n: n, got: make([]pipeLookup, 0, n)}
+	if flags != 0 {
+		cp, err := newChainPipe(j.FD, prog, flags, j.W.Batch, j.Root, draw.next)
+		if err != nil {
+			return nil, err
+		}
+		th.pipe, th.closeIO = cp, cp.close
+	} else {
+		rio, err := newRingIO(j.FD, j.W.Batch)
+		if err != nil {
+			return nil, err
+		}
+		pipe := newLookupPipe(rio, j.W.Batch, j.SB.Root, j.Depth+1, draw.next)
+		pipe.done = make([]pipeLookup, 0, j.W.Batch)
+		pipe.comps = make([]pipeDone, 0, j.W.Batch)
+		th.pipe, th.closeIO = pipe, rio.close
 	}
-	pipe := newLookupPipe(rio, j.W.Batch, j.SB.Root, j.Depth+1, draw.next)
-	pipe.done = make([]pipeLookup, 0, j.W.Batch)
-	pipe.comps = make([]pipeDone, 0, j.W.Batch)
-	pipe.allow(warmup)
+	th.pipe.allow(warmup)
 	o.T = newOpTimes(n)
-	return &uringThread{rio: rio, pipe: pipe, o: o, n: n, got: make([]pipeLookup, 0, n)}, nil
+	return th, nil
 }
 
 // op returns the next finished lookup: measured lookup i, or a warm-up one
@@ -311,12 +340,12 @@ func (th *uringThread) op(i int) error {
 	if i >= 0 {
 		th.o.record(i, l.End.Add(-l.D), l.End)
 		th.got = append(th.got, l)
-		th.waits = th.pipe.waits
+		th.waits = th.pipe.submits()
 	}
 	return nil
 }
 
 func (th *uringThread) close() {
 	th.pipe.drain()
-	th.rio.close()
+	th.closeIO()
 }

@@ -45,6 +45,10 @@ func modeFlags(mode string) (uint32, error) {
 		return storfn.FlagDriver, nil
 	case ModeDriverPoll:
 		return storfn.FlagDriver | storfn.FlagPoll, nil
+	case ModeURingKernel:
+		return storfn.FlagSyscall, nil // IORING_OP_CHAIN_READ's io_uring level
+	case ModeURingDriver:
+		return storfn.FlagDriver, nil
 	}
 	if _, ok := model.ModeOf(mode); ok {
 		return 0, fmt.Errorf("mode %q has no chain_read dispatch in the agent (add it to modeFlags)", mode)

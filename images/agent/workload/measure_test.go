@@ -187,7 +187,7 @@ func TestMeasuredOpsAllocateNothing(t *testing.T) {
 			}
 			uj := *j
 			uj.W.Batch = 4
-			th, err := newURingThread(&uj, o, 0, n, j.drawer(0))
+			th, err := newURingThread(&uj, 0, 0, o, 0, n, j.drawer(0))
 			if err != nil {
 				t.Fatal(err)
 			}
