@@ -1,12 +1,15 @@
 package report
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/bpfstor/bpfstor/harness/internal/fixture"
 	"github.com/bpfstor/bpfstor/harness/results"
+	"github.com/bpfstor/bpfstor/harness/stats"
 )
 
 func TestAnalyze(t *testing.T) {
@@ -16,14 +19,14 @@ func TestAnalyze(t *testing.T) {
 		single []string
 		sweeps []string // kind/axis: line labels
 	}{
-		{"chain", fixture(t, "chain"), []string{"pread bs=512", "fio bs=512"},
+		{"chain", fixture.Read(t, "chain"), []string{"pread bs=512", "fio bs=512"},
 			[]string{"chain/depth: pread syscall driver"}},
-		{"uring", uringRun(), nil, []string{"btree/batch: uring refs: pread syscall driver"}},
-		{"threads", threadsRun(), nil, []string{"btree/threads: pread syscall driver"}},
-		{"range", rangeRun(), nil, []string{"btree/span: pread range, pread sum, syscall range, syscall sum, driver range, driver sum"}},
-		{"kv", kvRun(), []string{"btree mode=pread dist=uniform", "btree mode=syscall dist=uniform", "btree mode=driver dist=uniform",
+		{"uring", fixture.URingRun(), nil, []string{"btree/batch: uring refs: pread syscall driver"}},
+		{"threads", fixture.ThreadsRun(), nil, []string{"btree/threads: pread syscall driver"}},
+		{"range", fixture.RangeRun(), nil, []string{"btree/span: pread range, pread sum, syscall range, syscall sum, driver range, driver sum"}},
+		{"kv", fixture.KVRun(), []string{"btree mode=pread dist=uniform", "btree mode=syscall dist=uniform", "btree mode=driver dist=uniform",
 			"btree mode=pread dist=zipf", "btree mode=syscall dist=zipf", "btree mode=driver dist=zipf"}, nil},
-		{"partial", fixture(t, "partial"), []string{"pread bs=4096", "fio bs=4096"}, nil},
+		{"partial", fixture.Read(t, "partial"), []string{"pread bs=4096", "fio bs=4096"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -68,7 +71,7 @@ func TestAnalyze(t *testing.T) {
 }
 
 func TestSpeedupPairsRepetitions(t *testing.T) {
-	a := Analyze(fixture(t, "chain"))
+	a := Analyze(fixture.Read(t, "chain"))
 	s := a.Sweeps[0]
 	var driver *Line
 	for _, l := range s.Lines {
@@ -90,7 +93,7 @@ func TestSpeedupPairsRepetitions(t *testing.T) {
 
 // A run in which nothing was measured still gets a report that says so.
 func TestWriteFailedRun(t *testing.T) {
-	r := &results.Result{Schema: results.Schema, Name: "broken", Expected: 4, Meta: meta("kvm")}
+	r := &results.Result{Schema: results.Schema, Name: "broken", Expected: 4, Meta: fixture.Meta("kvm")}
 	r.Finish("guest did not boot: no agent hello within 60s")
 	dir := t.TempDir()
 	if err := Write(dir, r); err != nil {
@@ -108,5 +111,34 @@ func TestWriteFailedRun(t *testing.T) {
 	csv, err := os.ReadFile(filepath.Join(dir, CSVFile))
 	if err != nil || strings.Count(string(csv), "\n") != 1 {
 		t.Errorf("results.csv of an empty run: %q, %v", csv, err)
+	}
+}
+
+// TestSpeedupIsIOPS: the IOPS speedup is the ratio of IOPS and the latency
+// ratio that of mean latencies; the fixtures keep them apart (synthGap),
+// so a report that used one for the other would show it.
+func TestSpeedupIsIOPS(t *testing.T) {
+	r := fixture.Read(t, "chain")
+	byMode := map[string]Group{}
+	for _, g := range Groups(r) {
+		if g.Points[0].Workload.Depth == 3 {
+			byMode[g.Points[0].Workload.Mode] = g
+		}
+	}
+	drv, base := byMode["driver"], byMode["pread"]
+	if len(drv.Points) == 0 || len(base.Points) == 0 {
+		t.Fatal("no depth-3 driver and pread groups in the chain fixture")
+	}
+	var iops, lat []float64
+	for i := range drv.Points {
+		iops = append(iops, drv.Points[i].IOPS/base.Points[i].IOPS)
+		lat = append(lat, base.Points[i].Summary.MeanNs/drv.Points[i].Summary.MeanNs)
+	}
+	sp, lr := Speedup(drv, base), LatencyRatio(drv, base)
+	if math.Abs(sp.Median-stats.Median(iops)) > 1e-9 || math.Abs(lr.Median-stats.Median(lat)) > 1e-9 {
+		t.Errorf("speedup %.4f (IOPS ratios say %.4f), latency ratio %.4f (latencies say %.4f)", sp.Median, stats.Median(iops), lr.Median, stats.Median(lat))
+	}
+	if math.Abs(sp.Median-lr.Median) < 0.01 {
+		t.Errorf("IOPS speedup %.4f and latency ratio %.4f agree: the fixture cannot tell them apart", sp.Median, lr.Median)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bpfstor/bpfstor/harness/internal/fixture"
 	"github.com/bpfstor/bpfstor/harness/proto"
 	"github.com/bpfstor/bpfstor/harness/results"
 )
@@ -19,13 +20,13 @@ func reps(seed uint64, depth int, mode string, n int, mean time.Duration) []*res
 	var ps []*results.Point
 	for i := 0; i < n; i++ {
 		m := time.Duration(float64(mean) * (1 + 0.01*rng.NormFloat64()))
-		ps = append(ps, synth(rng, fmt.Sprintf("chain/d%d/%s/rep%d", depth, mode, i), i, w, m, 300))
+		ps = append(ps, fixture.Synth(rng, fmt.Sprintf("chain/d%d/%s/rep%d", depth, mode, i), i, w, m, 300))
 	}
 	return ps
 }
 
 func run(name string, pss ...[]*results.Point) *results.Result {
-	r := &results.Result{Schema: results.Schema, Name: name, Status: results.StatusOK, Meta: meta("kvm")}
+	r := &results.Result{Schema: results.Schema, Name: name, Status: results.StatusOK, Meta: fixture.Meta("kvm")}
 	for _, ps := range pss {
 		r.Points = append(r.Points, ps...)
 	}
@@ -113,7 +114,7 @@ func TestCompare(t *testing.T) {
 // TestCompareRecorded compares the recorded runs: nothing in common but
 // nothing breaks, and a run compared with itself shows no change.
 func TestCompareRecorded(t *testing.T) {
-	chain, partial := fixture(t, "chain"), fixture(t, "partial")
+	chain, partial := fixture.Read(t, "chain"), fixture.Read(t, "partial")
 	c := CompareResults(chain, chain)
 	if len(c.Changes) == 0 {
 		t.Fatal("no changes compared")

@@ -3,117 +3,16 @@ package report
 import (
 	"bytes"
 	"encoding/csv"
-	"fmt"
 	"math"
-	"math/bits"
-	"math/rand/v2"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/bpfstor/bpfstor/harness/hist"
-	"github.com/bpfstor/bpfstor/harness/nvmetrace"
+	"github.com/bpfstor/bpfstor/harness/internal/fixture"
 	"github.com/bpfstor/bpfstor/harness/proto"
 	"github.com/bpfstor/bpfstor/harness/results"
 	"github.com/bpfstor/bpfstor/harness/stats"
 )
-
-// The fixtures below have the shapes the guest's new btree workloads
-// produce (shared/README.md section 5): threads, range/sum spans, key
-// distributions, and a pread run with a device trace.
-
-// threadsRun is depth-3 lookups at 1..8 threads in the three modes; the
-// in-kernel modes are faster, and every mode slows with contention.
-func threadsRun() *results.Result {
-	var ws []proto.Workload
-	for _, th := range []int{1, 2, 4, 8} {
-		ws = append(ws, lookups(func(w *proto.Workload) { w.Threads = th }, syncModes...)...)
-	}
-	return btreeRun("threads", 7, 3, 400, ws, func(w proto.Workload) float64 {
-		return modeLat[w.Mode] * (1 + float64(w.Threads*w.Threads)/24)
-	})
-}
-
-// rangeRun is range and sum queries over 1..63 keys in the three modes.
-func rangeRun() *results.Result {
-	var ws []proto.Workload
-	for _, op := range []string{"range", "sum"} {
-		for _, span := range []int{1, 8, 32, 63} {
-			ws = append(ws, lookups(func(w *proto.Workload) { w.Op, w.Span = op, span }, syncModes...)...)
-		}
-	}
-	return btreeRun("range", 9, 2, 300, ws, func(w proto.Workload) float64 {
-		leaves, values := 1+float64(w.Span)/31, float64(w.Span)/8
-		if w.Op == "sum" {
-			values /= 2
-		}
-		return modeLat[w.Mode] * (1 + (leaves+values)/3)
-	})
-}
-
-// kvRun is point lookups under uniform and Zipfian keys in the three modes.
-func kvRun() *results.Result {
-	ws := lookups(nil, syncModes...)
-	ws = append(ws, lookups(func(w *proto.Workload) { w.Dist = "zipf" }, syncModes...)...)
-	return btreeRun("kv", 11, 3, 500, ws, func(w proto.Workload) float64 {
-		if w.Dist == "zipf" {
-			return modeLat[w.Mode] * 0.9
-		}
-		return modeLat[w.Mode]
-	})
-}
-
-// breakdownRun is the breakdown spec: 512 B preads with the NVMe trace.
-func breakdownRun() *results.Result {
-	rng := rand.New(rand.NewPCG(13, 14))
-	r := &results.Result{Schema: results.Schema, Name: "breakdown", Meta: meta("tcg")}
-	for rep := 0; rep < 3; rep++ {
-		w := proto.Workload{Kind: proto.KindPread, BlockSize: 512, Threads: 1, Ops: 2000}
-		r.Points = append(r.Points, synth(rng, fmt.Sprintf("pread/rep%d", rep), rep, w, 180*time.Microsecond, 2000))
-	}
-	h := hist.New()
-	for i := 0; i < 6000; i++ {
-		h.Record(time.Duration(65e3 + 20e3*rng.NormFloat64()*0.5))
-	}
-	r.Device = &nvmetrace.Result{Latency: h, Summary: h.Summarize(), Paired: h.Count()}
-	r.Expected = len(r.Points)
-	r.Finish("")
-	return r
-}
-
-// breakdownLayersRun is the breakdown spec with the layer trace on, as the
-// agent reports it (the Layers section), with or
-// without the NVMe trace. The traced read's segments add up to 148 µs;
-// the probes cost 26 µs (median over repetitions).
-func breakdownLayersRun(trace bool) *results.Result {
-	r := breakdownRun()
-	if !trace {
-		r.Device = nil
-	}
-	means := map[string]float64{
-		proto.SegCrossIn: 3e3, proto.SegSyscall: 4e3, proto.SegFile: 8e3, proto.SegBlock: 10e3, proto.SegDriver: 12e3,
-		proto.SegDeviceIRQ: 80e3, proto.SegIRQ: 11e3, proto.SegWake: 17e3, proto.SegCrossOut: 3e3,
-	}
-	order := []string{proto.SegCrossIn, proto.SegSyscall, proto.SegFile, proto.SegBlock, proto.SegDriver,
-		proto.SegDeviceIRQ, proto.SegIRQ, proto.SegWake, proto.SegCrossOut}
-	for rep, p := range r.Points {
-		p.Workload.TraceLayers = true
-		d := float64(rep-1) * 0.025 // repetitions 2.5 % apart
-		l := proto.Layers{Reads: 2000, Discarded: 10, Missing: map[string]int64{"nvme_irq": 8}, Disorder: map[string]int64{"nvme_irq": 2},
-			UntracedMeanNs: 120e3, TracedMeanNs: 146e3 + 2e3*float64(rep-1)}
-		l.OverheadNs = l.TracedMeanNs - l.UntracedMeanNs
-		for _, name := range order {
-			m := means[name] * (1 + d)
-			b := bits.Len64(uint64(m)) - 1
-			log2 := make([]int64, b+1)
-			log2[b-1], log2[b] = 990, 1000 // the median read is in [2^b, 2^(b+1))
-			l.Segments = append(l.Segments, proto.LayerSegment{Name: name, MeanNs: m, Count: 1990, Log2: log2})
-		}
-		p.Layers = &l
-	}
-	return r
-}
 
 func TestExperimentReports(t *testing.T) {
 	tests := []struct {
@@ -123,7 +22,7 @@ func TestExperimentReports(t *testing.T) {
 		md    []string
 		not   []string
 	}{
-		{"uring", uringRun(),
+		{"uring", fixture.URingRun(),
 			[]string{"btree-latency.png", "btree-iops.png", "btree-speedup.png", "btree-cdf.png"},
 			[]string{
 				"### B+-tree lookup (uring experiment)",
@@ -132,32 +31,32 @@ func TestExperimentReports(t *testing.T) {
 				"Mode uring is user-space chaining over io_uring",
 			},
 			[]string{"| 0 | uring", "NaN", "Inf"}},
-		{"threads", threadsRun(),
+		{"threads", fixture.ThreadsRun(),
 			[]string{"btree-latency.png", "btree-iops.png", "btree-speedup.png", "btree-p99-vs-pread.png"},
 			[]string{
 				"### B+-tree lookup (threads experiment)",
 				"| 8 | driver |", "XRP (OSDI'22) tail p99 −20–34 %", "XRP (OSDI'22) IOPS ≤ 2.50x",
 			},
 			[]string{"NaN"}},
-		{"range", rangeRun(),
+		{"range", fixture.RangeRun(),
 			[]string{"btree-latency.png", "btree-iops.png", "btree-speedup.png"},
 			[]string{"### B+-tree range and sum queries (range experiment)", "| 63 | driver sum |", "| 8 | syscall range |",
 				"XRP Fig. 8 (range query and aggregation): no number in shared/README.md"},
 			[]string{"btree-p99-vs-pread.png", "NaN"}},
-		{"kv", kvRun(),
+		{"kv", fixture.KVRun(),
 			[]string{"btree-kv-cdf.png", "latency.png"},
 			[]string{"## Key distributions (kv experiment)", "| driver | zipf | 3 |",
 				"### B+-tree lookup (kv experiment)", "| zipf | driver |",
 				"XRP (OSDI'22) IOPS ≤ 1.25x", "XRP (OSDI'22) tail p99 up to −40 %", "real KV store (BPF-KV)"},
 			[]string{"NaN", "(cdf.png)"}}, // every single workload is in the kv CDF
-		{"breakdown", breakdownRun(),
+		{"breakdown", fixture.BreakdownRun(),
 			[]string{"breakdown.png", "latency.png"},
 			[]string{"## Where a read's time goes (breakdown experiment)",
 				"| pread bs=512 | mean |", "| XRP Table 1: 512 B random read, Optane | mean | 6.27 | 3.22 | 3.05 | 48.6 % |",
 				"**Not measured yet:**", "needs the layer trace", "![where a 512 B read's time goes (breakdown experiment)](breakdown.png)",
 				"at depth 10"},
 			[]string{"NaN", "### Per layer"}},
-		{"breakdown by layer", breakdownLayersRun(true),
+		{"breakdown by layer", fixture.BreakdownLayersRun(true),
 			[]string{"breakdown.png", "latency.png"},
 			[]string{"## Where a read's time goes (breakdown experiment)",
 				"| pread bs=512 trace_layers | mean |", "the section below splits this run's reads the same way",
@@ -172,11 +71,11 @@ func TestExperimentReports(t *testing.T) {
 				"![where a 512 B read's time goes, layer by layer (breakdown experiment)](breakdown.png)",
 				"at depth 10"},
 			[]string{"NaN", "**Not measured yet:**"}},
-		{"layers without a trace", breakdownLayersRun(false),
+		{"layers without a trace", fixture.BreakdownLayersRun(false),
 			[]string{"breakdown.png"},
 			[]string{"### Per layer: pread bs=512 trace_layers, BPF kprobes in the guest", "| **probe overhead** (traced − untraced mean) |"},
 			[]string{"NaN", "| pread bs=512 trace_layers | mean |", "The device beside the QEMU trace", "at depth 10"}},
-		{"chain without pread", fixture(t, "chain"), nil, nil, []string{"## Where a read's time goes", "## Key distributions"}},
+		{"chain without pread", fixture.Read(t, "chain"), nil, nil, []string{"## Where a read's time goes", "## Key distributions"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -185,9 +84,9 @@ func TestExperimentReports(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, f := range tt.files {
-				pngOK(t, filepath.Join(dir, f))
+				fixture.PNGOK(t, filepath.Join(dir, f))
 			}
-			out := checkFile(t, filepath.Join(dir, MarkdownFile), tt.md, tt.not)
+			out := fixture.CheckFile(t, filepath.Join(dir, MarkdownFile), tt.md, tt.not)
 			for _, l := range strings.Split(out, "\n") {
 				// XRP's p99 statement is about several threads: not set beside one
 				if strings.HasPrefix(l, "| 1 | driver |") && strings.Contains(l, "p99 −20–34") {
@@ -219,16 +118,16 @@ func TestBreakdown(t *testing.T) {
 		}
 	}
 	// Only plain pread runs with a trace get a breakdown.
-	a := Analyze(breakdownRun())
+	a := Analyze(fixture.BreakdownRun())
 	if bs := Breakdowns(a); len(bs) != 1 || bs[0].BlockSize != 512 {
 		t.Fatalf("breakdowns of the breakdown run: %+v", bs)
 	}
 	var text bytes.Buffer
-	Text(&text, breakdownRun())
+	Text(&text, fixture.BreakdownRun())
 	if !strings.Contains(text.String(), "Breakdown: pread bs=512 mean") {
 		t.Errorf("text report lacks the breakdown:\n%s", text.String())
 	}
-	noTrace := breakdownRun()
+	noTrace := fixture.BreakdownRun()
 	noTrace.Device = nil
 	if bs := Breakdowns(Analyze(noTrace)); bs != nil {
 		t.Errorf("breakdown without a trace: %+v", bs)
@@ -236,7 +135,7 @@ func TestBreakdown(t *testing.T) {
 }
 
 func TestLayerSplit(t *testing.T) {
-	bs := Breakdowns(Analyze(breakdownLayersRun(false)))
+	bs := Breakdowns(Analyze(fixture.BreakdownLayersRun(false)))
 	if len(bs) != 1 || bs[0].Commands != 0 || bs[0].Layers == nil {
 		t.Fatalf("layers without a trace: %+v", bs)
 	}
@@ -283,7 +182,7 @@ func TestLayerSplit(t *testing.T) {
 	}
 
 	// An untraced point beside traced ones is left out; an unknown segment is shown by name.
-	r := breakdownLayersRun(true)
+	r := fixture.BreakdownLayersRun(true)
 	r.Points[0].Layers = nil
 	l, _ := layersOf(r.Points[1])
 	l.Segments = append(l.Segments, proto.LayerSegment{Name: "softirq", MeanNs: 5e3, Count: 1})
@@ -294,7 +193,7 @@ func TestLayerSplit(t *testing.T) {
 	if bars := layerBars(s); bars[len(bars)-1].Label != "softirq" {
 		t.Errorf("unknown segment not last: %+v", bars)
 	}
-	if LayerSplitOf(Analyze(breakdownRun()).Groups[0]) != nil {
+	if LayerSplitOf(Analyze(fixture.BreakdownRun()).Groups[0]) != nil {
 		t.Error("a split of untraced points")
 	}
 }
@@ -337,7 +236,7 @@ func TestAnchorJudge(t *testing.T) {
 }
 
 func TestKVOf(t *testing.T) {
-	kv := KVOf(Analyze(kvRun()))
+	kv := KVOf(Analyze(fixture.KVRun()))
 	if kv == nil || strings.Join(kv.Dists, ",") != "uniform,zipf" || len(kv.Lines) != 3 {
 		t.Fatalf("kv: %+v", kv)
 	}
@@ -351,46 +250,15 @@ func TestKVOf(t *testing.T) {
 	if got := strings.Join(labels, " "); got != "pread syscall driver" {
 		t.Errorf("labels %q", got)
 	}
-	for _, r := range []*results.Result{uringRun(), threadsRun(), breakdownRun()} {
+	for _, r := range []*results.Result{fixture.URingRun(), fixture.ThreadsRun(), fixture.BreakdownRun()} {
 		if kv := KVOf(Analyze(r)); kv != nil {
 			t.Errorf("%s: kv experiment found: %+v", r.Name, kv)
 		}
 	}
 }
 
-// recordedBreakdown is the breakdown spec's shape made from the recorded
-// chain run: its device trace and its depth-1 pread chains (one 512 B
-// pread per operation) as the plain pread workload.
-func recordedBreakdown(t testing.TB) *results.Result {
-	t.Helper()
-	var chain string
-	for _, d := range recordedRuns(t) {
-		if strings.HasSuffix(d, "-chain") {
-			chain = d
-		}
-	}
-	r, err := results.Read(chain)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Device == nil || r.Device.Paired == 0 {
-		t.Fatalf("%s: no device trace", chain)
-	}
-	out := *r
-	out.Name, out.Points = "breakdown", nil
-	for _, p := range r.Points {
-		if w := p.Workload; w.Kind == proto.KindChain && w.Depth == 1 && w.Mode == "pread" {
-			q := *p
-			q.Workload = proto.Workload{Kind: proto.KindPread, BlockSize: w.BlockSize, Ops: w.Ops, Warmup: w.Warmup, Threads: 1}
-			out.Points = append(out.Points, &q)
-		}
-	}
-	out.Expected = len(out.Points)
-	return &out
-}
-
 func TestBreakdownRecordedTrace(t *testing.T) {
-	r := recordedBreakdown(t)
+	r := fixture.RecordedBreakdown(t)
 	bs := Breakdowns(Analyze(r))
 	if len(bs) != 1 {
 		t.Fatalf("%d breakdowns", len(bs))
@@ -407,13 +275,13 @@ func TestBreakdownRecordedTrace(t *testing.T) {
 	if err := Write(dir, r); err != nil {
 		t.Fatal(err)
 	}
-	pngOK(t, filepath.Join(dir, "breakdown.png"))
+	fixture.PNGOK(t, filepath.Join(dir, "breakdown.png"))
 }
 
 // results.csv carries the btree workloads' new parameters at its end.
 func TestCSVBTreeColumns(t *testing.T) {
 	var b bytes.Buffer
-	if err := WriteCSV(&b, rangeRun()); err != nil {
+	if err := WriteCSV(&b, fixture.RangeRun()); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := csv.NewReader(&b).ReadAll()

@@ -7,44 +7,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bpfstor/bpfstor/harness/internal/fixture"
 	"github.com/bpfstor/bpfstor/harness/results"
 )
-
-// recordedRuns are the run directories in experiments/recorded/, in name
-// (time) order.
-func recordedRuns(t testing.TB) []string {
-	t.Helper()
-	all, err := filepath.Glob(filepath.Join("..", "..", "experiments", "recorded", "2*"))
-	var dirs []string
-	for _, d := range all {
-		if !IsSuiteDir(d) {
-			dirs = append(dirs, d)
-		}
-	}
-	if err != nil || len(dirs) == 0 {
-		t.Fatalf("no recorded runs: %v", err)
-	}
-	return dirs
-}
-
-// runNamed is the recorded run of spec name.
-func runNamed(t testing.TB, runs []string, name string) string {
-	t.Helper()
-	for _, d := range runs {
-		if strings.HasSuffix(d, "-"+name) {
-			return d
-		}
-	}
-	t.Fatalf("no recorded run of %s", name)
-	return ""
-}
 
 // TestSuiteRecorded writes the suite report of the recorded default-suite
 // runs (the default suite: baseline, breakdown, chain with a device trace,
 // B+-tree lookups at depths 1..6 and 10, uring, threads, range, kv) and
 // checks what index.md says and that the figures decode.
 func TestSuiteRecorded(t *testing.T) {
-	runs := recordedRuns(t)
+	runs := fixture.RecordedRuns(t)
 	out := t.TempDir()
 	start := time.Now()
 	if err := WriteSuite(out, runs, SuiteOptions{Name: "default"}); err != nil {
@@ -54,7 +26,7 @@ func TestSuiteRecorded(t *testing.T) {
 		t.Errorf("suite report took %v, want < 10 s", el)
 	}
 	for _, f := range []string{"depth-latency.png", "depth-speedup.png"} {
-		pngOK(t, filepath.Join(out, f))
+		fixture.PNGOK(t, filepath.Join(out, f))
 	}
 	want := []string{
 		"# bpfstor suite: default", "Status **ok**: 14 run(s) ok",
@@ -72,7 +44,7 @@ func TestSuiteRecorded(t *testing.T) {
 		"| chain bs=512 depth=10 mode=driver | 3 |",
 		"| btree mode=driver dist=uniform | 3 |",
 	}
-	idx := checkFile(t, filepath.Join(out, SuiteIndex), want, []string{"NaN", "Inf", "partial"})
+	idx := fixture.CheckFile(t, filepath.Join(out, SuiteIndex), want, []string{"NaN", "Inf", "partial"})
 	// No invented XRP number at depths 2..5: the depth-2 rows carry only the stated maxima.
 	for _, l := range strings.Split(idx, "\n") {
 		if strings.HasPrefix(l, "| 2 | 31 |") && strings.Contains(l, "XRP") {
@@ -103,7 +75,7 @@ func TestSuiteRecorded(t *testing.T) {
 // A suite with a spec that made no run and a run directory that cannot be
 // read is reported, marked partial, with what is there.
 func TestSuitePartial(t *testing.T) {
-	runs := recordedRuns(t)
+	runs := fixture.RecordedRuns(t)
 	tests := []struct {
 		name    string
 		dirs    []string
@@ -112,7 +84,7 @@ func TestSuitePartial(t *testing.T) {
 		md      []string
 		files   []string
 	}{
-		{"missing spec", []string{runNamed(t, runs, "baseline"), runNamed(t, runs, "btree")}, []SuiteMissing{{Spec: "experiments/btree-d4-f31.toml", Error: "kernel build: linux-source-6.12 not found"}},
+		{"missing spec", []string{fixture.RunNamed(t, runs, "baseline"), fixture.RunNamed(t, runs, "btree")}, []SuiteMissing{{Spec: "experiments/btree-d4-f31.toml", Error: "kernel build: linux-source-6.12 not found"}},
 			"partial", []string{"Status **partial** (partial suite: experiments/btree-d4-f31.toml produced no run)",
 				"## Specs that produced no run", "- `experiments/btree-d4-f31.toml`: kernel build: linux-source-6.12 not found",
 				"### btree — ok"}, []string{"depth-latency.png"}},
@@ -128,9 +100,9 @@ func TestSuitePartial(t *testing.T) {
 			if err := WriteSuite(out, tt.dirs, SuiteOptions{Name: "default", Missing: tt.missing}); err != nil {
 				t.Fatal(err)
 			}
-			checkFile(t, filepath.Join(out, SuiteIndex), tt.md, nil)
+			fixture.CheckFile(t, filepath.Join(out, SuiteIndex), tt.md, nil)
 			for _, f := range tt.files {
-				pngOK(t, filepath.Join(out, f))
+				fixture.PNGOK(t, filepath.Join(out, f))
 			}
 			m, _, err := ReadSuite(out)
 			if err != nil || m.Status != tt.status || len(m.Missing) != len(tt.missing) {
@@ -150,7 +122,7 @@ func TestSuiteView(t *testing.T) {
 	}
 	start := time.Now()
 	var dirs []string
-	for _, src := range recordedRuns(t) {
+	for _, src := range fixture.RecordedRuns(t) {
 		r, err := results.Read(src)
 		if err != nil {
 			t.Fatal(err)
