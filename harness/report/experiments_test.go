@@ -8,10 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bpfstor/bpfstor/harness/analysis"
 	"github.com/bpfstor/bpfstor/harness/internal/fixture"
 	"github.com/bpfstor/bpfstor/harness/proto"
 	"github.com/bpfstor/bpfstor/harness/results"
-	"github.com/bpfstor/bpfstor/harness/stats"
 )
 
 func TestExperimentReports(t *testing.T) {
@@ -118,7 +118,7 @@ func TestBreakdown(t *testing.T) {
 		}
 	}
 	// Only plain pread runs with a trace get a breakdown.
-	a := Analyze(fixture.BreakdownRun())
+	a := analysis.Analyze(fixture.BreakdownRun())
 	if bs := Breakdowns(a); len(bs) != 1 || bs[0].BlockSize != 512 {
 		t.Fatalf("breakdowns of the breakdown run: %+v", bs)
 	}
@@ -129,13 +129,13 @@ func TestBreakdown(t *testing.T) {
 	}
 	noTrace := fixture.BreakdownRun()
 	noTrace.Device = nil
-	if bs := Breakdowns(Analyze(noTrace)); bs != nil {
+	if bs := Breakdowns(analysis.Analyze(noTrace)); bs != nil {
 		t.Errorf("breakdown without a trace: %+v", bs)
 	}
 }
 
 func TestLayerSplit(t *testing.T) {
-	bs := Breakdowns(Analyze(fixture.BreakdownLayersRun(false)))
+	bs := Breakdowns(analysis.Analyze(fixture.BreakdownLayersRun(false)))
 	if len(bs) != 1 || bs[0].Commands != 0 || bs[0].Layers == nil {
 		t.Fatalf("layers without a trace: %+v", bs)
 	}
@@ -186,80 +186,21 @@ func TestLayerSplit(t *testing.T) {
 	r.Points[0].Layers = nil
 	l, _ := layersOf(r.Points[1])
 	l.Segments = append(l.Segments, proto.LayerSegment{Name: "softirq", MeanNs: 5e3, Count: 1})
-	s = LayerSplitOf(Analyze(r).Groups[0])
+	s = LayerSplitOf(analysis.Analyze(r).Groups[0])
 	if s.Reps != 2 || len(s.Segments) != 10 || segmentInfo("softirq").Label != "softirq" {
 		t.Errorf("split of 2 traced points %+v", s)
 	}
 	if bars := layerBars(s); bars[len(bars)-1].Label != "softirq" {
 		t.Errorf("unknown segment not last: %+v", bars)
 	}
-	if LayerSplitOf(Analyze(fixture.BreakdownRun()).Groups[0]) != nil {
+	if LayerSplitOf(analysis.Analyze(fixture.BreakdownRun()).Groups[0]) != nil {
 		t.Error("a split of untraced points")
-	}
-}
-
-func TestAnchorJudge(t *testing.T) {
-	tests := []struct {
-		a    Anchor
-		ours float64
-		want string
-	}{
-		{Anchor{Metric: MetricIOPS, Ratio: 2.5, Bound: true}, 1.5, "within: 0.60 of the max"},
-		{Anchor{Metric: MetricIOPS, Ratio: 2.5, Bound: true}, 3, "**above the stated max**"},
-		{Anchor{Metric: MetricIOPS, Ratio: 1.3, RatioTo: 1.9}, 1.5, "within the paper's range"},
-		{Anchor{Metric: MetricIOPS, Ratio: 1.3, RatioTo: 1.9}, 1.1, "below the paper's range"},
-		{Anchor{Metric: MetricP99, Ratio: 0.80, RatioTo: 0.66}, 0.7, "within the paper's range"},
-		{Anchor{Metric: MetricP99, Ratio: 0.80, RatioTo: 0.66}, 0.95, "a smaller reduction than the paper's range: 25 % of its smallest"},
-		{Anchor{Metric: MetricP99, Ratio: 0.80, RatioTo: 0.66}, 0.5, "a larger reduction than the paper's range"},
-		{Anchor{Metric: MetricP99, Ratio: 0.60, Bound: true}, 0.8, "within: 50 % of the paper's largest reduction"},
-		{Anchor{Metric: MetricP99, Ratio: 0.60, Bound: true}, 0.5, "a larger reduction"},
-		{Anchor{Metric: MetricLatency, Base: 13.4, Value: 10.7}, 1.25, "1.00"},
-	}
-	for _, tt := range tests {
-		got := tt.a.Judge(Ratio{Spread: stats.Spread{N: 1, Median: tt.ours, Min: tt.ours, Max: tt.ours}, Paired: true})
-		if !strings.Contains(got, tt.want) {
-			t.Errorf("%s judge(%v) = %q, want %q", tt.a.Text(), tt.ours, got, tt.want)
-		}
-	}
-	texts := map[string]Anchor{
-		"p99 −20–34 %":         {Metric: MetricP99, Ratio: 0.80, RatioTo: 0.66},
-		"p99 up to −40 %":      {Metric: MetricP99, Ratio: 0.60, Bound: true},
-		"1.3–1.9x":             {Metric: MetricIOPS, Ratio: 1.3, RatioTo: 1.9},
-		"≤ 2.70x":              {Metric: MetricIOPS, Ratio: 2.7, Bound: true},
-		"1.67x (48.8→29.3 µs)": {Metric: MetricLatency, Base: 48.8, Value: 29.3, Unit: "µs"},
-	}
-	for want, a := range texts {
-		if got := a.Text(); got != want {
-			t.Errorf("Text() = %q, want %q", got, want)
-		}
-	}
-}
-
-func TestKVOf(t *testing.T) {
-	kv := KVOf(Analyze(fixture.KVRun()))
-	if kv == nil || strings.Join(kv.Dists, ",") != "uniform,zipf" || len(kv.Lines) != 3 {
-		t.Fatalf("kv: %+v", kv)
-	}
-	var labels []string
-	for _, l := range kv.Lines {
-		labels = append(labels, l.Label)
-		if len(l.Points) != 2 {
-			t.Errorf("%s: %d dists", l.Label, len(l.Points))
-		}
-	}
-	if got := strings.Join(labels, " "); got != "pread syscall driver" {
-		t.Errorf("labels %q", got)
-	}
-	for _, r := range []*results.Result{fixture.URingRun(), fixture.ThreadsRun(), fixture.BreakdownRun()} {
-		if kv := KVOf(Analyze(r)); kv != nil {
-			t.Errorf("%s: kv experiment found: %+v", r.Name, kv)
-		}
 	}
 }
 
 func TestBreakdownRecordedTrace(t *testing.T) {
 	r := fixture.RecordedBreakdown(t)
-	bs := Breakdowns(Analyze(r))
+	bs := Breakdowns(analysis.Analyze(r))
 	if len(bs) != 1 {
 		t.Fatalf("%d breakdowns", len(bs))
 	}

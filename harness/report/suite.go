@@ -11,6 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bpfstor/bpfstor/harness/analysis"
+	"github.com/bpfstor/bpfstor/harness/internal/atomicfile"
+	"github.com/bpfstor/bpfstor/harness/internal/cell"
 	"github.com/bpfstor/bpfstor/harness/plot"
 	"github.com/bpfstor/bpfstor/harness/proto"
 	"github.com/bpfstor/bpfstor/harness/results"
@@ -56,7 +59,7 @@ type SuiteManifest struct {
 type suiteRun struct {
 	Dir string
 	R   *results.Result
-	A   *Analysis
+	A   *analysis.Analysis
 	Err error
 }
 
@@ -72,7 +75,7 @@ func WriteSuite(outDir string, runDirs []string, o SuiteOptions) error {
 		r, err := results.Read(d)
 		sr := suiteRun{Dir: d, R: r, Err: err}
 		if err == nil {
-			sr.A = Analyze(r)
+			sr.A = analysis.Analyze(r)
 		}
 		runs = append(runs, sr)
 	}
@@ -80,7 +83,7 @@ func WriteSuite(outDir string, runDirs []string, o SuiteOptions) error {
 	figs := depthFigures(dp)
 	errs := saveFigures(outDir, figs)
 	status := suiteStatus(runs, o.Missing)
-	if err := writeFile(filepath.Join(outDir, SuiteIndex), func(w io.Writer) error {
+	if err := atomicfile.Write(filepath.Join(outDir, SuiteIndex), func(w io.Writer) error {
 		suiteMarkdown(w, outDir, o, status, runs, dp, figs)
 		return nil
 	}); err != nil {
@@ -94,7 +97,7 @@ func WriteSuite(outDir string, runDirs []string, o SuiteOptions) error {
 	if err != nil {
 		return fmt.Errorf("report: suite: %w", err)
 	}
-	if err := writeFile(filepath.Join(outDir, SuiteFile), func(w io.Writer) error {
+	if err := atomicfile.Write(filepath.Join(outDir, SuiteFile), func(w io.Writer) error {
 		_, err := w.Write(append(b, '\n'))
 		return err
 	}); err != nil {
@@ -175,7 +178,7 @@ type depthPoint struct {
 	Run                 string
 	Depth, Fanout, Keys int
 	Mode                string
-	G, Base             Group
+	G, Base             analysis.Group
 	HasBase             bool
 	Also                []string // later runs that measured the same point (not used)
 }
@@ -194,7 +197,7 @@ func suiteDepth(runs []suiteRun) []depthPoint {
 		}
 		for _, g := range r.A.Groups {
 			w := g.Points[0].Workload
-			if w.Kind != proto.KindBTree || (w.Op != "" && w.Op != "lookup") || distOf(w) != "uniform" || w.Threads > 1 || w.Batch > 0 {
+			if w.Kind != proto.KindBTree || (w.Op != "" && w.Op != "lookup") || analysis.DistOf(w) != "uniform" || w.Threads > 1 || w.Batch > 0 {
 				continue
 			}
 			d := g.Depth()
@@ -206,7 +209,7 @@ func suiteDepth(runs []suiteRun) []depthPoint {
 				fan, keys = t.Fanout, int(t.Keys)
 			}
 			p := depthPoint{Run: r.R.Name, Depth: d, Fanout: fan, Keys: keys, Mode: w.Mode, G: g}
-			p.Base, p.HasBase = baselineOf(r.A.Groups, g)
+			p.Base, p.HasBase = analysis.BaselineOf(r.A.Groups, g)
 			k := fmt.Sprintf("%s/%d/%d", w.Mode, d, fan)
 			if i, ok := at[k]; ok {
 				pts[i].Also = append(pts[i].Also, r.R.Name)
@@ -220,7 +223,7 @@ func suiteDepth(runs []suiteRun) []depthPoint {
 		if pts[i].Depth != pts[j].Depth {
 			return pts[i].Depth < pts[j].Depth
 		}
-		return styleOf(pts[i].Mode) < styleOf(pts[j].Mode)
+		return analysis.StyleOf(pts[i].Mode) < analysis.StyleOf(pts[j].Mode)
 	})
 	return pts
 }
@@ -270,7 +273,7 @@ func depthCurves(pts []depthPoint) ([]depthSeries, int) {
 		if (out[i].Fanout == main) != (out[j].Fanout == main) {
 			return out[i].Fanout == main
 		}
-		return styleOf(out[i].Mode) < styleOf(out[j].Mode)
+		return analysis.StyleOf(out[i].Mode) < analysis.StyleOf(out[j].Mode)
 	})
 	return out, main
 }
@@ -278,12 +281,12 @@ func depthCurves(pts []depthPoint) ([]depthSeries, int) {
 // series draws one curve: the main fanout as a line, another fanout as
 // hollow markers labelled with it. y gives the value and its bars.
 func (c depthSeries) series(main int, y func(p depthPoint) (v, lo, hi float64, ok bool)) plot.Series {
-	s := plot.Series{Label: c.Mode, Style: styleOf(c.Mode)}
+	s := plot.Series{Label: c.Mode, Style: analysis.StyleOf(c.Mode)}
 	if c.Fanout != main {
 		s.Label = fmt.Sprintf("%s, fanout %d", c.Mode, c.Fanout)
 		s.NoLine = true
 	}
-	off := (float64(styleOf(c.Mode)%3) - 1) * 0.08 // modes apart at one depth
+	off := (float64(analysis.StyleOf(c.Mode)%3) - 1) * 0.08 // modes apart at one depth
 	for _, p := range c.Pts {
 		v, lo, hi, ok := y(p)
 		if !ok {
@@ -322,18 +325,18 @@ func depthFigures(pts []depthPoint) []Figure {
 	for i, c := range curves {
 		if s := c.series(main, func(p depthPoint) (float64, float64, float64, bool) {
 			m := p.G.Mean()
-			return m.Median * usPerNs, m.Min * usPerNs, m.Max * usPerNs, true
+			return m.Median * cell.UsPerNs, m.Min * cell.UsPerNs, m.Max * cell.UsPerNs, true
 		}); len(s.X) > 0 {
 			lat.Series = append(lat.Series, s)
 		}
-		if c.Mode == BaselineMode {
+		if c.Mode == analysis.BaselineMode {
 			continue
 		}
 		s := c.series(main, func(p depthPoint) (float64, float64, float64, bool) {
 			if !p.HasBase {
 				return 0, 0, 0, false
 			}
-			r := Speedup(p.G, p.Base)
+			r := analysis.Speedup(p.G, p.Base)
 			return r.Median, r.Min, r.Max, r.N > 0
 		})
 		if len(s.X) == 0 {
@@ -342,7 +345,7 @@ func depthFigures(pts []depthPoint) []Figure {
 		s.Label += " (measured)"
 		sp.Series = append(sp.Series, s)
 		if i == indexOfCurve(curves, c.Mode, main) {
-			srs, hls := anchorMarks("depth", c.Mode, styleOf(c.Mode), true)
+			srs, hls := anchorMarks("depth", c.Mode, analysis.StyleOf(c.Mode), true)
 			anchors = append(anchors, srs...)
 			sp.HLines = append(sp.HLines, hls...)
 		}
@@ -440,7 +443,7 @@ func suiteMarkdown(w io.Writer, outDir string, o SuiteOptions, status string, ru
 		fmt.Fprintln(w)
 		for _, f := range figs {
 			if f.Err != nil {
-				fmt.Fprintf(w, "**%s could not be drawn:** %s\n\n", f.Title, md(f.Err.Error()))
+				fmt.Fprintf(w, "**%s could not be drawn:** %s\n\n", f.Title, cell.MD(f.Err.Error()))
 				continue
 			}
 			fmt.Fprintf(w, "![%s](%s)\n\n%s\n\n", f.Title, f.File, f.Caption)
@@ -456,7 +459,7 @@ func suiteMarkdown(w io.Writer, outDir string, o SuiteOptions, status string, ru
 		fmt.Fprintln(w, "\n## Specs that produced no run")
 		fmt.Fprintln(w)
 		for _, m := range o.Missing {
-			fmt.Fprintf(w, "- `%s`: %s\n", m.Spec, md(m.Error))
+			fmt.Fprintf(w, "- `%s`: %s\n", m.Spec, cell.MD(m.Error))
 		}
 	}
 }
@@ -469,18 +472,13 @@ func depthTable(w io.Writer, dp []depthPoint) {
 	fmt.Fprintln(w, "|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---|---|")
 	var also []string
 	for _, p := range dp {
-		sp, paper, vs := "—", "—", "—"
+		sp, papers, ours := "—", "—", "—"
 		if p.HasBase {
-			sp = ratioText(Speedup(p.G, p.Base))
-			var ps, js []string
-			for _, an := range anchorsFor("depth", p.Mode, p.Depth, 1, true) {
-				ps = append(ps, fmt.Sprintf("%s %s %s", an.Paper, metricName(an.Metric), an.Text()))
-				js = append(js, an.Judge(RatioFor(an.Metric, p.G, p.Base)))
-			}
-			paper, vs = orDash(strings.Join(ps, "<br>")), orDash(strings.Join(js, "<br>"))
+			sp = cell.Ratio(analysis.Speedup(p.G, p.Base))
+			papers, ours = BesidePapers("depth", p.Mode, p.Depth, 1, p.G, p.Base)
 		}
-		fmt.Fprintf(w, "| %d | %d | %d | %s | %s | %d | %s | %s | %s | %s | %s | %s |\n", p.Depth, p.Fanout, p.Keys, md(p.Run), p.Mode,
-			len(p.G.Points), spreadUs(p.G.Mean()), spreadUs(p.G.P99()), spreadIOPS(p.G.IOPS()), sp, paper, vs)
+		fmt.Fprintf(w, "| %d | %d | %d | %s | %s | %d | %s | %s | %s | %s | %s | %s |\n", p.Depth, p.Fanout, p.Keys, cell.MD(p.Run), p.Mode,
+			len(p.G.Points), cell.SpreadUs(p.G.Mean()), cell.SpreadUs(p.G.P99()), cell.SpreadIOPS(p.G.IOPS()), sp, papers, ours)
 		if len(p.Also) > 0 {
 			also = append(also, fmt.Sprintf("%s at depth %d (run %s kept; also in %s)", p.Mode, p.Depth, p.Run, strings.Join(p.Also, ", ")))
 		}
@@ -495,7 +493,7 @@ func depthTable(w io.Writer, dp []depthPoint) {
 // its table.
 func runSection(w io.Writer, outDir string, r suiteRun) {
 	if r.Err != nil {
-		fmt.Fprintf(w, "\n### %s — unreadable\n\n%s\n", filepath.Base(r.Dir), md(r.Err.Error()))
+		fmt.Fprintf(w, "\n### %s — unreadable\n\n%s\n", filepath.Base(r.Dir), cell.MD(r.Err.Error()))
 		return
 	}
 	res := r.R
@@ -513,13 +511,13 @@ func runSection(w io.Writer, outDir string, r suiteRun) {
 			bad++
 		}
 	}
-	fmt.Fprintf(w, " · `%s` · spec `%s` · %d points ok, %d failed", relPath(outDir, r.Dir), orDash(res.Meta.Spec), ok, bad)
+	fmt.Fprintf(w, " · `%s` · spec `%s` · %d points ok, %d failed", relPath(outDir, r.Dir), cell.OrDash(res.Meta.Spec), ok, bad)
 	if res.Expected > len(res.Points) {
 		fmt.Fprintf(w, ", %d never measured", res.Expected-len(res.Points))
 	}
-	fmt.Fprintf(w, " · accel %s", orDash(res.Meta.Accel))
+	fmt.Fprintf(w, " · accel %s", cell.OrDash(res.Meta.Accel))
 	if res.Reason != "" {
-		fmt.Fprintf(w, " · stopped: %s", md(res.Reason))
+		fmt.Fprintf(w, " · stopped: %s", cell.MD(res.Reason))
 	}
 	fmt.Fprintln(w)
 	if bs := Breakdowns(r.A); len(bs) > 0 {
@@ -534,10 +532,10 @@ func runSection(w io.Writer, outDir string, r suiteRun) {
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|")
 	for _, g := range r.A.Groups {
 		sp := "—"
-		if b, ok := baselineOf(r.A.Groups, g); ok {
-			sp = ratioText(Speedup(g, b))
+		if b, ok := analysis.BaselineOf(r.A.Groups, g); ok {
+			sp = cell.Ratio(analysis.Speedup(g, b))
 		}
-		fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s |\n", md(g.Key), len(g.Points), spreadUs(g.P50()), spreadUs(g.P99()),
-			spreadUs(g.Mean()), spreadIOPS(g.IOPS()), sp)
+		fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s |\n", cell.MD(g.Key), len(g.Points), cell.SpreadUs(g.P50()), cell.SpreadUs(g.P99()),
+			cell.SpreadUs(g.Mean()), cell.SpreadIOPS(g.IOPS()), sp)
 	}
 }

@@ -188,3 +188,26 @@ func BenchmarkReport(b *testing.B) {
 		}
 	}
 }
+
+// A run in which nothing was measured still gets a report that says so.
+func TestWriteFailedRun(t *testing.T) {
+	r := &results.Result{Schema: results.Schema, Name: "broken", Expected: 4, Meta: fixture.Meta("kvm")}
+	r.Finish("guest did not boot: no agent hello within 60s")
+	dir := t.TempDir()
+	if err := Write(dir, r); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, MarkdownFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"Status **failed** (guest did not boot", "No figure", "4 of 4 expected point(s) were never measured", "No fidelity check"} {
+		if !strings.Contains(string(b), s) {
+			t.Errorf("report.md lacks %q:\n%s", s, b)
+		}
+	}
+	csv, err := os.ReadFile(filepath.Join(dir, CSVFile))
+	if err != nil || strings.Count(string(csv), "\n") != 1 {
+		t.Errorf("results.csv of an empty run: %q, %v", csv, err)
+	}
+}

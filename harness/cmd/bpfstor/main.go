@@ -17,6 +17,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/bpfstor/bpfstor/harness/compare"
 	"github.com/bpfstor/bpfstor/harness/guest"
 	"github.com/bpfstor/bpfstor/harness/host"
 	"github.com/bpfstor/bpfstor/harness/kbuild"
@@ -635,7 +636,7 @@ func compareCmd() *cli.Command {
 			if err != nil {
 				return err
 			}
-			return report.Compare(os.Stdout, a, b)
+			return compare.Write(os.Stdout, a, b)
 		},
 	}
 }

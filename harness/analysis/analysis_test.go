@@ -1,15 +1,14 @@
-package report
+package analysis
 
 import (
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/bpfstor/bpfstor/harness/internal/fixture"
 	"github.com/bpfstor/bpfstor/harness/results"
 	"github.com/bpfstor/bpfstor/harness/stats"
+	"github.com/bpfstor/bpfstor/harness/workload"
 )
 
 func TestAnalyze(t *testing.T) {
@@ -91,29 +90,6 @@ func TestSpeedupPairsRepetitions(t *testing.T) {
 	}
 }
 
-// A run in which nothing was measured still gets a report that says so.
-func TestWriteFailedRun(t *testing.T) {
-	r := &results.Result{Schema: results.Schema, Name: "broken", Expected: 4, Meta: fixture.Meta("kvm")}
-	r.Finish("guest did not boot: no agent hello within 60s")
-	dir := t.TempDir()
-	if err := Write(dir, r); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(filepath.Join(dir, MarkdownFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range []string{"Status **failed** (guest did not boot", "No figure", "4 of 4 expected point(s) were never measured", "No fidelity check"} {
-		if !strings.Contains(string(b), s) {
-			t.Errorf("report.md lacks %q:\n%s", s, b)
-		}
-	}
-	csv, err := os.ReadFile(filepath.Join(dir, CSVFile))
-	if err != nil || strings.Count(string(csv), "\n") != 1 {
-		t.Errorf("results.csv of an empty run: %q, %v", csv, err)
-	}
-}
-
 // TestSpeedupIsIOPS: the IOPS speedup is the ratio of IOPS and the latency
 // ratio that of mean latencies; the fixtures keep them apart (synthGap),
 // so a report that used one for the other would show it.
@@ -141,4 +117,40 @@ func TestSpeedupIsIOPS(t *testing.T) {
 	if math.Abs(sp.Median-lr.Median) < 0.01 {
 		t.Errorf("IOPS speedup %.4f and latency ratio %.4f agree: the fixture cannot tell them apart", sp.Median, lr.Median)
 	}
+}
+
+func TestKVOf(t *testing.T) {
+	kv := KVOf(Analyze(fixture.KVRun()))
+	if kv == nil || strings.Join(kv.Dists, ",") != "uniform,zipf" || len(kv.Lines) != 3 {
+		t.Fatalf("kv: %+v", kv)
+	}
+	var labels []string
+	for _, l := range kv.Lines {
+		labels = append(labels, l.Label)
+		if len(l.Points) != 2 {
+			t.Errorf("%s: %d dists", l.Label, len(l.Points))
+		}
+	}
+	if got := strings.Join(labels, " "); got != "pread syscall driver" {
+		t.Errorf("labels %q", got)
+	}
+	for _, r := range []*results.Result{fixture.URingRun(), fixture.ThreadsRun(), fixture.BreakdownRun()} {
+		if kv := KVOf(Analyze(r)); kv != nil {
+			t.Errorf("%s: kv experiment found: %+v", r.Name, kv)
+		}
+	}
+}
+
+// TestStyleOf checks that each mode's colour is the model's
+// (workload.Mode.Style) and that an unknown mode gets one no mode uses.
+func TestStyleOf(t *testing.T) {
+	for _, m := range workload.Modes() {
+		if StyleOf(m.Name) != m.Style {
+			t.Errorf("mode %s: style %d, model %d", m.Name, StyleOf(m.Name), m.Style)
+		}
+	}
+	if StyleOf("nope") != len(workload.Modes()) {
+		t.Errorf("unknown mode style %d, want %d", StyleOf("nope"), len(workload.Modes()))
+	}
+
 }
