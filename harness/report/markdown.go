@@ -12,9 +12,9 @@ import (
 	"github.com/bpfstor/bpfstor/harness/analysis"
 	"github.com/bpfstor/bpfstor/harness/internal/atomicfile"
 	"github.com/bpfstor/bpfstor/harness/internal/cell"
-	"github.com/bpfstor/bpfstor/harness/paper"
-	"github.com/bpfstor/bpfstor/harness/plot"
 	"github.com/bpfstor/bpfstor/harness/proto"
+	"github.com/bpfstor/bpfstor/harness/report/figures"
+	"github.com/bpfstor/bpfstor/harness/report/views"
 	"github.com/bpfstor/bpfstor/harness/results"
 )
 
@@ -31,8 +31,8 @@ func Write(dir string, r *results.Result) error {
 		return err
 	}
 	a := analysis.Analyze(r)
-	figs := Figures(a)
-	errs := saveFigures(dir, figs)
+	figs := figures.Figures(a)
+	errs := figures.Save(dir, figs)
 	if err := atomicfile.Write(filepath.Join(dir, MarkdownFile), func(w io.Writer) error {
 		Markdown(w, r, a, figs)
 		return nil
@@ -43,22 +43,9 @@ func Write(dir string, r *results.Result) error {
 	return errors.Join(errs...)
 }
 
-// saveFigures draws each figure as a PNG into dir. A figure that cannot
-// be drawn gets its Err set (the Markdown names it) and an error here.
-func saveFigures(dir string, figs []Figure) []error {
-	var errs []error
-	for i, f := range figs {
-		if err := plot.Save(filepath.Join(dir, f.File), f.Charts...); err != nil {
-			figs[i].Err = err
-			errs = append(errs, fmt.Errorf("report: figure %s: %w", f.File, err))
-		}
-	}
-	return errs
-}
-
 // Markdown writes report.md: conditions, figures, the measured table, the
 // papers' numbers beside ours, failed points and the fidelity check.
-func Markdown(w io.Writer, r *results.Result, a *analysis.Analysis, figs []Figure) {
+func Markdown(w io.Writer, r *results.Result, a *analysis.Analysis, figs []figures.Figure) {
 	m := r.Meta
 	fmt.Fprintf(w, "# bpfstor report: %s\n\n", r.Name)
 	fmt.Fprintf(w, "Status **%s**", r.Status)
@@ -88,11 +75,11 @@ func Markdown(w io.Writer, r *results.Result, a *analysis.Analysis, figs []Figur
 
 	conditions(w, r)
 	deviceMD(w, r, a.Groups)
-	breakdownMD(w, a)
+	views.BreakdownSection(w, a)
 	fidelityMD(w, a.Groups)
 	measured(w, r, a)
-	kvMD(w, a)
-	paperSection(w, a)
+	views.KVSection(w, a)
+	views.PapersSection(w, a)
 
 	fmt.Fprintln(w, "\n## Figures")
 	if len(figs) == 0 {
@@ -247,36 +234,6 @@ func measured(w io.Writer, r *results.Result, a *analysis.Analysis) {
 				p.ID, p.ClocksourceBefore, p.ClocksourceAfter)
 		}
 	}
-}
-
-func paperSection(w io.Writer, a *analysis.Analysis) {
-	fmt.Fprintln(w, "\n## Beside the papers")
-	fmt.Fprintln(w, "\nAbsolute microseconds do not carry over from the papers' Optane drive to this VM; ratios against the "+
-		"user-space pread chain do. Ours: median [min–max] of per-repetition ratios (repetitions paired by index).")
-	ts := comparisonTables(a)
-	for _, t := range ts {
-		writeComparison(w, t)
-	}
-	if len(ts) == 0 {
-		fmt.Fprintln(w, "\nThis run has no workload with a paper anchor (chain or B+-tree lookups in modes pread and syscall/driver).")
-	}
-	fmt.Fprintln(w, "\nThe papers' numbers used (`report.Paper`):")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| experiment | mode | depth | metric | paper's ratio | source |")
-	fmt.Fprintln(w, "|---|---|---:|---|---:|---|")
-	for _, an := range paper.Anchors {
-		d := "any"
-		if an.Depth > 0 {
-			d = fmt.Sprint(an.Depth)
-		}
-		src := an.Source
-		if an.Unmeasured != "" {
-			src += " — not measurable yet: " + an.Unmeasured
-		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", an.Experiment, an.Mode, d, an.Metric, cell.MD(an.Text()), cell.MD(src))
-	}
-	fmt.Fprintln(w, "\nXRP Table 3 rows for depths 2–5 are not in the project's reference notes (shared/README.md) and are left out rather than guessed. "+
-		"XRP Fig. 8 (range query and aggregation) has no number there either. XRP Table 1 is set beside the breakdown experiment.")
 }
 
 // problems lists every point that did not produce a measurement, the

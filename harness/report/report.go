@@ -11,6 +11,7 @@ import (
 
 	"github.com/bpfstor/bpfstor/harness/analysis"
 	"github.com/bpfstor/bpfstor/harness/proto"
+	"github.com/bpfstor/bpfstor/harness/report/views"
 	"github.com/bpfstor/bpfstor/harness/results"
 )
 
@@ -67,7 +68,7 @@ func Text(w io.Writer, r *results.Result) {
 	if d := r.Device; d != nil && d.Paired > 0 {
 		fmt.Fprintf(w, "\nDevice side (QEMU trace, doorbell→MSI-X, %d commands, %d ambiguous dropped): p50 %sµs p99 %sµs mean %sµs\n",
 			d.Paired, d.Ambiguous, us(float64(d.Summary.P50Ns)), us(float64(d.Summary.P99Ns)), us(d.Summary.MeanNs))
-		for _, b := range Breakdowns(analysis.Analyze(r)) {
+		for _, b := range views.Breakdowns(analysis.Analyze(r)) {
 			fmt.Fprintln(w, b)
 		}
 	}

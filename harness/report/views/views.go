@@ -1,4 +1,10 @@
-package report
+// Package views writes the report's sections of the experiments of
+// shared/README.md section 5 that are more than a table of workloads: kv
+// (key distributions side by side), breakdown (a read split into device and
+// guest software, and by layer when traced with BPF kprobes), and "Beside
+// the papers", every mode against the pread baseline beside the papers'
+// numbers.
+package views
 
 import (
 	"fmt"
@@ -11,52 +17,15 @@ import (
 	"github.com/bpfstor/bpfstor/harness/analysis"
 	"github.com/bpfstor/bpfstor/harness/internal/cell"
 	"github.com/bpfstor/bpfstor/harness/paper"
-	"github.com/bpfstor/bpfstor/harness/plot"
 	"github.com/bpfstor/bpfstor/harness/proto"
 	"github.com/bpfstor/bpfstor/harness/results"
 	"github.com/bpfstor/bpfstor/harness/stats"
 	"github.com/bpfstor/bpfstor/harness/workload"
 )
 
-// This file reads the experiments of shared/README.md section 5 that are
-// not a sweep along one integer axis: kv (key distributions side by side)
-// and breakdown (a read split into device and guest software, and by layer
-// when traced with BPF kprobes), and sets
-// every mode beside the pread baseline for the paper tables.
-
-// kvFigure is one latency CDF per mode and key distribution in one chart:
-// colour by mode, dashed for uniform keys.
-func kvFigure(a *analysis.Analysis) []Figure {
-	kv := analysis.KVOf(a)
-	if kv == nil {
-		return nil
-	}
-	c := cdfChart("latency CDF by key distribution")
-	for _, l := range kv.Lines {
-		for _, p := range l.Points {
-			sr := plot.CDF(l.Label+", "+kv.Dists[p.X], p.G.Merged(), l.Style)
-			sr.Dashed = kv.Dists[p.X] == "uniform"
-			if len(sr.X) > 0 {
-				c.Series = append(c.Series, sr)
-			}
-		}
-	}
-	if len(c.Series) == 0 {
-		return nil
-	}
-	kind := kv.Lines[0].Base.Kind
-	return []Figure{{
-		File:  kind + "-kv-cdf.png",
-		Title: fmt.Sprintf("%s: latency by key distribution (kv experiment)", workload.TitleOf(kind)),
-		Caption: "CDF of every operation's latency, all repetitions merged, one curve per mode and key distribution (" +
-			strings.Join(kv.Dists, ", ") + "); dashed: uniform keys. " + paper.ExperimentNotes["kv"],
-		Charts: []*plot.Chart{c},
-	}}
-}
-
-// kvMD is the kv table: every mode under every distribution, against pread
-// under the same distribution and against itself under uniform keys.
-func kvMD(w io.Writer, a *analysis.Analysis) {
+// KVSection is the kv table: every mode under every distribution, against
+// pread under the same distribution and against itself under uniform keys.
+func KVSection(w io.Writer, a *analysis.Analysis) {
 	kv := analysis.KVOf(a)
 	if kv == nil {
 		return
@@ -134,7 +103,7 @@ func (b Breakdown) String() string {
 	if l := b.Layers; l != nil {
 		var segs []string
 		for _, sg := range l.Segments {
-			segs = append(segs, fmt.Sprintf("%s %.1f", segmentInfo(sg.Name).Short, sg.Mean.Median/1e3))
+			segs = append(segs, fmt.Sprintf("%s %.1f", SegmentInfo(sg.Name).Short, sg.Mean.Median/1e3))
 		}
 		parts = append(parts, fmt.Sprintf("Layers: %s traced read %.1f µs (probes %+.1f µs over the untraced %.1f µs): %s µs.",
 			b.G.Key, l.Total()/1e3, l.Overhead.Median/1e3, l.Untraced.Median/1e3, strings.Join(segs, ", ")))
@@ -349,9 +318,9 @@ var LayerSegments = []LayerSegment{
 	{proto.SegCrossOut, "kernel→user crossing", "crossing out", "`__x64_sys_pread64` return → user space", "user/kernel crossing", "user/kernel crossings", 6},
 }
 
-// segmentInfo is the report's view of a segment; one it does not know is
+// SegmentInfo is the report's view of a segment; one it does not know is
 // shown by its name, beside nothing.
-func segmentInfo(name string) LayerSegment {
+func SegmentInfo(name string) LayerSegment {
 	for _, ls := range LayerSegments {
 		if ls.Name == name {
 			return ls
@@ -360,146 +329,10 @@ func segmentInfo(name string) LayerSegment {
 	return LayerSegment{Name: name, Label: name, Short: name, Probes: "—", Bar: name, Style: 7}
 }
 
-// Bar colours of the breakdown, device at the bottom.
-const (
-	styleDevice   = 5 // sky blue
-	styleSoftware = 1 // vermillion: the guest software, not split yet
-)
-
-// xrpLayerStyles colours XRP Table 1's software layers (driver up to the
-// crossing), none the colour of the device or the unsplit software.
-var xrpLayerStyles = map[string]int{"NVMe driver": 2, "block layer (bio)": 4, "file system (ext4)": 3, "syscall": 0, "user/kernel crossing": 6}
-
-// breakdownFigure is the split of the first plain pread workload: by
-// layer when its reads were traced, else device vs software.
-func breakdownFigure(a *analysis.Analysis) []Figure {
-	bs := Breakdowns(a)
-	if len(bs) == 0 {
-		return nil
-	}
-	if bs[0].Layers != nil {
-		return []Figure{layersFigure(bs[0])}
-	}
-	b := bs[0]
-	soft := func(total, dev float64) float64 { return math.Max(total-dev, 0) * cell.UsPerNs }
-	abs := &plot.Chart{
-		Title:      fmt.Sprintf("this run: one %d B pread (µs)", b.BlockSize),
-		YLabel:     "latency (µs)",
-		YFrom0:     true,
-		Categories: []string{"mean", "p50"},
-		BarLabel:   "%.0f",
-		Bars: []plot.Bar{
-			{Label: "device (QEMU trace)", Values: []float64{b.DeviceMean * cell.UsPerNs, b.DeviceP50 * cell.UsPerNs}, Style: styleDevice},
-			{Label: "guest software", Values: []float64{soft(b.MeasuredMean, b.DeviceMean), soft(b.MeasuredP50, b.DeviceP50)}, Style: styleSoftware},
-		},
-	}
-	devPct := math.Min(b.DeviceMean/b.MeasuredMean, 1) * 100
-	share := shareChart("bpfstor")
-	share.Bars = append(share.Bars,
-		plot.Bar{Label: "device", Values: []float64{devPct, paper.XRPTable1[len(paper.XRPTable1)-1].Ns / paper.XRPTable1Total * 100}, Style: styleDevice},
-		plot.Bar{Label: "guest software (not split yet)", Values: []float64{100 - devPct, 0}, Style: styleSoftware})
-	for i := len(paper.XRPTable1) - 2; i >= 0; i-- { // driver first: the stack goes up the layers
-		l := paper.XRPTable1[i]
-		share.Bars = append(share.Bars, plot.Bar{Label: "XRP: " + l.Name, Values: []float64{0, l.Ns / paper.XRPTable1Total * 100}, Style: xrpLayerStyles[l.Name]})
-	}
-	return []Figure{{
-		File:  "breakdown.png",
-		Title: fmt.Sprintf("where a %d B read's time goes (breakdown experiment)", b.BlockSize),
-		Caption: fmt.Sprintf("Left: this run's %s, mean and p50 (median over repetitions), split into the device (QEMU trace, "+
-			"doorbell→MSI-X, %d commands) and the guest's software (measured − device). Right: the same mean as shares beside XRP Table 1 "+
-			"(6.27 µs on Optane, software 48.6 %%). The guest software is not split into XRP's layers (crossing, syscall, "+
-			"file system, block, driver) in this run: that needs the layer trace (trace_layers = true).", b.G.Key, b.Commands),
-		Charts: []*plot.Chart{abs, share},
-	}}
-}
-
-// layerBar is one layer of the layer figure: the segments summed in it and
-// the XRP Table 1 row drawn beside it.
-type layerBar struct {
-	Label string
-	Style int
-	Ns    float64
-	XRPNs float64
-}
-
-// layerBars stacks a split the way XRP Table 1 reads bottom up: the device
-// row first, then the driver, block, file and syscall layers, the
-// crossings on top; within a row, the read's order. Each XRP row is drawn
-// beside the first layer set beside it; segments beside no row go last.
-func layerBars(s *LayerSplit) []layerBar {
-	var bars []layerBar
-	at := map[string]int{}
-	add := func(ls LayerSegment, ns, xrp float64) {
-		i, ok := at[ls.Bar]
-		if !ok {
-			i = len(bars)
-			at[ls.Bar] = i
-			bars = append(bars, layerBar{Label: ls.Bar, Style: ls.Style, XRPNs: xrp})
-		}
-		bars[i].Ns += ns
-	}
-	for r := len(paper.XRPTable1) - 1; r >= 0; r-- {
-		row, xrp := paper.XRPTable1[r], paper.XRPTable1[r].Ns
-		for _, sg := range s.Segments {
-			if ls := segmentInfo(sg.Name); ls.XRP == row.Name {
-				add(ls, sg.Mean.Median, xrp)
-				xrp = 0
-			}
-		}
-	}
-	for _, sg := range s.Segments {
-		if ls := segmentInfo(sg.Name); ls.XRP == "" {
-			add(ls, sg.Mean.Median, 0)
-		}
-	}
-	return bars
-}
-
-// layersFigure draws a traced read by layer: its mean in µs with the
-// untraced mean and the QEMU trace's device time beside it, and as shares
-// beside XRP Table 1.
-func layersFigure(b Breakdown) Figure {
-	s := b.Layers
-	abs := &plot.Chart{
-		Title:      fmt.Sprintf("this run: one traced %d B pread, mean (µs)", b.BlockSize),
-		YLabel:     "latency (µs)",
-		YFrom0:     true,
-		Categories: []string{"traced read"},
-		BarLabel:   "%.0f",
-		BarWidth:   90,
-		Legend:     plot.TopRight,
-		HLines:     []plot.HLine{{Y: s.Untraced.Median * cell.UsPerNs, Label: "untraced read (mean)", Style: 7}},
-	}
-	if b.Commands > 0 {
-		abs.HLines = append(abs.HLines, plot.HLine{Y: b.DeviceMean * cell.UsPerNs, Label: "device alone (QEMU trace, mean)", Style: 6})
-	}
-	share := shareChart("bpfstor (traced)")
-	for _, lb := range layerBars(s) {
-		abs.Bars = append(abs.Bars, plot.Bar{Values: []float64{lb.Ns * cell.UsPerNs}, Style: lb.Style})
-		share.Bars = append(share.Bars, plot.Bar{Label: lb.Label, Style: lb.Style,
-			Values: []float64{s.Share(lb.Ns) * 100, lb.XRPNs / paper.XRPTable1Total * 100}})
-	}
-	dev := ""
-	if b.Commands > 0 {
-		dev = fmt.Sprintf(" The black dashed line is the device alone (QEMU trace, doorbell→MSI-X, mean over %d commands), inside the "+
-			"in-guest \"device + interrupt\" segment.", b.Commands)
-	}
-	return Figure{
-		File:  "breakdown.png",
-		Title: fmt.Sprintf("where a %d B read's time goes, layer by layer (breakdown experiment)", b.BlockSize),
-		Caption: fmt.Sprintf("Left: the mean of %s's traced reads (BPF kprobes in the guest, %d reads over %d repetitions), stacked by "+
-			"segment (median over repetitions), the device at the bottom; the grey dashed line is the untraced reads' mean: the gap "+
-			"to the top of the bar is what the probes cost (%+.1f µs).%s Right: the same as shares of the traced read beside XRP "+
-			"Table 1 (6.27 µs on Optane); XRP has no completion rows, so the completion segments stand beside nothing.",
-			b.G.Key, s.Reads, s.Reps, s.Overhead.Median/1e3, dev),
-		Charts: []*plot.Chart{abs, share},
-	}
-}
-
-// breakdownMD is the breakdown section: the split per pread workload
+// BreakdownSection is the breakdown section: the split per pread workload
 // beside XRP Table 1, by layer when traced, and the ceiling it sets on
 // chained reads.
-func breakdownMD(w io.Writer, a *analysis.Analysis) {
+func BreakdownSection(w io.Writer, a *analysis.Analysis) {
 	bs := Breakdowns(a)
 	if len(bs) == 0 {
 		return
@@ -588,7 +421,7 @@ func layersMD(w io.Writer, b Breakdown) {
 	fmt.Fprintln(w, "| segment | from → to | mean (µs) | share of the traced read | reads | median read within |")
 	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|")
 	for _, sg := range s.Segments {
-		ls := segmentInfo(sg.Name)
+		ls := SegmentInfo(sg.Name)
 		within := "—"
 		if lo, hi, ok := sg.P50Range(); ok {
 			within = fmt.Sprintf("%s–%s µs", trimUs(lo), trimUs(hi))
@@ -612,7 +445,7 @@ func layersMD(w io.Writer, b Breakdown) {
 	for i, row := range paper.XRPTable1 {
 		var names, labels []string
 		for _, sg := range s.Segments {
-			if ls := segmentInfo(sg.Name); ls.XRP == row.Name {
+			if ls := SegmentInfo(sg.Name); ls.XRP == row.Name {
 				names, labels = append(names, sg.Name), append(labels, ls.Label)
 			}
 		}
@@ -810,16 +643,34 @@ func writeComparison(w io.Writer, t compTable) {
 	}
 }
 
-// shareChart is the right panel of the breakdown figure: this run's read
-// (labelled ours) beside XRP Table 1, as shares of the mean latency.
-func shareChart(ours string) *plot.Chart {
-	return &plot.Chart{
-		Title:      "share of a read: this run vs XRP Table 1 (%)",
-		YLabel:     "% of the read's mean latency",
-		Categories: []string{ours, "XRP Table 1"},
-		YMin:       0, YMax: 100,
-		BarLabel: "%.0f",
-		BarWidth: 48,
-		Legend:   plot.Outside,
+// PapersSection is the section "Beside the papers": every mode against the pread
+// baseline beside the papers' numbers, and the numbers used.
+func PapersSection(w io.Writer, a *analysis.Analysis) {
+	fmt.Fprintln(w, "\n## Beside the papers")
+	fmt.Fprintln(w, "\nAbsolute microseconds do not carry over from the papers' Optane drive to this VM; ratios against the "+
+		"user-space pread chain do. Ours: median [min–max] of per-repetition ratios (repetitions paired by index).")
+	ts := comparisonTables(a)
+	for _, t := range ts {
+		writeComparison(w, t)
 	}
+	if len(ts) == 0 {
+		fmt.Fprintln(w, "\nThis run has no workload with a paper anchor (chain or B+-tree lookups in modes pread and syscall/driver).")
+	}
+	fmt.Fprintln(w, "\nThe papers' numbers used (`report.Paper`):")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| experiment | mode | depth | metric | paper's ratio | source |")
+	fmt.Fprintln(w, "|---|---|---:|---|---:|---|")
+	for _, an := range paper.Anchors {
+		d := "any"
+		if an.Depth > 0 {
+			d = fmt.Sprint(an.Depth)
+		}
+		src := an.Source
+		if an.Unmeasured != "" {
+			src += " — not measurable yet: " + an.Unmeasured
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", an.Experiment, an.Mode, d, an.Metric, cell.MD(an.Text()), cell.MD(src))
+	}
+	fmt.Fprintln(w, "\nXRP Table 3 rows for depths 2–5 are not in the project's reference notes (shared/README.md) and are left out rather than guessed. "+
+		"XRP Fig. 8 (range query and aggregation) has no number there either. XRP Table 1 is set beside the breakdown experiment.")
 }

@@ -1,8 +1,11 @@
-package report
+// Package figures draws the report's PNG figures of a run (harness/plot):
+// per sweep, per single workload, and of the kv and breakdown experiments.
+package figures
 
 import (
 	"fmt"
 	"math"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -10,6 +13,7 @@ import (
 	"github.com/bpfstor/bpfstor/harness/internal/cell"
 	"github.com/bpfstor/bpfstor/harness/paper"
 	"github.com/bpfstor/bpfstor/harness/plot"
+	"github.com/bpfstor/bpfstor/harness/report/views"
 	"github.com/bpfstor/bpfstor/harness/results"
 	"github.com/bpfstor/bpfstor/harness/workload"
 )
@@ -35,6 +39,19 @@ var SweepFigures = []FigureFunc{latencyFigure, iopsFigure, speedupFigure, p99VsP
 // swept in, and experiments read across workloads (key distributions, the
 // device/software split).
 var RunFigures = []func(a *analysis.Analysis) []Figure{singleLatencyFigure, singleCDFFigure, kvFigure, breakdownFigure}
+
+// Save draws each figure as a PNG into dir. A figure that cannot be
+// drawn gets its Err set (the Markdown names it) and an error here.
+func Save(dir string, figs []Figure) []error {
+	var errs []error
+	for i, f := range figs {
+		if err := plot.Save(filepath.Join(dir, f.File), f.Charts...); err != nil {
+			figs[i].Err = err
+			errs = append(errs, fmt.Errorf("report: figure %s: %w", f.File, err))
+		}
+	}
+	return errs
+}
 
 // Figures returns every figure of an analysis.
 func Figures(a *analysis.Analysis) []Figure {
@@ -233,7 +250,7 @@ func speedupFigure(_ *analysis.Analysis, s *analysis.Sweep) []Figure {
 			if s.Baseline(l) == nil {
 				continue
 			}
-			sr, hl := anchorMarks(exp, l.Mode, l.Style, s.Axis.Name == "depth")
+			sr, hl := AnchorMarks(exp, l.Mode, l.Style, s.Axis.Name == "depth")
 			c.Series = append(c.Series, sr...)
 			c.HLines = append(c.HLines, hl...)
 			anchors += len(sr) + len(hl)
@@ -291,11 +308,11 @@ func ratioSeries(s *analysis.Sweep, suffix string, f func(mode, base analysis.Gr
 	return out
 }
 
-// anchorMarks are the papers' numbers of an experiment for one mode as
+// AnchorMarks are the papers' numbers of an experiment for one mode as
 // drawn on a speedup chart: stated maxima as dashed lines, and, when x is
 // the depth, HotOS's IOPS ratios as rings and XRP Table 3's latency ratios
 // as squares at their depths. Unmeasurable numbers are left out.
-func anchorMarks(exp, mode string, style int, depthAxis bool) ([]plot.Series, []plot.HLine) {
+func AnchorMarks(exp, mode string, style int, depthAxis bool) ([]plot.Series, []plot.HLine) {
 	hotos := plot.Series{Label: "HotOS'21 " + mode + " (paper)", Style: style, Anchor: true}
 	xrp := plot.Series{Label: "XRP Table 3, latency ratio (paper)", Style: style, Anchor: true, Shape: plot.ShapeSquare}
 	var hls []plot.HLine
@@ -546,4 +563,184 @@ func stat(g analysis.Group, f func(*results.Point) float64) float64 {
 		return 0
 	}
 	return v
+}
+
+// kvFigure is one latency CDF per mode and key distribution in one chart:
+// colour by mode, dashed for uniform keys.
+func kvFigure(a *analysis.Analysis) []Figure {
+	kv := analysis.KVOf(a)
+	if kv == nil {
+		return nil
+	}
+	c := cdfChart("latency CDF by key distribution")
+	for _, l := range kv.Lines {
+		for _, p := range l.Points {
+			sr := plot.CDF(l.Label+", "+kv.Dists[p.X], p.G.Merged(), l.Style)
+			sr.Dashed = kv.Dists[p.X] == "uniform"
+			if len(sr.X) > 0 {
+				c.Series = append(c.Series, sr)
+			}
+		}
+	}
+	if len(c.Series) == 0 {
+		return nil
+	}
+	kind := kv.Lines[0].Base.Kind
+	return []Figure{{
+		File:  kind + "-kv-cdf.png",
+		Title: fmt.Sprintf("%s: latency by key distribution (kv experiment)", workload.TitleOf(kind)),
+		Caption: "CDF of every operation's latency, all repetitions merged, one curve per mode and key distribution (" +
+			strings.Join(kv.Dists, ", ") + "); dashed: uniform keys. " + paper.ExperimentNotes["kv"],
+		Charts: []*plot.Chart{c},
+	}}
+}
+
+// Bar colours of the breakdown, device at the bottom.
+const (
+	styleDevice   = 5 // sky blue
+	styleSoftware = 1 // vermillion: the guest software, not split yet
+)
+
+// xrpLayerStyles colours XRP Table 1's software layers (driver up to the
+// crossing), none the colour of the device or the unsplit software.
+var xrpLayerStyles = map[string]int{"NVMe driver": 2, "block layer (bio)": 4, "file system (ext4)": 3, "syscall": 0, "user/kernel crossing": 6}
+
+// breakdownFigure is the split of the first plain pread workload: by
+// layer when its reads were traced, else device vs software.
+func breakdownFigure(a *analysis.Analysis) []Figure {
+	bs := views.Breakdowns(a)
+	if len(bs) == 0 {
+		return nil
+	}
+	if bs[0].Layers != nil {
+		return []Figure{layersFigure(bs[0])}
+	}
+	b := bs[0]
+	soft := func(total, dev float64) float64 { return math.Max(total-dev, 0) * cell.UsPerNs }
+	abs := &plot.Chart{
+		Title:      fmt.Sprintf("this run: one %d B pread (µs)", b.BlockSize),
+		YLabel:     "latency (µs)",
+		YFrom0:     true,
+		Categories: []string{"mean", "p50"},
+		BarLabel:   "%.0f",
+		Bars: []plot.Bar{
+			{Label: "device (QEMU trace)", Values: []float64{b.DeviceMean * cell.UsPerNs, b.DeviceP50 * cell.UsPerNs}, Style: styleDevice},
+			{Label: "guest software", Values: []float64{soft(b.MeasuredMean, b.DeviceMean), soft(b.MeasuredP50, b.DeviceP50)}, Style: styleSoftware},
+		},
+	}
+	devPct := math.Min(b.DeviceMean/b.MeasuredMean, 1) * 100
+	share := shareChart("bpfstor")
+	share.Bars = append(share.Bars,
+		plot.Bar{Label: "device", Values: []float64{devPct, paper.XRPTable1[len(paper.XRPTable1)-1].Ns / paper.XRPTable1Total * 100}, Style: styleDevice},
+		plot.Bar{Label: "guest software (not split yet)", Values: []float64{100 - devPct, 0}, Style: styleSoftware})
+	for i := len(paper.XRPTable1) - 2; i >= 0; i-- { // driver first: the stack goes up the layers
+		l := paper.XRPTable1[i]
+		share.Bars = append(share.Bars, plot.Bar{Label: "XRP: " + l.Name, Values: []float64{0, l.Ns / paper.XRPTable1Total * 100}, Style: xrpLayerStyles[l.Name]})
+	}
+	return []Figure{{
+		File:  "breakdown.png",
+		Title: fmt.Sprintf("where a %d B read's time goes (breakdown experiment)", b.BlockSize),
+		Caption: fmt.Sprintf("Left: this run's %s, mean and p50 (median over repetitions), split into the device (QEMU trace, "+
+			"doorbell→MSI-X, %d commands) and the guest's software (measured − device). Right: the same mean as shares beside XRP Table 1 "+
+			"(6.27 µs on Optane, software 48.6 %%). The guest software is not split into XRP's layers (crossing, syscall, "+
+			"file system, block, driver) in this run: that needs the layer trace (trace_layers = true).", b.G.Key, b.Commands),
+		Charts: []*plot.Chart{abs, share},
+	}}
+}
+
+// layerBar is one layer of the layer figure: the segments summed in it and
+// the XRP Table 1 row drawn beside it.
+type layerBar struct {
+	Label string
+	Style int
+	Ns    float64
+	XRPNs float64
+}
+
+// layerBars stacks a split the way XRP Table 1 reads bottom up: the device
+// row first, then the driver, block, file and syscall layers, the
+// crossings on top; within a row, the read's order. Each XRP row is drawn
+// beside the first layer set beside it; segments beside no row go last.
+func layerBars(s *views.LayerSplit) []layerBar {
+	var bars []layerBar
+	at := map[string]int{}
+	add := func(ls views.LayerSegment, ns, xrp float64) {
+		i, ok := at[ls.Bar]
+		if !ok {
+			i = len(bars)
+			at[ls.Bar] = i
+			bars = append(bars, layerBar{Label: ls.Bar, Style: ls.Style, XRPNs: xrp})
+		}
+		bars[i].Ns += ns
+	}
+	for r := len(paper.XRPTable1) - 1; r >= 0; r-- {
+		row, xrp := paper.XRPTable1[r], paper.XRPTable1[r].Ns
+		for _, sg := range s.Segments {
+			if ls := views.SegmentInfo(sg.Name); ls.XRP == row.Name {
+				add(ls, sg.Mean.Median, xrp)
+				xrp = 0
+			}
+		}
+	}
+	for _, sg := range s.Segments {
+		if ls := views.SegmentInfo(sg.Name); ls.XRP == "" {
+			add(ls, sg.Mean.Median, 0)
+		}
+	}
+	return bars
+}
+
+// layersFigure draws a traced read by layer: its mean in µs with the
+// untraced mean and the QEMU trace's device time beside it, and as shares
+// beside XRP Table 1.
+func layersFigure(b views.Breakdown) Figure {
+	s := b.Layers
+	abs := &plot.Chart{
+		Title:      fmt.Sprintf("this run: one traced %d B pread, mean (µs)", b.BlockSize),
+		YLabel:     "latency (µs)",
+		YFrom0:     true,
+		Categories: []string{"traced read"},
+		BarLabel:   "%.0f",
+		BarWidth:   90,
+		Legend:     plot.TopRight,
+		HLines:     []plot.HLine{{Y: s.Untraced.Median * cell.UsPerNs, Label: "untraced read (mean)", Style: 7}},
+	}
+	if b.Commands > 0 {
+		abs.HLines = append(abs.HLines, plot.HLine{Y: b.DeviceMean * cell.UsPerNs, Label: "device alone (QEMU trace, mean)", Style: 6})
+	}
+	share := shareChart("bpfstor (traced)")
+	for _, lb := range layerBars(s) {
+		abs.Bars = append(abs.Bars, plot.Bar{Values: []float64{lb.Ns * cell.UsPerNs}, Style: lb.Style})
+		share.Bars = append(share.Bars, plot.Bar{Label: lb.Label, Style: lb.Style,
+			Values: []float64{s.Share(lb.Ns) * 100, lb.XRPNs / paper.XRPTable1Total * 100}})
+	}
+	dev := ""
+	if b.Commands > 0 {
+		dev = fmt.Sprintf(" The black dashed line is the device alone (QEMU trace, doorbell→MSI-X, mean over %d commands), inside the "+
+			"in-guest \"device + interrupt\" segment.", b.Commands)
+	}
+	return Figure{
+		File:  "breakdown.png",
+		Title: fmt.Sprintf("where a %d B read's time goes, layer by layer (breakdown experiment)", b.BlockSize),
+		Caption: fmt.Sprintf("Left: the mean of %s's traced reads (BPF kprobes in the guest, %d reads over %d repetitions), stacked by "+
+			"segment (median over repetitions), the device at the bottom; the grey dashed line is the untraced reads' mean: the gap "+
+			"to the top of the bar is what the probes cost (%+.1f µs).%s Right: the same as shares of the traced read beside XRP "+
+			"Table 1 (6.27 µs on Optane); XRP has no completion rows, so the completion segments stand beside nothing.",
+			b.G.Key, s.Reads, s.Reps, s.Overhead.Median/1e3, dev),
+		Charts: []*plot.Chart{abs, share},
+	}
+}
+
+// shareChart is the right panel of the breakdown figure: this run's read
+// (labelled ours) beside XRP Table 1, as shares of the mean latency.
+func shareChart(ours string) *plot.Chart {
+	return &plot.Chart{
+		Title:      "share of a read: this run vs XRP Table 1 (%)",
+		YLabel:     "% of the read's mean latency",
+		Categories: []string{ours, "XRP Table 1"},
+		YMin:       0, YMax: 100,
+		BarLabel: "%.0f",
+		BarWidth: 48,
+		Legend:   plot.Outside,
+	}
 }

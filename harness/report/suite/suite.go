@@ -1,4 +1,7 @@
-package report
+// Package suite writes the report over several runs: an index of the runs
+// (index.md), the figures no single run can draw, and suite.json, from
+// which `bpfstor report SUITEDIR` makes it again.
+package suite
 
 import (
 	"encoding/json"
@@ -16,43 +19,45 @@ import (
 	"github.com/bpfstor/bpfstor/harness/internal/cell"
 	"github.com/bpfstor/bpfstor/harness/plot"
 	"github.com/bpfstor/bpfstor/harness/proto"
+	"github.com/bpfstor/bpfstor/harness/report"
+	"github.com/bpfstor/bpfstor/harness/report/figures"
+	"github.com/bpfstor/bpfstor/harness/report/views"
 	"github.com/bpfstor/bpfstor/harness/results"
 )
 
-// A suite report reads several runs together: an index of the runs
-// (index.md) and the figures no single run can draw. The default suite runs
+// The default suite runs
 // one spec per B+-tree depth (a data image each), so lookup latency against
 // depth exists only across runs.
 
 // Files of a suite report directory.
 const (
-	SuiteIndex  = "index.md"
-	SuiteFile   = "suite.json"
-	SuiteSchema = "bpfstor.suite/v1"
+	Index  = "index.md"
+	File   = "suite.json"
+	Schema = "bpfstor.suite/v1"
 )
 
-// SuiteMissing is a spec of the suite that produced no run directory.
-type SuiteMissing struct {
+// Missing is a spec of the suite that produced no run directory.
+type Missing struct {
 	Spec  string `json:"spec"`
 	Error string `json:"error"`
 }
 
-// SuiteOptions name the suite and the specs that produced no run.
-type SuiteOptions struct {
+// Options name the suite and the specs that produced no run.
+type Options struct {
 	Name    string
-	Missing []SuiteMissing
+	Missing []Missing
 }
 
-// SuiteManifest is suite.json: what `bpfstor report SUITEDIR` regenerates
+// Manifest is suite.json: what `bpfstor report SUITEDIR` regenerates
 // the suite report from.
-type SuiteManifest struct {
+type Manifest struct {
 	Schema string `json:"schema"`
 	Name   string `json:"name"`
 	Status string `json:"status"`
 	// Runs are the run directories, relative to the suite directory.
-	Runs      []string       `json:"runs"`
-	Missing   []SuiteMissing `json:"missing,omitempty"`
-	Generated time.Time      `json:"generated"`
+	Runs      []string  `json:"runs"`
+	Missing   []Missing `json:"missing,omitempty"`
+	Generated time.Time `json:"generated"`
 }
 
 // suiteRun is one run directory of a suite.
@@ -63,10 +68,10 @@ type suiteRun struct {
 	Err error
 }
 
-// WriteSuite is Suite with the suite's name and the specs that produced no
-// run (a suite with any is partial). A run directory that cannot be read
+// Write writes the suite report of runDirs into outDir, with the suite's
+// name and the specs that produced no run (a suite with any is partial). A run directory that cannot be read
 // is named in index.md and makes the suite partial; it is not an error.
-func WriteSuite(outDir string, runDirs []string, o SuiteOptions) error {
+func Write(outDir string, runDirs []string, o Options) error {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return fmt.Errorf("report: suite: %w", err)
 	}
@@ -81,15 +86,15 @@ func WriteSuite(outDir string, runDirs []string, o SuiteOptions) error {
 	}
 	dp := suiteDepth(runs)
 	figs := depthFigures(dp)
-	errs := saveFigures(outDir, figs)
+	errs := figures.Save(outDir, figs)
 	status := suiteStatus(runs, o.Missing)
-	if err := atomicfile.Write(filepath.Join(outDir, SuiteIndex), func(w io.Writer) error {
+	if err := atomicfile.Write(filepath.Join(outDir, Index), func(w io.Writer) error {
 		suiteMarkdown(w, outDir, o, status, runs, dp, figs)
 		return nil
 	}); err != nil {
 		return err
 	}
-	m := SuiteManifest{Schema: SuiteSchema, Name: o.Name, Status: status, Missing: o.Missing, Generated: time.Now().UTC()}
+	m := Manifest{Schema: Schema, Name: o.Name, Status: status, Missing: o.Missing, Generated: time.Now().UTC()}
 	for _, d := range runDirs {
 		m.Runs = append(m.Runs, relPath(outDir, d))
 	}
@@ -97,7 +102,7 @@ func WriteSuite(outDir string, runDirs []string, o SuiteOptions) error {
 	if err != nil {
 		return fmt.Errorf("report: suite: %w", err)
 	}
-	if err := atomicfile.Write(filepath.Join(outDir, SuiteFile), func(w io.Writer) error {
+	if err := atomicfile.Write(filepath.Join(outDir, File), func(w io.Writer) error {
 		_, err := w.Write(append(b, '\n'))
 		return err
 	}); err != nil {
@@ -106,19 +111,19 @@ func WriteSuite(outDir string, runDirs []string, o SuiteOptions) error {
 	return errors.Join(errs...)
 }
 
-// ReadSuite reads a suite directory's suite.json; the run directories are
+// Read reads a suite directory's suite.json; the run directories are
 // returned as paths usable from the working directory.
-func ReadSuite(dir string) (*SuiteManifest, []string, error) {
-	b, err := os.ReadFile(filepath.Join(dir, SuiteFile))
+func Read(dir string) (*Manifest, []string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, File))
 	if err != nil {
 		return nil, nil, fmt.Errorf("report: %w (is this a suite directory made by bpfstor run --suite?)", err)
 	}
-	var m SuiteManifest
+	var m Manifest
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, nil, fmt.Errorf("report: %s: %w", filepath.Join(dir, SuiteFile), err)
+		return nil, nil, fmt.Errorf("report: %s: %w", filepath.Join(dir, File), err)
 	}
-	if m.Schema != SuiteSchema {
-		return nil, nil, fmt.Errorf("report: %s: schema %q, want %q", filepath.Join(dir, SuiteFile), m.Schema, SuiteSchema)
+	if m.Schema != Schema {
+		return nil, nil, fmt.Errorf("report: %s: schema %q, want %q", filepath.Join(dir, File), m.Schema, Schema)
 	}
 	var runs []string
 	for _, r := range m.Runs {
@@ -130,9 +135,9 @@ func ReadSuite(dir string) (*SuiteManifest, []string, error) {
 	return &m, runs, nil
 }
 
-// IsSuiteDir reports whether dir holds a suite report (suite.json).
-func IsSuiteDir(dir string) bool {
-	_, err := os.Stat(filepath.Join(dir, SuiteFile))
+// IsDir reports whether dir holds a suite report (suite.json).
+func IsDir(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, File))
 	return err == nil
 }
 
@@ -153,7 +158,7 @@ func relPath(base, target string) string {
 
 // suiteStatus is ok when every run was read and is ok and no spec is
 // missing, failed when no run measured anything, partial otherwise.
-func suiteStatus(runs []suiteRun, missing []SuiteMissing) string {
+func suiteStatus(runs []suiteRun, missing []Missing) string {
 	ok, measured := len(missing) == 0 && len(runs) > 0, false
 	for _, r := range runs {
 		if r.Err != nil || r.R.Status != results.StatusOK {
@@ -302,7 +307,7 @@ func (c depthSeries) series(main int, y func(p depthPoint) (v, lo, hi float64, o
 
 // depthFigures are lookup latency and IOPS speedup against tree depth,
 // across the suite's runs.
-func depthFigures(pts []depthPoint) []Figure {
+func depthFigures(pts []depthPoint) []figures.Figure {
 	if len(pts) == 0 {
 		return nil
 	}
@@ -345,7 +350,7 @@ func depthFigures(pts []depthPoint) []Figure {
 		s.Label += " (measured)"
 		sp.Series = append(sp.Series, s)
 		if i == indexOfCurve(curves, c.Mode, main) {
-			srs, hls := anchorMarks("depth", c.Mode, analysis.StyleOf(c.Mode), true)
+			srs, hls := figures.AnchorMarks("depth", c.Mode, analysis.StyleOf(c.Mode), true)
 			anchors = append(anchors, srs...)
 			sp.HLines = append(sp.HLines, hls...)
 		}
@@ -356,7 +361,7 @@ func depthFigures(pts []depthPoint) []Figure {
 		fanNote = fmt.Sprintf(" Lines join the runs at fanout %d; unjoined markers are runs at another fanout (a deep tree needs a "+
 			"small fanout to stay small), labelled with it.", main)
 	}
-	figs := []Figure{{
+	figs := []figures.Figure{{
 		File:  "depth-latency.png",
 		Title: "B+-tree lookup latency vs tree depth (depth experiment, across runs)",
 		Caption: "Mean lookup latency per mode, one run per tree depth (a data image each); points are the median over the run's " +
@@ -365,7 +370,7 @@ func depthFigures(pts []depthPoint) []Figure {
 		Charts: []*plot.Chart{lat},
 	}}
 	if len(sp.Series) > 0 {
-		figs = append(figs, Figure{
+		figs = append(figs, figures.Figure{
 			File:  "depth-speedup.png",
 			Title: "B+-tree lookup speedup vs tree depth beside the papers (depth experiment, across runs)",
 			Caption: "Per-repetition ratio IOPS(mode)/IOPS(pread) within each run (repetitions paired by index, same VM); median, " +
@@ -395,7 +400,7 @@ func indexOfCurve(cs []depthSeries, mode string, main int) int {
 }
 
 // suiteMarkdown writes index.md.
-func suiteMarkdown(w io.Writer, outDir string, o SuiteOptions, status string, runs []suiteRun, dp []depthPoint, figs []Figure) {
+func suiteMarkdown(w io.Writer, outDir string, o Options, status string, runs []suiteRun, dp []depthPoint, figs []figures.Figure) {
 	title := "bpfstor suite report"
 	if o.Name != "" {
 		title = "bpfstor suite: " + o.Name
@@ -475,7 +480,7 @@ func depthTable(w io.Writer, dp []depthPoint) {
 		sp, papers, ours := "—", "—", "—"
 		if p.HasBase {
 			sp = cell.Ratio(analysis.Speedup(p.G, p.Base))
-			papers, ours = BesidePapers("depth", p.Mode, p.Depth, 1, p.G, p.Base)
+			papers, ours = views.BesidePapers("depth", p.Mode, p.Depth, 1, p.G, p.Base)
 		}
 		fmt.Fprintf(w, "| %d | %d | %d | %s | %s | %d | %s | %s | %s | %s | %s | %s |\n", p.Depth, p.Fanout, p.Keys, cell.MD(p.Run), p.Mode,
 			len(p.G.Points), cell.SpreadUs(p.G.Mean()), cell.SpreadUs(p.G.P99()), cell.SpreadIOPS(p.G.IOPS()), sp, papers, ours)
@@ -498,8 +503,8 @@ func runSection(w io.Writer, outDir string, r suiteRun) {
 	}
 	res := r.R
 	fmt.Fprintf(w, "\n### %s — %s\n\n", res.Name, res.Status)
-	if _, err := os.Stat(filepath.Join(r.Dir, MarkdownFile)); err == nil {
-		fmt.Fprintf(w, "[report](%s)", relPath(outDir, filepath.Join(r.Dir, MarkdownFile)))
+	if _, err := os.Stat(filepath.Join(r.Dir, report.MarkdownFile)); err == nil {
+		fmt.Fprintf(w, "[report](%s)", relPath(outDir, filepath.Join(r.Dir, report.MarkdownFile)))
 	} else {
 		fmt.Fprintf(w, "no report.md yet (`bpfstor report %s`)", r.Dir)
 	}
@@ -520,7 +525,7 @@ func runSection(w io.Writer, outDir string, r suiteRun) {
 		fmt.Fprintf(w, " · stopped: %s", cell.MD(res.Reason))
 	}
 	fmt.Fprintln(w)
-	if bs := Breakdowns(r.A); len(bs) > 0 {
+	if bs := views.Breakdowns(r.A); len(bs) > 0 {
 		fmt.Fprintf(w, "\n%s\n", bs[0])
 	}
 	if len(r.A.Groups) == 0 {
