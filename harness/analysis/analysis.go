@@ -59,6 +59,18 @@ func Groups(r *results.Result) []Group {
 	return gs
 }
 
+// Statuses counts a run's points that are ok and those that are not.
+func Statuses(r *results.Result) (ok, failed int) {
+	for _, p := range r.Points {
+		if p.Status == proto.StatusOK {
+			ok++
+		} else {
+			failed++
+		}
+	}
+	return ok, failed
+}
+
 // Spread is the median and range of a statistic over repetitions
 // (stats.Spread: one definition for reports and compare).
 type Spread = stats.Spread

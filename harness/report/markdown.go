@@ -52,14 +52,7 @@ func Markdown(w io.Writer, r *results.Result, a *analysis.Analysis, figs []figur
 	if r.Reason != "" {
 		fmt.Fprintf(w, " (%s)", r.Reason)
 	}
-	ok, failed := 0, 0
-	for _, p := range r.Points {
-		if p.Status == proto.StatusOK {
-			ok++
-		} else {
-			failed++
-		}
-	}
+	ok, failed := analysis.Statuses(r)
 	fmt.Fprintf(w, ": %d points ok, %d failed", ok, failed)
 	if r.Expected > 0 {
 		fmt.Fprintf(w, ", %d expected", r.Expected)

@@ -1,5 +1,7 @@
-// Package report turns a run's result into tables people read: per point,
-// and per workload the median over repetitions with its min–max spread.
+// Package report writes a run's report: report.md (conditions, the
+// measured table, the experiment sections of harness/report/views, the
+// figures of harness/report/figures), results.csv, and the text printed
+// after a run (Text). Write puts them all in the run directory.
 package report
 
 import (

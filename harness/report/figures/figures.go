@@ -24,7 +24,7 @@ type Figure struct {
 	Title   string
 	Caption string
 	Charts  []*plot.Chart // side by side
-	// Err is why the figure could not be drawn (set by Write).
+	// Err is why the figure could not be drawn (set by Save).
 	Err error
 }
 

@@ -508,14 +508,7 @@ func runSection(w io.Writer, outDir string, r suiteRun) {
 	} else {
 		fmt.Fprintf(w, "no report.md yet (`bpfstor report %s`)", r.Dir)
 	}
-	ok, bad := 0, 0
-	for _, p := range res.Points {
-		if p.Status == proto.StatusOK {
-			ok++
-		} else {
-			bad++
-		}
-	}
+	ok, bad := analysis.Statuses(res)
 	fmt.Fprintf(w, " · `%s` · spec `%s` · %d points ok, %d failed", relPath(outDir, r.Dir), cell.OrDash(res.Meta.Spec), ok, bad)
 	if res.Expected > len(res.Points) {
 		fmt.Fprintf(w, ", %d never measured", res.Expected-len(res.Points))
