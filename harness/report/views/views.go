@@ -1,4 +1,10 @@
-package report
+// Package views writes the report's sections of the experiments of
+// shared/README.md section 5 that are more than a table of workloads: kv
+// (key distributions side by side), breakdown (a read split into device and
+// guest software, and by layer when traced with BPF kprobes), and "Beside
+// the papers", every mode against the pread baseline beside the papers'
+// numbers.
+package views
 
 import (
 	"fmt"
@@ -8,159 +14,24 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/bpfstor/bpfstor/harness/plot"
+	"github.com/bpfstor/bpfstor/harness/analysis"
+	"github.com/bpfstor/bpfstor/harness/internal/cell"
+	"github.com/bpfstor/bpfstor/harness/paper"
 	"github.com/bpfstor/bpfstor/harness/proto"
 	"github.com/bpfstor/bpfstor/harness/results"
 	"github.com/bpfstor/bpfstor/harness/stats"
 	"github.com/bpfstor/bpfstor/harness/workload"
 )
 
-// This file reads the experiments of shared/README.md section 5 that are
-// not a sweep along one integer axis: kv (key distributions side by side)
-// and breakdown (a read split into device and guest software, and by layer
-// when traced with BPF kprobes), and sets
-// every mode beside the pread baseline for the paper tables.
-
-// chained reports whether a workload kind is a chain of dependent reads
-// compared across dispatch modes (workload.Kind.Chained).
-func chained(kind string) bool { return workload.Chained(kind) }
-
-func distOf(w proto.Workload) string {
-	if w.Dist == "" {
-		return "uniform"
-	}
-	return w.Dist
-}
-
-// KV is the kv experiment of a run: chained workloads measured with more
-// than one key distribution, everything else alike.
-type KV struct {
-	Dists []string // uniform first
-	// Lines are the workloads with the distribution blanked (one per mode,
-	// usually); Points[i].X indexes Dists.
-	Lines []*Line
-}
-
-// KVOf finds the kv experiment in a run; nil when no workload was measured
-// with two key distributions.
-func KVOf(a *Analysis) *KV {
-	dists := map[string]map[string]bool{}
-	for _, g := range a.Groups {
-		w := g.Points[0].Workload
-		if !chained(w.Kind) {
-			continue
-		}
-		k := WorkloadKey(noDist(w))
-		if dists[k] == nil {
-			dists[k] = map[string]bool{}
-		}
-		dists[k][distOf(w)] = true
-	}
-	kv := &KV{}
-	lines := map[string]*Line{}
-	seen := map[string]bool{}
-	for _, g := range a.Groups {
-		w := g.Points[0].Workload
-		if !chained(w.Kind) || len(dists[WorkloadKey(noDist(w))]) < 2 {
-			continue
-		}
-		d := distOf(w)
-		if !seen[d] {
-			seen[d] = true
-			kv.Dists = append(kv.Dists, d)
-		}
-		base := noDist(w)
-		k := WorkloadKey(base)
-		l, ok := lines[k]
-		if !ok {
-			l = &Line{Mode: w.Mode, Base: base}
-			lines[k] = l
-			kv.Lines = append(kv.Lines, l)
-		}
-		l.Points = append(l.Points, SweepPoint{G: g})
-	}
-	if len(kv.Lines) == 0 {
-		return nil
-	}
-	sort.SliceStable(kv.Dists, func(i, j int) bool { return kv.Dists[i] == "uniform" && kv.Dists[j] != "uniform" })
-	for _, l := range kv.Lines {
-		for i := range l.Points {
-			l.Points[i].X = indexOf(kv.Dists, distOf(l.Points[i].G.Points[0].Workload))
-		}
-	}
-	labelLines(kv.Lines[0].Base.Kind, kv.Lines)
-	sort.SliceStable(kv.Lines, func(i, j int) bool { return styleOf(kv.Lines[i].Mode) < styleOf(kv.Lines[j].Mode) })
-	styleLines(kv.Lines)
-	return kv
-}
-
-// keys are the workloads of the kv experiment (none for a nil KV).
-func (kv *KV) keys() map[string]bool {
-	in := map[string]bool{}
-	if kv == nil {
-		return in
-	}
-	for _, l := range kv.Lines {
-		for _, p := range l.Points {
-			in[p.G.Key] = true
-		}
-	}
-	return in
-}
-
-func noDist(w proto.Workload) proto.Workload {
-	w.Dist, w.Ops, w.Warmup = "", 0, 0
-	return w
-}
-
-func indexOf(ss []string, s string) int {
-	for i, x := range ss {
-		if x == s {
-			return i
-		}
-	}
-	return -1
-}
-
-// kvFigure is one latency CDF per mode and key distribution in one chart:
-// colour by mode, dashed for uniform keys.
-func kvFigure(a *Analysis) []Figure {
-	kv := KVOf(a)
-	if kv == nil {
-		return nil
-	}
-	c := cdfChart("latency CDF by key distribution")
-	for _, l := range kv.Lines {
-		for _, p := range l.Points {
-			sr := plot.CDF(l.Label+", "+kv.Dists[p.X], p.G.Merged(), l.Style)
-			sr.Dashed = kv.Dists[p.X] == "uniform"
-			if len(sr.X) > 0 {
-				c.Series = append(c.Series, sr)
-			}
-		}
-	}
-	if len(c.Series) == 0 {
-		return nil
-	}
-	kind := kv.Lines[0].Base.Kind
-	return []Figure{{
-		File:  kind + "-kv-cdf.png",
-		Title: fmt.Sprintf("%s: latency by key distribution (kv experiment)", kindTitle(kind)),
-		Caption: "CDF of every operation's latency, all repetitions merged, one curve per mode and key distribution (" +
-			strings.Join(kv.Dists, ", ") + "); dashed: uniform keys. " + ExperimentNotes["kv"],
-		Charts: []*plot.Chart{c},
-	}}
-}
-
-// kvMD is the kv table: every mode under every distribution, against pread
-// under the same distribution and against itself under uniform keys.
-func kvMD(w io.Writer, a *Analysis) {
-	kv := KVOf(a)
+// KVSection is the kv table: every mode under every distribution, against
+// pread under the same distribution and against itself under uniform keys.
+func KVSection(w io.Writer, a *analysis.Analysis) {
+	kv := analysis.KVOf(a)
 	if kv == nil {
 		return
 	}
 	fmt.Fprintln(w, "\n## Key distributions (kv experiment)")
-	fmt.Fprintf(w, "\n%s Median [min–max] over repetitions; latencies in µs; ratios per repetition, paired by index.\n\n", ExperimentNotes["kv"])
+	fmt.Fprintf(w, "\n%s Median [min–max] over repetitions; latencies in µs; ratios per repetition, paired by index.\n\n", paper.ExperimentNotes["kv"])
 	fmt.Fprintln(w, "| workload | dist | reps | p50 | p99 | mean | IOPS | IOPS vs pread | p99 vs pread | IOPS vs uniform |")
 	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, l := range kv.Lines {
@@ -168,22 +39,22 @@ func kvMD(w io.Writer, a *Analysis) {
 		for _, p := range l.Points {
 			g := p.G
 			sp, p99 := "—", "—"
-			if b, ok := baselineOf(a.Groups, g); ok {
-				sp, p99 = ratioText(Speedup(g, b)), pctText(P99Ratio(g, b))
+			if b, ok := analysis.BaselineOf(a.Groups, g); ok {
+				sp, p99 = cell.Ratio(analysis.Speedup(g, b)), pctText(analysis.P99Ratio(g, b))
 			}
 			vu := "—"
 			if hasUni && p.X != 0 {
-				vu = ratioText(Speedup(g, uni))
+				vu = cell.Ratio(analysis.Speedup(g, uni))
 			}
-			fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", md(l.Label), kv.Dists[p.X], len(g.Points),
-				spreadUs(g.P50()), spreadUs(g.P99()), spreadUs(g.Mean()), spreadIOPS(g.IOPS()), sp, p99, vu)
+			fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", cell.MD(l.Label), kv.Dists[p.X], len(g.Points),
+				cell.SpreadUs(g.P50()), cell.SpreadUs(g.P99()), cell.SpreadUs(g.Mean()), cell.SpreadIOPS(g.IOPS()), sp, p99, vu)
 		}
 	}
 	fmt.Fprintln(w, "\nThe paper's kv numbers are set beside these in \"Beside the papers\" below.")
 }
 
 // pctText is a ratio as a change in percent: "−12 % [−20…−5]".
-func pctText(r Ratio) string {
+func pctText(r analysis.Ratio) string {
 	if r.N == 0 {
 		return "—"
 	}
@@ -199,7 +70,7 @@ func pctText(r Ratio) string {
 // its reads were traced (workload trace_layers), into the layers of XRP
 // Table 1.
 type Breakdown struct {
-	G         Group
+	G         analysis.Group
 	BlockSize int
 	// Measured and Device are mean and p50 in ns: measured in the guest
 	// (median over repetitions) and on the device (whole trace). Without
@@ -232,7 +103,7 @@ func (b Breakdown) String() string {
 	if l := b.Layers; l != nil {
 		var segs []string
 		for _, sg := range l.Segments {
-			segs = append(segs, fmt.Sprintf("%s %.1f", segmentInfo(sg.Name).Short, sg.Mean.Median/1e3))
+			segs = append(segs, fmt.Sprintf("%s %.1f", SegmentInfo(sg.Name).Short, sg.Mean.Median/1e3))
 		}
 		parts = append(parts, fmt.Sprintf("Layers: %s traced read %.1f µs (probes %+.1f µs over the untraced %.1f µs): %s µs.",
 			b.G.Key, l.Total()/1e3, l.Overhead.Median/1e3, l.Untraced.Median/1e3, strings.Join(segs, ", ")))
@@ -242,7 +113,7 @@ func (b Breakdown) String() string {
 
 // xrpSoftwareShare is the software's share of XRP Table 1's read, 0..1.
 func xrpSoftwareShare() float64 {
-	return (XRPTable1Total - XRPTable1[len(XRPTable1)-1].Ns) / XRPTable1Total
+	return (paper.XRPTable1Total - paper.XRPTable1[len(paper.XRPTable1)-1].Ns) / paper.XRPTable1Total
 }
 
 // Ceiling is the most a depth-d chain that pays the full stack once and
@@ -258,7 +129,7 @@ func (b Breakdown) Ceiling(d int) float64 {
 
 // Breakdowns are the run's plain pread workloads (one thread) split with
 // its device trace, their layers when traced; none without either.
-func Breakdowns(a *Analysis) []Breakdown {
+func Breakdowns(a *analysis.Analysis) []Breakdown {
 	d := a.Device
 	traced := d != nil && d.Paired > 0
 	var out []Breakdown
@@ -284,7 +155,7 @@ type LayerSplit struct {
 	Segments []SplitSegment
 	// Traced, Untraced and Overhead are the traced reads' mean, the
 	// workload's own (untraced) mean and their difference, in ns.
-	Traced, Untraced, Overhead Spread
+	Traced, Untraced, Overhead analysis.Spread
 	Reps                       int
 	// Reads and Discarded are summed over repetitions, as are the
 	// discarded reads by probe point.
@@ -296,7 +167,7 @@ type LayerSplit struct {
 type SplitSegment struct {
 	Name string
 	// Mean is the spread of the repetitions' mean durations (ns).
-	Mean Spread
+	Mean analysis.Spread
 	// Count is the reads measured in it; Log2 their log2 histogram
 	// (proto.LayerSegment), both summed over repetitions.
 	Count int64
@@ -313,7 +184,7 @@ func layersOf(p *results.Point) (*proto.Layers, bool) {
 
 // LayerSplitOf gathers the layer splits of a group's repetitions; nil when
 // none was traced. Segments keep the order of the first repetition.
-func LayerSplitOf(g Group) *LayerSplit {
+func LayerSplitOf(g analysis.Group) *LayerSplit {
 	s := &LayerSplit{}
 	means := map[string][]float64{}
 	idx := map[string]int{}
@@ -447,9 +318,9 @@ var LayerSegments = []LayerSegment{
 	{proto.SegCrossOut, "kernel→user crossing", "crossing out", "`__x64_sys_pread64` return → user space", "user/kernel crossing", "user/kernel crossings", 6},
 }
 
-// segmentInfo is the report's view of a segment; one it does not know is
+// SegmentInfo is the report's view of a segment; one it does not know is
 // shown by its name, beside nothing.
-func segmentInfo(name string) LayerSegment {
+func SegmentInfo(name string) LayerSegment {
 	for _, ls := range LayerSegments {
 		if ls.Name == name {
 			return ls
@@ -458,146 +329,10 @@ func segmentInfo(name string) LayerSegment {
 	return LayerSegment{Name: name, Label: name, Short: name, Probes: "—", Bar: name, Style: 7}
 }
 
-// Bar colours of the breakdown, device at the bottom.
-const (
-	styleDevice   = 5 // sky blue
-	styleSoftware = 1 // vermillion: the guest software, not split yet
-)
-
-// xrpLayerStyles colours XRP Table 1's software layers (driver up to the
-// crossing), none the colour of the device or the unsplit software.
-var xrpLayerStyles = map[string]int{"NVMe driver": 2, "block layer (bio)": 4, "file system (ext4)": 3, "syscall": 0, "user/kernel crossing": 6}
-
-// breakdownFigure is the split of the first plain pread workload: by
-// layer when its reads were traced, else device vs software.
-func breakdownFigure(a *Analysis) []Figure {
-	bs := Breakdowns(a)
-	if len(bs) == 0 {
-		return nil
-	}
-	if bs[0].Layers != nil {
-		return []Figure{layersFigure(bs[0])}
-	}
-	b := bs[0]
-	soft := func(total, dev float64) float64 { return math.Max(total-dev, 0) * usPerNs }
-	abs := &plot.Chart{
-		Title:      fmt.Sprintf("this run: one %d B pread (µs)", b.BlockSize),
-		YLabel:     "latency (µs)",
-		YFrom0:     true,
-		Categories: []string{"mean", "p50"},
-		BarLabel:   "%.0f",
-		Bars: []plot.Bar{
-			{Label: "device (QEMU trace)", Values: []float64{b.DeviceMean * usPerNs, b.DeviceP50 * usPerNs}, Style: styleDevice},
-			{Label: "guest software", Values: []float64{soft(b.MeasuredMean, b.DeviceMean), soft(b.MeasuredP50, b.DeviceP50)}, Style: styleSoftware},
-		},
-	}
-	devPct := math.Min(b.DeviceMean/b.MeasuredMean, 1) * 100
-	share := shareChart("bpfstor")
-	share.Bars = append(share.Bars,
-		plot.Bar{Label: "device", Values: []float64{devPct, XRPTable1[len(XRPTable1)-1].Ns / XRPTable1Total * 100}, Style: styleDevice},
-		plot.Bar{Label: "guest software (not split yet)", Values: []float64{100 - devPct, 0}, Style: styleSoftware})
-	for i := len(XRPTable1) - 2; i >= 0; i-- { // driver first: the stack goes up the layers
-		l := XRPTable1[i]
-		share.Bars = append(share.Bars, plot.Bar{Label: "XRP: " + l.Name, Values: []float64{0, l.Ns / XRPTable1Total * 100}, Style: xrpLayerStyles[l.Name]})
-	}
-	return []Figure{{
-		File:  "breakdown.png",
-		Title: fmt.Sprintf("where a %d B read's time goes (breakdown experiment)", b.BlockSize),
-		Caption: fmt.Sprintf("Left: this run's %s, mean and p50 (median over repetitions), split into the device (QEMU trace, "+
-			"doorbell→MSI-X, %d commands) and the guest's software (measured − device). Right: the same mean as shares beside XRP Table 1 "+
-			"(6.27 µs on Optane, software 48.6 %%). The guest software is not split into XRP's layers (crossing, syscall, "+
-			"file system, block, driver) in this run: that needs the layer trace (trace_layers = true).", b.G.Key, b.Commands),
-		Charts: []*plot.Chart{abs, share},
-	}}
-}
-
-// layerBar is one layer of the layer figure: the segments summed in it and
-// the XRP Table 1 row drawn beside it.
-type layerBar struct {
-	Label string
-	Style int
-	Ns    float64
-	XRPNs float64
-}
-
-// layerBars stacks a split the way XRP Table 1 reads bottom up: the device
-// row first, then the driver, block, file and syscall layers, the
-// crossings on top; within a row, the read's order. Each XRP row is drawn
-// beside the first layer set beside it; segments beside no row go last.
-func layerBars(s *LayerSplit) []layerBar {
-	var bars []layerBar
-	at := map[string]int{}
-	add := func(ls LayerSegment, ns, xrp float64) {
-		i, ok := at[ls.Bar]
-		if !ok {
-			i = len(bars)
-			at[ls.Bar] = i
-			bars = append(bars, layerBar{Label: ls.Bar, Style: ls.Style, XRPNs: xrp})
-		}
-		bars[i].Ns += ns
-	}
-	for r := len(XRPTable1) - 1; r >= 0; r-- {
-		row, xrp := XRPTable1[r], XRPTable1[r].Ns
-		for _, sg := range s.Segments {
-			if ls := segmentInfo(sg.Name); ls.XRP == row.Name {
-				add(ls, sg.Mean.Median, xrp)
-				xrp = 0
-			}
-		}
-	}
-	for _, sg := range s.Segments {
-		if ls := segmentInfo(sg.Name); ls.XRP == "" {
-			add(ls, sg.Mean.Median, 0)
-		}
-	}
-	return bars
-}
-
-// layersFigure draws a traced read by layer: its mean in µs with the
-// untraced mean and the QEMU trace's device time beside it, and as shares
-// beside XRP Table 1.
-func layersFigure(b Breakdown) Figure {
-	s := b.Layers
-	abs := &plot.Chart{
-		Title:      fmt.Sprintf("this run: one traced %d B pread, mean (µs)", b.BlockSize),
-		YLabel:     "latency (µs)",
-		YFrom0:     true,
-		Categories: []string{"traced read"},
-		BarLabel:   "%.0f",
-		BarWidth:   90,
-		Legend:     plot.TopRight,
-		HLines:     []plot.HLine{{Y: s.Untraced.Median * usPerNs, Label: "untraced read (mean)", Style: 7}},
-	}
-	if b.Commands > 0 {
-		abs.HLines = append(abs.HLines, plot.HLine{Y: b.DeviceMean * usPerNs, Label: "device alone (QEMU trace, mean)", Style: 6})
-	}
-	share := shareChart("bpfstor (traced)")
-	for _, lb := range layerBars(s) {
-		abs.Bars = append(abs.Bars, plot.Bar{Values: []float64{lb.Ns * usPerNs}, Style: lb.Style})
-		share.Bars = append(share.Bars, plot.Bar{Label: lb.Label, Style: lb.Style,
-			Values: []float64{s.Share(lb.Ns) * 100, lb.XRPNs / XRPTable1Total * 100}})
-	}
-	dev := ""
-	if b.Commands > 0 {
-		dev = fmt.Sprintf(" The black dashed line is the device alone (QEMU trace, doorbell→MSI-X, mean over %d commands), inside the "+
-			"in-guest \"device + interrupt\" segment.", b.Commands)
-	}
-	return Figure{
-		File:  "breakdown.png",
-		Title: fmt.Sprintf("where a %d B read's time goes, layer by layer (breakdown experiment)", b.BlockSize),
-		Caption: fmt.Sprintf("Left: the mean of %s's traced reads (BPF kprobes in the guest, %d reads over %d repetitions), stacked by "+
-			"segment (median over repetitions), the device at the bottom; the grey dashed line is the untraced reads' mean: the gap "+
-			"to the top of the bar is what the probes cost (%+.1f µs).%s Right: the same as shares of the traced read beside XRP "+
-			"Table 1 (6.27 µs on Optane); XRP has no completion rows, so the completion segments stand beside nothing.",
-			b.G.Key, s.Reads, s.Reps, s.Overhead.Median/1e3, dev),
-		Charts: []*plot.Chart{abs, share},
-	}
-}
-
-// breakdownMD is the breakdown section: the split per pread workload
+// BreakdownSection is the breakdown section: the split per pread workload
 // beside XRP Table 1, by layer when traced, and the ceiling it sets on
 // chained reads.
-func breakdownMD(w io.Writer, a *Analysis) {
+func BreakdownSection(w io.Writer, a *analysis.Analysis) {
 	bs := Breakdowns(a)
 	if len(bs) == 0 {
 		return
@@ -625,7 +360,7 @@ func breakdownMD(w io.Writer, a *Analysis) {
 // deviceSplitMD is the two-layer table: each pread workload's untraced
 // latency against the QEMU trace's device time.
 func deviceSplitMD(w io.Writer, bs []Breakdown, split bool) {
-	note := ExperimentNotes["breakdown"]
+	note := paper.ExperimentNotes["breakdown"]
 	if split {
 		note = "First the device (QEMU trace, doorbell→MSI-X) against the rest, the guest's software; then the guest's own split " +
 			"by layer (BPF kprobes)."
@@ -639,15 +374,15 @@ func deviceSplitMD(w io.Writer, bs []Breakdown, split bool) {
 			stat       string
 			total, dev float64
 		}{{"mean", b.MeasuredMean, b.DeviceMean}, {"p50", b.MeasuredP50, b.DeviceP50}} {
-			fmt.Fprintf(w, "| %s | %s | %.1f | %.1f | %.1f | %.1f %% |\n", md(b.G.Key), r.stat, r.total/1e3, r.dev/1e3,
+			fmt.Fprintf(w, "| %s | %s | %.1f | %.1f | %.1f | %.1f %% |\n", cell.MD(b.G.Key), r.stat, r.total/1e3, r.dev/1e3,
 				(r.total-r.dev)/1e3, (r.total-r.dev)/r.total*100)
 		}
 	}
-	dev := XRPTable1[len(XRPTable1)-1].Ns
+	dev := paper.XRPTable1[len(paper.XRPTable1)-1].Ns
 	fmt.Fprintf(w, "| XRP Table 1: 512 B random read, Optane | mean | %.2f | %.2f | %.2f | %.1f %% |\n",
-		XRPTable1Total/1e3, dev/1e3, (XRPTable1Total-dev)/1e3, xrpSoftwareShare()*100)
+		paper.XRPTable1Total/1e3, dev/1e3, (paper.XRPTable1Total-dev)/1e3, xrpSoftwareShare()*100)
 	var layers []string
-	for _, l := range XRPTable1[:len(XRPTable1)-1] {
+	for _, l := range paper.XRPTable1[:len(paper.XRPTable1)-1] {
 		layers = append(layers, fmt.Sprintf("%s %.0f ns", l.Name, l.Ns))
 	}
 	if split {
@@ -671,7 +406,7 @@ func deviceSplitMD(w io.Writer, bs []Breakdown, split bool) {
 // QEMU trace.
 func layersMD(w io.Writer, b Breakdown) {
 	s := b.Layers
-	fmt.Fprintf(w, "\n### Per layer: %s, BPF kprobes in the guest\n\n", md(b.G.Key))
+	fmt.Fprintf(w, "\n### Per layer: %s, BPF kprobes in the guest\n\n", cell.MD(b.G.Key))
 	fmt.Fprintf(w, "Each repetition ran its reads a second time, as many and the same blocks, with kprobes on the read path "+
 		"(`bpf/progs/layers.c`) following the reading thread (the blocks were read once, untimed, before both runs, so that "+
 		"both find them in the host's page cache): %d traced reads over %d repetitions, %d (%.1f %%) discarded%s. "+
@@ -686,19 +421,19 @@ func layersMD(w io.Writer, b Breakdown) {
 	fmt.Fprintln(w, "| segment | from → to | mean (µs) | share of the traced read | reads | median read within |")
 	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|")
 	for _, sg := range s.Segments {
-		ls := segmentInfo(sg.Name)
+		ls := SegmentInfo(sg.Name)
 		within := "—"
 		if lo, hi, ok := sg.P50Range(); ok {
 			within = fmt.Sprintf("%s–%s µs", trimUs(lo), trimUs(hi))
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %.1f %% | %d | %s |\n", md(ls.Label), md(ls.Probes), spreadUs(sg.Mean),
+		fmt.Fprintf(w, "| %s | %s | %s | %.1f %% | %d | %s |\n", cell.MD(ls.Label), cell.MD(ls.Probes), cell.SpreadUs(sg.Mean),
 			s.Share(sg.Mean.Median)*100, sg.Count, within)
 	}
 	fmt.Fprintf(w, "| **sum of the segments: the traced read** | | **%.1f** | 100 %% | | |\n", s.Total()/1e3)
-	fmt.Fprintf(w, "| traced reads, mean in user space (every traced read) | | %s | | %d | |\n", spreadUs(s.Traced), s.Reads)
-	fmt.Fprintf(w, "| untraced reads, mean (the workload's latency) | | %s | | | |\n", spreadUs(s.Untraced))
+	fmt.Fprintf(w, "| traced reads, mean in user space (every traced read) | | %s | | %d | |\n", cell.SpreadUs(s.Traced), s.Reads)
+	fmt.Fprintf(w, "| untraced reads, mean (the workload's latency) | | %s | | | |\n", cell.SpreadUs(s.Untraced))
 	fmt.Fprintf(w, "| **probe overhead** (traced − untraced mean) | | **%s** | %+.1f %% of the untraced read | | |\n",
-		spreadUs(s.Overhead), s.Overhead.Median/s.Untraced.Median*100)
+		cell.SpreadUs(s.Overhead), s.Overhead.Median/s.Untraced.Median*100)
 	fmt.Fprintf(w, "\nUnder TCG a kprobe is an emulated breakpoint trap and a kretprobe a return trampoline: the split is of the "+
 		"traced read, %.1f µs longer than an untraced one, and the segments that hold probes are inflated most. Read the shares "+
 		"and the order of magnitude, not single microseconds.\n", s.Overhead.Median/1e3)
@@ -707,22 +442,22 @@ func layersMD(w io.Writer, b Breakdown) {
 	fmt.Fprintln(w, "\n| XRP Table 1 row | bpfstor segments | bpfstor (µs) | bpfstor share | XRP (ns) | XRP share |")
 	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|")
 	soft := 0.0
-	for i, row := range XRPTable1 {
+	for i, row := range paper.XRPTable1 {
 		var names, labels []string
 		for _, sg := range s.Segments {
-			if ls := segmentInfo(sg.Name); ls.XRP == row.Name {
+			if ls := SegmentInfo(sg.Name); ls.XRP == row.Name {
 				names, labels = append(names, sg.Name), append(labels, ls.Label)
 			}
 		}
 		ns := s.Sum(names...)
-		if i < len(XRPTable1)-1 {
+		if i < len(paper.XRPTable1)-1 {
 			soft += ns
 		}
-		fmt.Fprintf(w, "| %s | %s | %.1f | %.1f %% | %.0f | %.1f %% |\n", md(row.Name), md(orDash(strings.Join(labels, ", "))), ns/1e3,
-			s.Share(ns)*100, row.Ns, row.Ns/XRPTable1Total*100)
+		fmt.Fprintf(w, "| %s | %s | %.1f | %.1f %% | %.0f | %.1f %% |\n", cell.MD(row.Name), cell.MD(cell.OrDash(strings.Join(labels, ", "))), ns/1e3,
+			s.Share(ns)*100, row.Ns, row.Ns/paper.XRPTable1Total*100)
 	}
 	fmt.Fprintf(w, "| **software** (all but the device row) | | %.1f | %.1f %% | %.0f | %.1f %% |\n", soft/1e3, s.Share(soft)*100,
-		XRPTable1Total-XRPTable1[len(XRPTable1)-1].Ns, xrpSoftwareShare()*100)
+		paper.XRPTable1Total-paper.XRPTable1[len(paper.XRPTable1)-1].Ns, xrpSoftwareShare()*100)
 	fmt.Fprintln(w, "\nXRP Table 1 has no completion rows; here the completion (interrupt handler, wake-up, return) sits in the "+
 		"device row, so bpfstor's software share is a lower bound. The file layer is the raw block device's direct I/O, "+
 		"not ext4.")
@@ -789,16 +524,16 @@ type compTable struct {
 type compRow struct {
 	X, Label, Mode string
 	Depth, Threads int
-	G, Base        Group
+	G, Base        analysis.Group
 }
 
 // comparisonTables sets every mode beside its pread baseline: per sweep
 // of chained reads, and for chained workloads measured at one point (a
 // B+-tree at one depth, or under several key distributions).
-func comparisonTables(a *Analysis) []compTable {
+func comparisonTables(a *analysis.Analysis) []compTable {
 	var ts []compTable
 	for _, s := range a.Sweeps {
-		exp := SweepExperiment(s)
+		exp := s.Experiment()
 		if exp == "" {
 			continue
 		}
@@ -821,26 +556,26 @@ func comparisonTables(a *Analysis) []compTable {
 			ts = append(ts, t)
 		}
 	}
-	kv := KVOf(a)
-	inKV := kv.keys()
+	kv := analysis.KVOf(a)
+	inKV := kv.Keys()
 	byKind := map[string]*compTable{}
 	var order []string
 	for _, g := range a.Single {
 		w := g.Points[0].Workload
-		b, ok := baselineOf(a.Single, g)
-		if !chained(w.Kind) || !ok {
+		b, ok := analysis.BaselineOf(a.Single, g)
+		if !workload.Chained(w.Kind) || !ok {
 			continue
 		}
 		exp, col, x := "depth", "depth", fmt.Sprint(g.Depth())
 		if inKV[g.Key] {
-			exp, col, x = "kv", "dist", distOf(w)
+			exp, col, x = "kv", "dist", analysis.DistOf(w)
 		}
 		k := w.Kind + "/" + exp
 		t, ok := byKind[k]
 		if !ok {
-			title := fmt.Sprintf("%s (%s experiment)", kindTitle(w.Kind), exp)
+			title := fmt.Sprintf("%s (%s experiment)", workload.TitleOf(w.Kind), exp)
 			if exp == "depth" {
-				title = fmt.Sprintf("%s (depth experiment, one point of it)", kindTitle(w.Kind))
+				title = fmt.Sprintf("%s (depth experiment, one point of it)", workload.TitleOf(w.Kind))
 			}
 			t = &compTable{Title: title, Exp: exp, Col: col}
 			if exp == "depth" {
@@ -851,12 +586,8 @@ func comparisonTables(a *Analysis) []compTable {
 			order = append(order, k)
 		}
 		label := w.Mode
-		if exp == "kv" {
-			for _, l := range kv.Lines {
-				if l.Base == noDist(w) {
-					label = l.Label
-				}
-			}
+		if l := kv.LineOf(w); l != nil && exp == "kv" {
+			label = l.Label
 		}
 		t.Rows = append(t.Rows, compRow{X: x, Label: label, Mode: w.Mode, Depth: g.Depth(), Threads: g.Threads(), G: g, Base: b})
 	}
@@ -866,14 +597,27 @@ func comparisonTables(a *Analysis) []compTable {
 	return ts
 }
 
-func metricName(m string) string {
-	switch m {
-	case MetricLatency:
-		return "latency"
-	case MetricP99:
-		return "tail"
+// BesidePapers is the papers' numbers for mode in experiment exp at depth
+// and threads, and how the mode's ratios against base compare with each:
+// two table cells, a dash for none.
+func BesidePapers(exp, mode string, depth, threads int, g, base analysis.Group) (papers, ours string) {
+	var ps, vs []string
+	for _, an := range paper.For(exp, mode, depth, threads, true) {
+		ps = append(ps, an.Label())
+		vs = append(vs, an.Judge(ratioFor(an.Metric, g, base).Spread))
 	}
-	return "IOPS"
+	return cell.OrDash(strings.Join(ps, "<br>")), cell.OrDash(strings.Join(vs, "<br>"))
+}
+
+// ratioFor is the per-repetition ratio an anchor's metric states.
+func ratioFor(metric string, mode, base analysis.Group) analysis.Ratio {
+	switch metric {
+	case paper.MetricLatency:
+		return analysis.LatencyRatio(mode, base)
+	case paper.MetricP99:
+		return analysis.P99Ratio(mode, base)
+	}
+	return analysis.Speedup(mode, base)
 }
 
 // writeComparison writes one table of "Beside the papers", then what the
@@ -883,37 +627,50 @@ func writeComparison(w io.Writer, t compTable) {
 	fmt.Fprintf(w, "| %s | mode | speedup IOPS(mode)/IOPS(pread) | latency ratio mean(pread)/mean(mode) | p99 change vs pread | paper | ours ÷ paper |\n", t.Col)
 	fmt.Fprintln(w, "|---:|---|---:|---:|---:|---|---|")
 	for _, r := range t.Rows {
-		var paper, vs []string
-		for _, an := range anchorsFor(t.Exp, r.Mode, r.Depth, r.Threads, true) {
-			paper = append(paper, fmt.Sprintf("%s %s %s", an.Paper, metricName(an.Metric), an.Text()))
-			vs = append(vs, an.Judge(RatioFor(an.Metric, r.G, r.Base)))
-		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", r.X, md(r.Label), ratioText(Speedup(r.G, r.Base)),
-			ratioText(LatencyRatio(r.G, r.Base)), pctText(P99Ratio(r.G, r.Base)),
-			orDash(strings.Join(paper, "<br>")), orDash(strings.Join(vs, "<br>")))
+		papers, ours := BesidePapers(t.Exp, r.Mode, r.Depth, r.Threads, r.G, r.Base)
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", r.X, cell.MD(r.Label), cell.Ratio(analysis.Speedup(r.G, r.Base)),
+			cell.Ratio(analysis.LatencyRatio(r.G, r.Base)), pctText(analysis.P99Ratio(r.G, r.Base)), papers, ours)
 	}
-	for _, n := range []string{t.Note, ExperimentNotes[t.Exp]} {
+	for _, n := range []string{t.Note, paper.ExperimentNotes[t.Exp]} {
 		if n != "" {
 			fmt.Fprintf(w, "\n%s\n", n)
 		}
 	}
-	for _, an := range Paper {
+	for _, an := range paper.Anchors {
 		if an.Experiment == t.Exp && an.Unmeasured != "" {
-			fmt.Fprintf(w, "\nNot compared: %s %s %s for %s (%s): %s.\n", an.Paper, metricName(an.Metric), an.Text(), an.Mode, an.Source, an.Unmeasured)
+			fmt.Fprintf(w, "\nNot compared: %s for %s (%s): %s.\n", an.Label(), an.Mode, an.Source, an.Unmeasured)
 		}
 	}
 }
 
-// shareChart is the right panel of the breakdown figure: this run's read
-// (labelled ours) beside XRP Table 1, as shares of the mean latency.
-func shareChart(ours string) *plot.Chart {
-	return &plot.Chart{
-		Title:      "share of a read: this run vs XRP Table 1 (%)",
-		YLabel:     "% of the read's mean latency",
-		Categories: []string{ours, "XRP Table 1"},
-		YMin:       0, YMax: 100,
-		BarLabel: "%.0f",
-		BarWidth: 48,
-		Legend:   plot.Outside,
+// PapersSection is the section "Beside the papers": every mode against the pread
+// baseline beside the papers' numbers, and the numbers used.
+func PapersSection(w io.Writer, a *analysis.Analysis) {
+	fmt.Fprintln(w, "\n## Beside the papers")
+	fmt.Fprintln(w, "\nAbsolute microseconds do not carry over from the papers' Optane drive to this VM; ratios against the "+
+		"user-space pread chain do. Ours: median [min–max] of per-repetition ratios (repetitions paired by index).")
+	ts := comparisonTables(a)
+	for _, t := range ts {
+		writeComparison(w, t)
 	}
+	if len(ts) == 0 {
+		fmt.Fprintln(w, "\nThis run has no workload with a paper anchor (chain or B+-tree lookups in modes pread and syscall/driver).")
+	}
+	fmt.Fprintln(w, "\nThe papers' numbers used (`report.Paper`):")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| experiment | mode | depth | metric | paper's ratio | source |")
+	fmt.Fprintln(w, "|---|---|---:|---|---:|---|")
+	for _, an := range paper.Anchors {
+		d := "any"
+		if an.Depth > 0 {
+			d = fmt.Sprint(an.Depth)
+		}
+		src := an.Source
+		if an.Unmeasured != "" {
+			src += " — not measurable yet: " + an.Unmeasured
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", an.Experiment, an.Mode, d, an.Metric, cell.MD(an.Text()), cell.MD(src))
+	}
+	fmt.Fprintln(w, "\nXRP Table 3 rows for depths 2–5 are not in the project's reference notes (shared/README.md) and are left out rather than guessed. "+
+		"XRP Fig. 8 (range query and aggregation) has no number there either. XRP Table 1 is set beside the breakdown experiment.")
 }

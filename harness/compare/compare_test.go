@@ -1,4 +1,4 @@
-package report
+package compare
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bpfstor/bpfstor/harness/internal/fixture"
 	"github.com/bpfstor/bpfstor/harness/proto"
 	"github.com/bpfstor/bpfstor/harness/results"
 )
@@ -19,13 +20,13 @@ func reps(seed uint64, depth int, mode string, n int, mean time.Duration) []*res
 	var ps []*results.Point
 	for i := 0; i < n; i++ {
 		m := time.Duration(float64(mean) * (1 + 0.01*rng.NormFloat64()))
-		ps = append(ps, synth(rng, fmt.Sprintf("chain/d%d/%s/rep%d", depth, mode, i), i, w, m, 300))
+		ps = append(ps, fixture.Synth(rng, fmt.Sprintf("chain/d%d/%s/rep%d", depth, mode, i), i, w, m, 300))
 	}
 	return ps
 }
 
 func run(name string, pss ...[]*results.Point) *results.Result {
-	r := &results.Result{Schema: results.Schema, Name: name, Status: results.StatusOK, Meta: meta("kvm")}
+	r := &results.Result{Schema: results.Schema, Name: name, Status: results.StatusOK, Meta: fixture.Meta("kvm")}
 	for _, ps := range pss {
 		r.Points = append(r.Points, ps...)
 	}
@@ -54,7 +55,7 @@ func TestCompare(t *testing.T) {
 	lo, hi := 0.01, 0.097
 	a.Meta.HostSteal, b.Meta.HostSteal = &lo, &hi
 
-	c := CompareResults(a, b)
+	c := Runs(a, b)
 	verdict := map[string]string{}
 	for _, ch := range c.Changes {
 		verdict[ch.Workload+" "+ch.Stat.Name] = ch.Verdict
@@ -73,7 +74,7 @@ func TestCompare(t *testing.T) {
 		}
 	}
 	// A clear improvement is called better.
-	c2 := CompareResults(b, a)
+	c2 := Runs(b, a)
 	for _, ch := range c2.Changes {
 		// p99 of 300 ops is too noisy to survive Holm (checked above: it is left out).
 		if strings.HasPrefix(ch.Workload, "chain bs=512 depth=3") && ch.Stat.Name != "p99" && ch.Verdict != VerdictBetter {
@@ -85,7 +86,7 @@ func TestCompare(t *testing.T) {
 	}
 
 	var out bytes.Buffer
-	if err := Compare(&out, a, b); err != nil {
+	if err := Write(&out, a, b); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range []string{
@@ -113,8 +114,8 @@ func TestCompare(t *testing.T) {
 // TestCompareRecorded compares the recorded runs: nothing in common but
 // nothing breaks, and a run compared with itself shows no change.
 func TestCompareRecorded(t *testing.T) {
-	chain, partial := fixture(t, "chain"), fixture(t, "partial")
-	c := CompareResults(chain, chain)
+	chain, partial := fixture.Read(t, "chain"), fixture.Read(t, "partial")
+	c := Runs(chain, chain)
 	if len(c.Changes) == 0 {
 		t.Fatal("no changes compared")
 	}
@@ -124,14 +125,14 @@ func TestCompareRecorded(t *testing.T) {
 		}
 	}
 	var out bytes.Buffer
-	if err := Compare(&out, chain, partial); err != nil {
+	if err := Write(&out, chain, partial); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "differs: accel kvm → tcg") || !strings.Contains(out.String(), "only in B: pread bs=4096") {
 		t.Errorf("compare chain/partial:\n%s", out.String())
 	}
 	out.Reset()
-	if err := Compare(&out, chain, chain); err != nil {
+	if err := Write(&out, chain, chain); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range []string{"WARNING: with 3 repetitions per side the smallest reachable p is 0.100 ≥ 0.05",

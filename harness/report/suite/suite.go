@@ -1,4 +1,7 @@
-package report
+// Package suite writes the report over several runs: an index of the runs
+// (index.md), the figures no single run can draw, and suite.json, from
+// which `bpfstor report SUITEDIR` makes it again.
+package suite
 
 import (
 	"encoding/json"
@@ -11,59 +14,64 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bpfstor/bpfstor/harness/analysis"
+	"github.com/bpfstor/bpfstor/harness/internal/atomicfile"
+	"github.com/bpfstor/bpfstor/harness/internal/cell"
 	"github.com/bpfstor/bpfstor/harness/plot"
 	"github.com/bpfstor/bpfstor/harness/proto"
+	"github.com/bpfstor/bpfstor/harness/report"
+	"github.com/bpfstor/bpfstor/harness/report/figures"
+	"github.com/bpfstor/bpfstor/harness/report/views"
 	"github.com/bpfstor/bpfstor/harness/results"
 )
 
-// A suite report reads several runs together: an index of the runs
-// (index.md) and the figures no single run can draw. The default suite runs
+// The default suite runs
 // one spec per B+-tree depth (a data image each), so lookup latency against
 // depth exists only across runs.
 
 // Files of a suite report directory.
 const (
-	SuiteIndex  = "index.md"
-	SuiteFile   = "suite.json"
-	SuiteSchema = "bpfstor.suite/v1"
+	Index  = "index.md"
+	File   = "suite.json"
+	Schema = "bpfstor.suite/v1"
 )
 
-// SuiteMissing is a spec of the suite that produced no run directory.
-type SuiteMissing struct {
+// Missing is a spec of the suite that produced no run directory.
+type Missing struct {
 	Spec  string `json:"spec"`
 	Error string `json:"error"`
 }
 
-// SuiteOptions name the suite and the specs that produced no run.
-type SuiteOptions struct {
+// Options name the suite and the specs that produced no run.
+type Options struct {
 	Name    string
-	Missing []SuiteMissing
+	Missing []Missing
 }
 
-// SuiteManifest is suite.json: what `bpfstor report SUITEDIR` regenerates
+// Manifest is suite.json: what `bpfstor report SUITEDIR` regenerates
 // the suite report from.
-type SuiteManifest struct {
+type Manifest struct {
 	Schema string `json:"schema"`
 	Name   string `json:"name"`
 	Status string `json:"status"`
 	// Runs are the run directories, relative to the suite directory.
-	Runs      []string       `json:"runs"`
-	Missing   []SuiteMissing `json:"missing,omitempty"`
-	Generated time.Time      `json:"generated"`
+	Runs      []string  `json:"runs"`
+	Missing   []Missing `json:"missing,omitempty"`
+	Generated time.Time `json:"generated"`
 }
 
 // suiteRun is one run directory of a suite.
 type suiteRun struct {
 	Dir string
 	R   *results.Result
-	A   *Analysis
+	A   *analysis.Analysis
 	Err error
 }
 
-// WriteSuite is Suite with the suite's name and the specs that produced no
-// run (a suite with any is partial). A run directory that cannot be read
+// Write writes the suite report of runDirs into outDir, with the suite's
+// name and the specs that produced no run (a suite with any is partial). A run directory that cannot be read
 // is named in index.md and makes the suite partial; it is not an error.
-func WriteSuite(outDir string, runDirs []string, o SuiteOptions) error {
+func Write(outDir string, runDirs []string, o Options) error {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return fmt.Errorf("report: suite: %w", err)
 	}
@@ -72,21 +80,21 @@ func WriteSuite(outDir string, runDirs []string, o SuiteOptions) error {
 		r, err := results.Read(d)
 		sr := suiteRun{Dir: d, R: r, Err: err}
 		if err == nil {
-			sr.A = Analyze(r)
+			sr.A = analysis.Analyze(r)
 		}
 		runs = append(runs, sr)
 	}
 	dp := suiteDepth(runs)
 	figs := depthFigures(dp)
-	errs := saveFigures(outDir, figs)
+	errs := figures.Save(outDir, figs)
 	status := suiteStatus(runs, o.Missing)
-	if err := writeFile(filepath.Join(outDir, SuiteIndex), func(w io.Writer) error {
+	if err := atomicfile.Write(filepath.Join(outDir, Index), func(w io.Writer) error {
 		suiteMarkdown(w, outDir, o, status, runs, dp, figs)
 		return nil
 	}); err != nil {
 		return err
 	}
-	m := SuiteManifest{Schema: SuiteSchema, Name: o.Name, Status: status, Missing: o.Missing, Generated: time.Now().UTC()}
+	m := Manifest{Schema: Schema, Name: o.Name, Status: status, Missing: o.Missing, Generated: time.Now().UTC()}
 	for _, d := range runDirs {
 		m.Runs = append(m.Runs, relPath(outDir, d))
 	}
@@ -94,7 +102,7 @@ func WriteSuite(outDir string, runDirs []string, o SuiteOptions) error {
 	if err != nil {
 		return fmt.Errorf("report: suite: %w", err)
 	}
-	if err := writeFile(filepath.Join(outDir, SuiteFile), func(w io.Writer) error {
+	if err := atomicfile.Write(filepath.Join(outDir, File), func(w io.Writer) error {
 		_, err := w.Write(append(b, '\n'))
 		return err
 	}); err != nil {
@@ -103,19 +111,19 @@ func WriteSuite(outDir string, runDirs []string, o SuiteOptions) error {
 	return errors.Join(errs...)
 }
 
-// ReadSuite reads a suite directory's suite.json; the run directories are
+// Read reads a suite directory's suite.json; the run directories are
 // returned as paths usable from the working directory.
-func ReadSuite(dir string) (*SuiteManifest, []string, error) {
-	b, err := os.ReadFile(filepath.Join(dir, SuiteFile))
+func Read(dir string) (*Manifest, []string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, File))
 	if err != nil {
 		return nil, nil, fmt.Errorf("report: %w (is this a suite directory made by bpfstor run --suite?)", err)
 	}
-	var m SuiteManifest
+	var m Manifest
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, nil, fmt.Errorf("report: %s: %w", filepath.Join(dir, SuiteFile), err)
+		return nil, nil, fmt.Errorf("report: %s: %w", filepath.Join(dir, File), err)
 	}
-	if m.Schema != SuiteSchema {
-		return nil, nil, fmt.Errorf("report: %s: schema %q, want %q", filepath.Join(dir, SuiteFile), m.Schema, SuiteSchema)
+	if m.Schema != Schema {
+		return nil, nil, fmt.Errorf("report: %s: schema %q, want %q", filepath.Join(dir, File), m.Schema, Schema)
 	}
 	var runs []string
 	for _, r := range m.Runs {
@@ -127,9 +135,9 @@ func ReadSuite(dir string) (*SuiteManifest, []string, error) {
 	return &m, runs, nil
 }
 
-// IsSuiteDir reports whether dir holds a suite report (suite.json).
-func IsSuiteDir(dir string) bool {
-	_, err := os.Stat(filepath.Join(dir, SuiteFile))
+// IsDir reports whether dir holds a suite report (suite.json).
+func IsDir(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, File))
 	return err == nil
 }
 
@@ -150,7 +158,7 @@ func relPath(base, target string) string {
 
 // suiteStatus is ok when every run was read and is ok and no spec is
 // missing, failed when no run measured anything, partial otherwise.
-func suiteStatus(runs []suiteRun, missing []SuiteMissing) string {
+func suiteStatus(runs []suiteRun, missing []Missing) string {
 	ok, measured := len(missing) == 0 && len(runs) > 0, false
 	for _, r := range runs {
 		if r.Err != nil || r.R.Status != results.StatusOK {
@@ -175,7 +183,7 @@ type depthPoint struct {
 	Run                 string
 	Depth, Fanout, Keys int
 	Mode                string
-	G, Base             Group
+	G, Base             analysis.Group
 	HasBase             bool
 	Also                []string // later runs that measured the same point (not used)
 }
@@ -194,7 +202,7 @@ func suiteDepth(runs []suiteRun) []depthPoint {
 		}
 		for _, g := range r.A.Groups {
 			w := g.Points[0].Workload
-			if w.Kind != proto.KindBTree || (w.Op != "" && w.Op != "lookup") || distOf(w) != "uniform" || w.Threads > 1 || w.Batch > 0 {
+			if w.Kind != proto.KindBTree || (w.Op != "" && w.Op != "lookup") || analysis.DistOf(w) != "uniform" || w.Threads > 1 || w.Batch > 0 {
 				continue
 			}
 			d := g.Depth()
@@ -206,7 +214,7 @@ func suiteDepth(runs []suiteRun) []depthPoint {
 				fan, keys = t.Fanout, int(t.Keys)
 			}
 			p := depthPoint{Run: r.R.Name, Depth: d, Fanout: fan, Keys: keys, Mode: w.Mode, G: g}
-			p.Base, p.HasBase = baselineOf(r.A.Groups, g)
+			p.Base, p.HasBase = analysis.BaselineOf(r.A.Groups, g)
 			k := fmt.Sprintf("%s/%d/%d", w.Mode, d, fan)
 			if i, ok := at[k]; ok {
 				pts[i].Also = append(pts[i].Also, r.R.Name)
@@ -220,7 +228,7 @@ func suiteDepth(runs []suiteRun) []depthPoint {
 		if pts[i].Depth != pts[j].Depth {
 			return pts[i].Depth < pts[j].Depth
 		}
-		return styleOf(pts[i].Mode) < styleOf(pts[j].Mode)
+		return analysis.StyleOf(pts[i].Mode) < analysis.StyleOf(pts[j].Mode)
 	})
 	return pts
 }
@@ -270,7 +278,7 @@ func depthCurves(pts []depthPoint) ([]depthSeries, int) {
 		if (out[i].Fanout == main) != (out[j].Fanout == main) {
 			return out[i].Fanout == main
 		}
-		return styleOf(out[i].Mode) < styleOf(out[j].Mode)
+		return analysis.StyleOf(out[i].Mode) < analysis.StyleOf(out[j].Mode)
 	})
 	return out, main
 }
@@ -278,12 +286,12 @@ func depthCurves(pts []depthPoint) ([]depthSeries, int) {
 // series draws one curve: the main fanout as a line, another fanout as
 // hollow markers labelled with it. y gives the value and its bars.
 func (c depthSeries) series(main int, y func(p depthPoint) (v, lo, hi float64, ok bool)) plot.Series {
-	s := plot.Series{Label: c.Mode, Style: styleOf(c.Mode)}
+	s := plot.Series{Label: c.Mode, Style: analysis.StyleOf(c.Mode)}
 	if c.Fanout != main {
 		s.Label = fmt.Sprintf("%s, fanout %d", c.Mode, c.Fanout)
 		s.NoLine = true
 	}
-	off := (float64(styleOf(c.Mode)%3) - 1) * 0.08 // modes apart at one depth
+	off := (float64(analysis.StyleOf(c.Mode)%3) - 1) * 0.08 // modes apart at one depth
 	for _, p := range c.Pts {
 		v, lo, hi, ok := y(p)
 		if !ok {
@@ -299,7 +307,7 @@ func (c depthSeries) series(main int, y func(p depthPoint) (v, lo, hi float64, o
 
 // depthFigures are lookup latency and IOPS speedup against tree depth,
 // across the suite's runs.
-func depthFigures(pts []depthPoint) []Figure {
+func depthFigures(pts []depthPoint) []figures.Figure {
 	if len(pts) == 0 {
 		return nil
 	}
@@ -322,18 +330,18 @@ func depthFigures(pts []depthPoint) []Figure {
 	for i, c := range curves {
 		if s := c.series(main, func(p depthPoint) (float64, float64, float64, bool) {
 			m := p.G.Mean()
-			return m.Median * usPerNs, m.Min * usPerNs, m.Max * usPerNs, true
+			return m.Median * cell.UsPerNs, m.Min * cell.UsPerNs, m.Max * cell.UsPerNs, true
 		}); len(s.X) > 0 {
 			lat.Series = append(lat.Series, s)
 		}
-		if c.Mode == BaselineMode {
+		if c.Mode == analysis.BaselineMode {
 			continue
 		}
 		s := c.series(main, func(p depthPoint) (float64, float64, float64, bool) {
 			if !p.HasBase {
 				return 0, 0, 0, false
 			}
-			r := Speedup(p.G, p.Base)
+			r := analysis.Speedup(p.G, p.Base)
 			return r.Median, r.Min, r.Max, r.N > 0
 		})
 		if len(s.X) == 0 {
@@ -342,7 +350,7 @@ func depthFigures(pts []depthPoint) []Figure {
 		s.Label += " (measured)"
 		sp.Series = append(sp.Series, s)
 		if i == indexOfCurve(curves, c.Mode, main) {
-			srs, hls := anchorMarks("depth", c.Mode, styleOf(c.Mode), true)
+			srs, hls := figures.AnchorMarks("depth", c.Mode, analysis.StyleOf(c.Mode), true)
 			anchors = append(anchors, srs...)
 			sp.HLines = append(sp.HLines, hls...)
 		}
@@ -353,7 +361,7 @@ func depthFigures(pts []depthPoint) []Figure {
 		fanNote = fmt.Sprintf(" Lines join the runs at fanout %d; unjoined markers are runs at another fanout (a deep tree needs a "+
 			"small fanout to stay small), labelled with it.", main)
 	}
-	figs := []Figure{{
+	figs := []figures.Figure{{
 		File:  "depth-latency.png",
 		Title: "B+-tree lookup latency vs tree depth (depth experiment, across runs)",
 		Caption: "Mean lookup latency per mode, one run per tree depth (a data image each); points are the median over the run's " +
@@ -362,7 +370,7 @@ func depthFigures(pts []depthPoint) []Figure {
 		Charts: []*plot.Chart{lat},
 	}}
 	if len(sp.Series) > 0 {
-		figs = append(figs, Figure{
+		figs = append(figs, figures.Figure{
 			File:  "depth-speedup.png",
 			Title: "B+-tree lookup speedup vs tree depth beside the papers (depth experiment, across runs)",
 			Caption: "Per-repetition ratio IOPS(mode)/IOPS(pread) within each run (repetitions paired by index, same VM); median, " +
@@ -392,7 +400,7 @@ func indexOfCurve(cs []depthSeries, mode string, main int) int {
 }
 
 // suiteMarkdown writes index.md.
-func suiteMarkdown(w io.Writer, outDir string, o SuiteOptions, status string, runs []suiteRun, dp []depthPoint, figs []Figure) {
+func suiteMarkdown(w io.Writer, outDir string, o Options, status string, runs []suiteRun, dp []depthPoint, figs []figures.Figure) {
 	title := "bpfstor suite report"
 	if o.Name != "" {
 		title = "bpfstor suite: " + o.Name
@@ -440,7 +448,7 @@ func suiteMarkdown(w io.Writer, outDir string, o SuiteOptions, status string, ru
 		fmt.Fprintln(w)
 		for _, f := range figs {
 			if f.Err != nil {
-				fmt.Fprintf(w, "**%s could not be drawn:** %s\n\n", f.Title, md(f.Err.Error()))
+				fmt.Fprintf(w, "**%s could not be drawn:** %s\n\n", f.Title, cell.MD(f.Err.Error()))
 				continue
 			}
 			fmt.Fprintf(w, "![%s](%s)\n\n%s\n\n", f.Title, f.File, f.Caption)
@@ -456,7 +464,7 @@ func suiteMarkdown(w io.Writer, outDir string, o SuiteOptions, status string, ru
 		fmt.Fprintln(w, "\n## Specs that produced no run")
 		fmt.Fprintln(w)
 		for _, m := range o.Missing {
-			fmt.Fprintf(w, "- `%s`: %s\n", m.Spec, md(m.Error))
+			fmt.Fprintf(w, "- `%s`: %s\n", m.Spec, cell.MD(m.Error))
 		}
 	}
 }
@@ -469,18 +477,13 @@ func depthTable(w io.Writer, dp []depthPoint) {
 	fmt.Fprintln(w, "|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---|---|")
 	var also []string
 	for _, p := range dp {
-		sp, paper, vs := "—", "—", "—"
+		sp, papers, ours := "—", "—", "—"
 		if p.HasBase {
-			sp = ratioText(Speedup(p.G, p.Base))
-			var ps, js []string
-			for _, an := range anchorsFor("depth", p.Mode, p.Depth, 1, true) {
-				ps = append(ps, fmt.Sprintf("%s %s %s", an.Paper, metricName(an.Metric), an.Text()))
-				js = append(js, an.Judge(RatioFor(an.Metric, p.G, p.Base)))
-			}
-			paper, vs = orDash(strings.Join(ps, "<br>")), orDash(strings.Join(js, "<br>"))
+			sp = cell.Ratio(analysis.Speedup(p.G, p.Base))
+			papers, ours = views.BesidePapers("depth", p.Mode, p.Depth, 1, p.G, p.Base)
 		}
-		fmt.Fprintf(w, "| %d | %d | %d | %s | %s | %d | %s | %s | %s | %s | %s | %s |\n", p.Depth, p.Fanout, p.Keys, md(p.Run), p.Mode,
-			len(p.G.Points), spreadUs(p.G.Mean()), spreadUs(p.G.P99()), spreadIOPS(p.G.IOPS()), sp, paper, vs)
+		fmt.Fprintf(w, "| %d | %d | %d | %s | %s | %d | %s | %s | %s | %s | %s | %s |\n", p.Depth, p.Fanout, p.Keys, cell.MD(p.Run), p.Mode,
+			len(p.G.Points), cell.SpreadUs(p.G.Mean()), cell.SpreadUs(p.G.P99()), cell.SpreadIOPS(p.G.IOPS()), sp, papers, ours)
 		if len(p.Also) > 0 {
 			also = append(also, fmt.Sprintf("%s at depth %d (run %s kept; also in %s)", p.Mode, p.Depth, p.Run, strings.Join(p.Also, ", ")))
 		}
@@ -495,34 +498,27 @@ func depthTable(w io.Writer, dp []depthPoint) {
 // its table.
 func runSection(w io.Writer, outDir string, r suiteRun) {
 	if r.Err != nil {
-		fmt.Fprintf(w, "\n### %s — unreadable\n\n%s\n", filepath.Base(r.Dir), md(r.Err.Error()))
+		fmt.Fprintf(w, "\n### %s — unreadable\n\n%s\n", filepath.Base(r.Dir), cell.MD(r.Err.Error()))
 		return
 	}
 	res := r.R
 	fmt.Fprintf(w, "\n### %s — %s\n\n", res.Name, res.Status)
-	if _, err := os.Stat(filepath.Join(r.Dir, MarkdownFile)); err == nil {
-		fmt.Fprintf(w, "[report](%s)", relPath(outDir, filepath.Join(r.Dir, MarkdownFile)))
+	if _, err := os.Stat(filepath.Join(r.Dir, report.MarkdownFile)); err == nil {
+		fmt.Fprintf(w, "[report](%s)", relPath(outDir, filepath.Join(r.Dir, report.MarkdownFile)))
 	} else {
 		fmt.Fprintf(w, "no report.md yet (`bpfstor report %s`)", r.Dir)
 	}
-	ok, bad := 0, 0
-	for _, p := range res.Points {
-		if p.Status == proto.StatusOK {
-			ok++
-		} else {
-			bad++
-		}
-	}
-	fmt.Fprintf(w, " · `%s` · spec `%s` · %d points ok, %d failed", relPath(outDir, r.Dir), orDash(res.Meta.Spec), ok, bad)
+	ok, bad := analysis.Statuses(res)
+	fmt.Fprintf(w, " · `%s` · spec `%s` · %d points ok, %d failed", relPath(outDir, r.Dir), cell.OrDash(res.Meta.Spec), ok, bad)
 	if res.Expected > len(res.Points) {
 		fmt.Fprintf(w, ", %d never measured", res.Expected-len(res.Points))
 	}
-	fmt.Fprintf(w, " · accel %s", orDash(res.Meta.Accel))
+	fmt.Fprintf(w, " · accel %s", cell.OrDash(res.Meta.Accel))
 	if res.Reason != "" {
-		fmt.Fprintf(w, " · stopped: %s", md(res.Reason))
+		fmt.Fprintf(w, " · stopped: %s", cell.MD(res.Reason))
 	}
 	fmt.Fprintln(w)
-	if bs := Breakdowns(r.A); len(bs) > 0 {
+	if bs := views.Breakdowns(r.A); len(bs) > 0 {
 		fmt.Fprintf(w, "\n%s\n", bs[0])
 	}
 	if len(r.A.Groups) == 0 {
@@ -534,10 +530,10 @@ func runSection(w io.Writer, outDir string, r suiteRun) {
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|")
 	for _, g := range r.A.Groups {
 		sp := "—"
-		if b, ok := baselineOf(r.A.Groups, g); ok {
-			sp = ratioText(Speedup(g, b))
+		if b, ok := analysis.BaselineOf(r.A.Groups, g); ok {
+			sp = cell.Ratio(analysis.Speedup(g, b))
 		}
-		fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s |\n", md(g.Key), len(g.Points), spreadUs(g.P50()), spreadUs(g.P99()),
-			spreadUs(g.Mean()), spreadIOPS(g.IOPS()), sp)
+		fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s |\n", cell.MD(g.Key), len(g.Points), cell.SpreadUs(g.P50()), cell.SpreadUs(g.P99()),
+			cell.SpreadUs(g.Mean()), cell.SpreadIOPS(g.IOPS()), sp)
 	}
 }

@@ -1,4 +1,8 @@
-package report
+// Package analysis groups a run's points into the cells reports are made
+// of: workloads (repetitions of one workload), sweeps along one parameter,
+// the kv experiment's key distributions, and the ratios between a mode and
+// the pread baseline, with their spread over repetitions.
+package analysis
 
 import (
 	"sort"
@@ -15,6 +19,78 @@ import (
 // BaselineMode is the dispatch mode speedups are relative to: the
 // user-space chain of preads (workload.BaselineMode).
 const BaselineMode = workload.BaselineMode
+
+// Group is one workload's repetitions.
+type Group struct {
+	Key    string
+	Points []*results.Point
+}
+
+// WorkloadKey names a workload independent of its repetition.
+func WorkloadKey(w proto.Workload) string {
+	parts := []string{w.Kind}
+	for _, p := range w.Params() {
+		if p.Value == "" {
+			parts = append(parts, p.Name)
+		} else {
+			parts = append(parts, p.Name+"="+p.Value)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// Groups collects ok points with a summary by workload, in first-seen order.
+func Groups(r *results.Result) []Group {
+	var gs []Group
+	idx := map[string]int{}
+	for _, p := range r.Points {
+		if p.Status != proto.StatusOK || p.Summary == nil {
+			continue
+		}
+		k := WorkloadKey(p.Workload)
+		i, ok := idx[k]
+		if !ok {
+			i = len(gs)
+			idx[k] = i
+			gs = append(gs, Group{Key: k})
+		}
+		gs[i].Points = append(gs[i].Points, p)
+	}
+	return gs
+}
+
+// Statuses counts a run's points that are ok and those that are not.
+func Statuses(r *results.Result) (ok, failed int) {
+	for _, p := range r.Points {
+		if p.Status == proto.StatusOK {
+			ok++
+		} else {
+			failed++
+		}
+	}
+	return ok, failed
+}
+
+// Spread is the median and range of a statistic over repetitions
+// (stats.Spread: one definition for reports and compare).
+type Spread = stats.Spread
+
+// Spread is the spread of f over the group's repetitions.
+func (g Group) Spread(f func(p *results.Point) float64) Spread {
+	return stats.SpreadOf(g.Values(f))
+}
+
+// P50, P99 and IOPS spreads of a group (latencies in ns).
+func (g Group) P50() Spread {
+	return g.Spread(func(p *results.Point) float64 { return float64(p.Summary.P50Ns) })
+}
+func (g Group) P99() Spread {
+	return g.Spread(func(p *results.Point) float64 { return float64(p.Summary.P99Ns) })
+}
+func (g Group) Mean() Spread {
+	return g.Spread(func(p *results.Point) float64 { return p.Summary.MeanNs })
+}
+func (g Group) IOPS() Spread { return g.Spread(func(p *results.Point) float64 { return p.IOPS }) }
 
 // Axis is a workload parameter a sweep varies (workload.Axis).
 type Axis = workload.Axis
@@ -83,8 +159,8 @@ func modeStyle(mode string) (int, bool) {
 	return 0, false
 }
 
-// styleOf is a mode's colour; unknown modes get a colour no mode uses.
-func styleOf(mode string) int {
+// StyleOf is a mode's colour; unknown modes get a colour no mode uses.
+func StyleOf(mode string) int {
 	if st, ok := modeStyle(mode); ok {
 		return st
 	}
@@ -200,6 +276,23 @@ func splitRefs(ls []*Line) (lines, refs []*Line) {
 	return lines, refs
 }
 
+// Title names what the sweep measures.
+func (s *Sweep) Title() string {
+	if s.Kind == proto.KindBTree && s.Axis.Name == "span" {
+		return "B+-tree range and sum queries"
+	}
+	return workload.TitleOf(s.Kind)
+}
+
+// Experiment names the experiment (shared/README.md section 5) a sweep of
+// chained reads reproduces, by what it varies; "" for none.
+func (s *Sweep) Experiment() string {
+	if !workload.Chained(s.Kind) {
+		return ""
+	}
+	return s.Axis.Experiment
+}
+
 // Baseline returns the line l is compared with: same workload, mode
 // BaselineMode (a reference line when the baseline is one). Nil for the
 // baseline itself or when there is none.
@@ -232,9 +325,9 @@ func (s *Sweep) BaselineAt(l *Line, x int) (Group, bool) {
 	return b.At(x)
 }
 
-// baselineOf is the group g is compared with among gs: the same workload
+// BaselineOf is the group g is compared with among gs: the same workload
 // in mode BaselineMode (for an io_uring batch, the sync pread lookup).
-func baselineOf(gs []Group, g Group) (Group, bool) {
+func BaselineOf(gs []Group, g Group) (Group, bool) {
 	w := g.Points[0].Workload
 	if w.Mode == BaselineMode || w.Mode == "" {
 		return Group{}, false
@@ -303,7 +396,7 @@ func ratio(mode, base Group, f func(*results.Point) float64, invert bool) Ratio 
 	if len(rs) > 0 {
 		return Ratio{Spread: stats.SpreadOf(rs), Paired: true}
 	}
-	num, den := mode.spread(f).Median, base.spread(f).Median
+	num, den := mode.Spread(f).Median, base.Spread(f).Median
 	if invert {
 		num, den = den, num
 	}
@@ -327,17 +420,6 @@ func p99Of(p *results.Point) float64 { return float64(p.Summary.P99Ns) }
 
 // P99Ratio is p99(mode)/p99(base) per repetition: below 1 is a shorter tail.
 func P99Ratio(mode, base Group) Ratio { return ratio(mode, base, p99Of, false) }
-
-// RatioFor is the per-repetition ratio an anchor's metric states.
-func RatioFor(metric string, mode, base Group) Ratio {
-	switch metric {
-	case MetricLatency:
-		return LatencyRatio(mode, base)
-	case MetricP99:
-		return P99Ratio(mode, base)
-	}
-	return Speedup(mode, base)
-}
 
 // Merged is the histogram of all repetitions of a group (nil when no point
 // has one, as for fio).
@@ -413,4 +495,117 @@ func labelLines(kind string, ls []*Line) {
 			l.Label = kind
 		}
 	}
+}
+
+// DistOf is a workload's key distribution, uniform when unset.
+func DistOf(w proto.Workload) string {
+	if w.Dist == "" {
+		return "uniform"
+	}
+	return w.Dist
+}
+
+// KV is the kv experiment of a run: chained workloads measured with more
+// than one key distribution, everything else alike.
+type KV struct {
+	Dists []string // uniform first
+	// Lines are the workloads with the distribution blanked (one per mode,
+	// usually); Points[i].X indexes Dists.
+	Lines []*Line
+}
+
+// KVOf finds the kv experiment in a run; nil when no workload was measured
+// with two key distributions.
+func KVOf(a *Analysis) *KV {
+	dists := map[string]map[string]bool{}
+	for _, g := range a.Groups {
+		w := g.Points[0].Workload
+		if !workload.Chained(w.Kind) {
+			continue
+		}
+		k := WorkloadKey(noDist(w))
+		if dists[k] == nil {
+			dists[k] = map[string]bool{}
+		}
+		dists[k][DistOf(w)] = true
+	}
+	kv := &KV{}
+	lines := map[string]*Line{}
+	seen := map[string]bool{}
+	for _, g := range a.Groups {
+		w := g.Points[0].Workload
+		if !workload.Chained(w.Kind) || len(dists[WorkloadKey(noDist(w))]) < 2 {
+			continue
+		}
+		d := DistOf(w)
+		if !seen[d] {
+			seen[d] = true
+			kv.Dists = append(kv.Dists, d)
+		}
+		base := noDist(w)
+		k := WorkloadKey(base)
+		l, ok := lines[k]
+		if !ok {
+			l = &Line{Mode: w.Mode, Base: base}
+			lines[k] = l
+			kv.Lines = append(kv.Lines, l)
+		}
+		l.Points = append(l.Points, SweepPoint{G: g})
+	}
+	if len(kv.Lines) == 0 {
+		return nil
+	}
+	sort.SliceStable(kv.Dists, func(i, j int) bool { return kv.Dists[i] == "uniform" && kv.Dists[j] != "uniform" })
+	for _, l := range kv.Lines {
+		for i := range l.Points {
+			l.Points[i].X = indexOf(kv.Dists, DistOf(l.Points[i].G.Points[0].Workload))
+		}
+	}
+	labelLines(kv.Lines[0].Base.Kind, kv.Lines)
+	sort.SliceStable(kv.Lines, func(i, j int) bool { return StyleOf(kv.Lines[i].Mode) < StyleOf(kv.Lines[j].Mode) })
+	styleLines(kv.Lines)
+	return kv
+}
+
+// Keys are the workloads of the kv experiment (none for a nil KV).
+func (kv *KV) Keys() map[string]bool {
+	in := map[string]bool{}
+	if kv == nil {
+		return in
+	}
+	for _, l := range kv.Lines {
+		for _, p := range l.Points {
+			in[p.G.Key] = true
+		}
+	}
+	return in
+}
+
+// LineOf is the line of workload w, whatever its distribution; nil if w
+// is not in the kv experiment (or there is none).
+func (kv *KV) LineOf(w proto.Workload) *Line {
+	var line *Line
+	if kv == nil {
+		return nil
+	}
+	for _, l := range kv.Lines {
+		if l.Base == noDist(w) {
+			line = l
+		}
+	}
+	return line
+}
+
+func noDist(w proto.Workload) proto.Workload {
+	w.Dist, w.Ops, w.Warmup = "", 0, 0
+	return w
+}
+
+func indexOf(ss []string, s string) int {
+	for i, x := range ss {
+		if x == s {
+			return i
+		}
+	}
+	return -1
 }

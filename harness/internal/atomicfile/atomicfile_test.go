@@ -1,4 +1,4 @@
-package report
+package atomicfile
 
 import (
 	"fmt"
@@ -15,8 +15,8 @@ import (
 // empty report.md used to be renamed into place and the command exited 0.
 func TestWriteFileFullDisk(t *testing.T) {
 	dir, _ := testfs.Full(t)
-	path := filepath.Join(dir, MarkdownFile)
-	err := writeFile(path, func(w io.Writer) error {
+	path := filepath.Join(dir, "report.md")
+	err := Write(path, func(w io.Writer) error {
 		fmt.Fprint(w, strings.Repeat("a report line that does not fit\n", 4096))
 		return nil
 	})

@@ -1,4 +1,4 @@
-package report
+package suite
 
 import (
 	"os"
@@ -7,54 +7,27 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bpfstor/bpfstor/harness/internal/fixture"
+	"github.com/bpfstor/bpfstor/harness/report"
 	"github.com/bpfstor/bpfstor/harness/results"
 )
-
-// recordedRuns are the run directories in experiments/recorded/, in name
-// (time) order.
-func recordedRuns(t testing.TB) []string {
-	t.Helper()
-	all, err := filepath.Glob(filepath.Join("..", "..", "experiments", "recorded", "2*"))
-	var dirs []string
-	for _, d := range all {
-		if !IsSuiteDir(d) {
-			dirs = append(dirs, d)
-		}
-	}
-	if err != nil || len(dirs) == 0 {
-		t.Fatalf("no recorded runs: %v", err)
-	}
-	return dirs
-}
-
-// runNamed is the recorded run of spec name.
-func runNamed(t testing.TB, runs []string, name string) string {
-	t.Helper()
-	for _, d := range runs {
-		if strings.HasSuffix(d, "-"+name) {
-			return d
-		}
-	}
-	t.Fatalf("no recorded run of %s", name)
-	return ""
-}
 
 // TestSuiteRecorded writes the suite report of the recorded default-suite
 // runs (the default suite: baseline, breakdown, chain with a device trace,
 // B+-tree lookups at depths 1..6 and 10, uring, threads, range, kv) and
 // checks what index.md says and that the figures decode.
 func TestSuiteRecorded(t *testing.T) {
-	runs := recordedRuns(t)
+	runs := fixture.RecordedRuns(t)
 	out := t.TempDir()
 	start := time.Now()
-	if err := WriteSuite(out, runs, SuiteOptions{Name: "default"}); err != nil {
+	if err := Write(out, runs, Options{Name: "default"}); err != nil {
 		t.Fatal(err)
 	}
 	if el := time.Since(start); el > 10*time.Second {
 		t.Errorf("suite report took %v, want < 10 s", el)
 	}
 	for _, f := range []string{"depth-latency.png", "depth-speedup.png"} {
-		pngOK(t, filepath.Join(out, f))
+		fixture.PNGOK(t, filepath.Join(out, f))
 	}
 	want := []string{
 		"# bpfstor suite: default", "Status **ok**: 14 run(s) ok",
@@ -72,7 +45,7 @@ func TestSuiteRecorded(t *testing.T) {
 		"| chain bs=512 depth=10 mode=driver | 3 |",
 		"| btree mode=driver dist=uniform | 3 |",
 	}
-	idx := checkFile(t, filepath.Join(out, SuiteIndex), want, []string{"NaN", "Inf", "partial"})
+	idx := fixture.CheckFile(t, filepath.Join(out, Index), want, []string{"NaN", "Inf", "partial"})
 	// No invented XRP number at depths 2..5: the depth-2 rows carry only the stated maxima.
 	for _, l := range strings.Split(idx, "\n") {
 		if strings.HasPrefix(l, "| 2 | 31 |") && strings.Contains(l, "XRP") {
@@ -82,7 +55,7 @@ func TestSuiteRecorded(t *testing.T) {
 
 	// suite.json names the runs relative to the suite directory; read back
 	// they are the same directories.
-	m, got, err := ReadSuite(out)
+	m, got, err := Read(out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,44 +68,44 @@ func TestSuiteRecorded(t *testing.T) {
 			t.Errorf("run %d: %s, want %s", i, b, a)
 		}
 	}
-	if !IsSuiteDir(out) || IsSuiteDir(runs[0]) {
-		t.Error("IsSuiteDir")
+	if !IsDir(out) || IsDir(runs[0]) {
+		t.Error("IsDir")
 	}
 }
 
 // A suite with a spec that made no run and a run directory that cannot be
 // read is reported, marked partial, with what is there.
 func TestSuitePartial(t *testing.T) {
-	runs := recordedRuns(t)
+	runs := fixture.RecordedRuns(t)
 	tests := []struct {
 		name    string
 		dirs    []string
-		missing []SuiteMissing
+		missing []Missing
 		status  string
 		md      []string
 		files   []string
 	}{
-		{"missing spec", []string{runNamed(t, runs, "baseline"), runNamed(t, runs, "btree")}, []SuiteMissing{{Spec: "experiments/btree-d4-f31.toml", Error: "kernel build: linux-source-6.12 not found"}},
+		{"missing spec", []string{fixture.RunNamed(t, runs, "baseline"), fixture.RunNamed(t, runs, "btree")}, []Missing{{Spec: "experiments/btree-d4-f31.toml", Error: "kernel build: linux-source-6.12 not found"}},
 			"partial", []string{"Status **partial** (partial suite: experiments/btree-d4-f31.toml produced no run)",
 				"## Specs that produced no run", "- `experiments/btree-d4-f31.toml`: kernel build: linux-source-6.12 not found",
 				"### btree — ok"}, []string{"depth-latency.png"}},
 		{"unreadable run", append([]string{t.TempDir()}, runs[0]), nil,
 			"partial", []string{"— unreadable", "is this a run directory made by bpfstor run?",
 				"No run has plain B+-tree point lookups"}, nil},
-		{"nothing", nil, []SuiteMissing{{Spec: "experiments/baseline.toml", Error: "interrupted"}},
+		{"nothing", nil, []Missing{{Spec: "experiments/baseline.toml", Error: "interrupted"}},
 			"failed", []string{"Status **failed**"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			out := t.TempDir()
-			if err := WriteSuite(out, tt.dirs, SuiteOptions{Name: "default", Missing: tt.missing}); err != nil {
+			if err := Write(out, tt.dirs, Options{Name: "default", Missing: tt.missing}); err != nil {
 				t.Fatal(err)
 			}
-			checkFile(t, filepath.Join(out, SuiteIndex), tt.md, nil)
+			fixture.CheckFile(t, filepath.Join(out, Index), tt.md, nil)
 			for _, f := range tt.files {
-				pngOK(t, filepath.Join(out, f))
+				fixture.PNGOK(t, filepath.Join(out, f))
 			}
-			m, _, err := ReadSuite(out)
+			m, _, err := Read(out)
 			if err != nil || m.Status != tt.status || len(m.Missing) != len(tt.missing) {
 				t.Errorf("manifest %+v, %v; want status %s", m, err, tt.status)
 			}
@@ -142,7 +115,7 @@ func TestSuitePartial(t *testing.T) {
 
 // TestSuiteView writes the suite report of the recorded runs, and every
 // run's own report, for looking at:
-// BPFSTOR_SUITE_VIEW=/tmp/suite go test ./harness/report/ -run TestSuiteView -v
+// BPFSTOR_SUITE_VIEW=/tmp/suite go test ./harness/report/suite/ -run TestSuiteView -v
 func TestSuiteView(t *testing.T) {
 	out := os.Getenv("BPFSTOR_SUITE_VIEW")
 	if out == "" {
@@ -150,7 +123,7 @@ func TestSuiteView(t *testing.T) {
 	}
 	start := time.Now()
 	var dirs []string
-	for _, src := range recordedRuns(t) {
+	for _, src := range fixture.RecordedRuns(t) {
 		r, err := results.Read(src)
 		if err != nil {
 			t.Fatal(err)
@@ -162,13 +135,13 @@ func TestSuiteView(t *testing.T) {
 		if err := r.Write(dir); err != nil {
 			t.Fatal(err)
 		}
-		if err := Write(dir, r); err != nil {
+		if err := report.Write(dir, r); err != nil {
 			t.Fatal(err)
 		}
 		dirs = append(dirs, dir)
 	}
-	if err := WriteSuite(filepath.Join(out, "suite-default"), dirs, SuiteOptions{Name: "default"}); err != nil {
+	if err := Write(filepath.Join(out, "suite-default"), dirs, Options{Name: "default"}); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d run reports and the suite report in %v: %s", len(dirs), time.Since(start), filepath.Join(out, "suite-default", SuiteIndex))
+	t.Logf("%d run reports and the suite report in %v: %s", len(dirs), time.Since(start), filepath.Join(out, "suite-default", Index))
 }

@@ -1,4 +1,8 @@
-package report
+// Package compare sets two runs side by side, workload by workload and
+// statistic by statistic, and says which changes are significant: exact
+// Mann-Whitney U over repetitions, Holm-adjusted, with the Hodges–Lehmann
+// shift and the repetitions a 10 % change needs at the noise measured.
+package compare
 
 import (
 	"errors"
@@ -7,6 +11,8 @@ import (
 	"math"
 	"text/tabwriter"
 
+	"github.com/bpfstor/bpfstor/harness/analysis"
+	"github.com/bpfstor/bpfstor/harness/internal/cell"
 	"github.com/bpfstor/bpfstor/harness/proto"
 	"github.com/bpfstor/bpfstor/harness/results"
 	"github.com/bpfstor/bpfstor/harness/stats"
@@ -37,7 +43,7 @@ const (
 // Change is one statistic of one workload in two runs.
 type Change struct {
 	Workload string
-	Stat     Stat
+	Stat     analysis.Stat
 	A, B     stats.Spread
 	// Pct is the change of the median from A to B in percent.
 	Pct  float64
@@ -65,12 +71,12 @@ type Comparison struct {
 	Differs []string
 }
 
-// CompareResults compares b against a (a is the reference), workload by
-// workload (WorkloadKey), using ok points only.
-func CompareResults(a, b *results.Result) *Comparison {
+// Runs compares b against a (a is the reference), workload by workload
+// (analysis.WorkloadKey), using ok points only.
+func Runs(a, b *results.Result) *Comparison {
 	c := &Comparison{Differs: differs(a, b)}
-	ga, gb := Groups(a), Groups(b)
-	inB := map[string]Group{}
+	ga, gb := analysis.Groups(a), analysis.Groups(b)
+	inB := map[string]analysis.Group{}
 	for _, g := range gb {
 		inB[g.Key] = g
 	}
@@ -82,7 +88,7 @@ func CompareResults(a, b *results.Result) *Comparison {
 			c.OnlyA = append(c.OnlyA, g.Key)
 			continue
 		}
-		for _, st := range Stats {
+		for _, st := range analysis.Stats {
 			va, vb := g.Values(st.Get), h.Values(st.Get)
 			ch := Change{Workload: g.Key, Stat: st, A: stats.SpreadOf(va), B: stats.SpreadOf(vb)}
 			ch.Pct = math.NaN()
@@ -135,19 +141,19 @@ func differs(a, b *results.Result) []string {
 	var out []string
 	chk := func(name, x, y string) {
 		if x != y {
-			out = append(out, fmt.Sprintf("%s %s → %s", name, orDash(x), orDash(y)))
+			out = append(out, fmt.Sprintf("%s %s → %s", name, cell.OrDash(x), cell.OrDash(y)))
 		}
 	}
 	chk("accel", ma.Accel, mb.Accel)
 	chk("kernel", ma.KernelRelease, mb.KernelRelease)
-	chk("patch series", short(ma.PatchSeriesHash), short(mb.PatchSeriesHash))
-	chk("config", short(ma.ConfigHash), short(mb.ConfigHash))
+	chk("patch series", cell.Short(ma.PatchSeriesHash), cell.Short(mb.PatchSeriesHash))
+	chk("config", cell.Short(ma.ConfigHash), cell.Short(mb.ConfigHash))
 	chk("QEMU", ma.QEMUVersion, mb.QEMUVersion)
 	chk("host CPU", ma.HostCPU, mb.HostCPU)
 	chk("guest clocksource", ma.GuestClocksource, mb.GuestClocksource)
 	chk("spec", ma.SpecSHA256, mb.SpecSHA256)
 	// Runs under different steal measured different machines.
-	if ma.HostSteal != nil && mb.HostSteal != nil && math.Abs(*ma.HostSteal-*mb.HostSteal) > stealWarn {
+	if ma.HostSteal != nil && mb.HostSteal != nil && math.Abs(*ma.HostSteal-*mb.HostSteal) > cell.StealWarn {
 		out = append(out, fmt.Sprintf("hypervisor steal %.1f %% → %.1f %% of the host's CPU time", 100**ma.HostSteal, 100**mb.HostSteal))
 	}
 	return out
@@ -160,9 +166,9 @@ func (c Change) format(v float64) string {
 	return fmt.Sprintf("%.0f", v)
 }
 
-// Compare writes the comparison of run b against run a (the reference).
-func Compare(w io.Writer, a, b *results.Result) error {
-	c := CompareResults(a, b)
+// Write writes the comparison of run b against run a (the reference).
+func Write(w io.Writer, a, b *results.Result) error {
+	c := Runs(a, b)
 	ew := &errWriter{w: w}
 	fmt.Fprintf(ew, "bpfstor compare: A = %s (%s, %d points), B = %s (%s, %d points)\n",
 		a.Name, a.Status, len(a.Points), b.Name, b.Status, len(b.Points))
@@ -243,7 +249,7 @@ func Compare(w io.Writer, a, b *results.Result) error {
 	}{{"A", a}, {"B", b}} {
 		for _, p := range x.r.Points {
 			if p.Status != proto.StatusOK {
-				fmt.Fprintf(ew, "failed in %s (left out): %s (%s): %s\n", x.name, p.ID, WorkloadKey(p.Workload), orDash(p.Error))
+				fmt.Fprintf(ew, "failed in %s (left out): %s (%s): %s\n", x.name, p.ID, analysis.WorkloadKey(p.Workload), cell.OrDash(p.Error))
 			}
 		}
 	}
