@@ -69,6 +69,7 @@ func Markdown(w io.Writer, r *results.Result, a *analysis.Analysis, figs []figur
 	conditions(w, r)
 	deviceMD(w, r, a.Groups)
 	views.BreakdownSection(w, a)
+	views.HopSection(w, a)
 	fidelityMD(w, a.Groups)
 	measured(w, r, a)
 	views.KVSection(w, a)
@@ -302,6 +303,19 @@ func deviceMD(w io.Writer, r *results.Result, gs []analysis.Group) {
 	fmt.Fprintln(w, "\n## Device side")
 	fmt.Fprintf(w, "\nQEMU trace, doorbell write to MSI-X raise, %d I/O commands (%d dropped as ambiguous): p50 %.1f µs, p99 %.1f µs, mean %.1f µs. No kernel change can remove this part of a read.\n",
 		d.Paired, d.Ambiguous, float64(d.Summary.P50Ns)/1e3, float64(d.Summary.P99Ns)/1e3, d.Summary.MeanNs/1e3)
+	if ss := d.ServiceSummary; ss != nil {
+		fmt.Fprintf(w, "\nPer command, doorbell write to the device's completion (paired by queue and command id, polled queues included; without the CQE's posting and the interrupt), %d commands: p50 %.1f µs, mean %.1f µs.\n\n",
+			ss.Count, float64(ss.P50Ns)/1e3, ss.MeanNs/1e3)
+		fmt.Fprintln(w, "| I/O queue | commands | interrupts | service p50 µs | service mean µs |")
+		fmt.Fprintln(w, "|---:|---:|---:|---:|---:|")
+		for _, q := range d.Queues {
+			polled := ""
+			if q.Polled() {
+				polled = " (polled)"
+			}
+			fmt.Fprintf(w, "| %d%s | %d | %d | %.1f | %.1f |\n", q.ID, polled, q.Commands, q.Interrupts, float64(q.Service.P50Ns)/1e3, q.Service.MeanNs/1e3)
+		}
+	}
 	// Per-hop cost: slope of mean latency between the smallest and largest
 	// depth of each chain mode.
 	type ends struct {

@@ -175,23 +175,37 @@ type SplitSegment struct {
 }
 
 // layersOf is a point's layer split, if it has one with segments.
-func layersOf(p *results.Point) (*proto.Layers, bool) {
+func layersOf(p *results.Point) *proto.Layers {
 	if p.Layers == nil || len(p.Layers.Segments) == 0 {
-		return nil, false
+		return nil
 	}
-	return p.Layers, true
+	return p.Layers
+}
+
+// hopSplitOf is a chain point's driver-hop split, if it has one.
+func hopSplitOf(p *results.Point) *proto.Layers {
+	if p.Hops == nil || p.Hops.Split == nil || p.Hops.Split.Reads == 0 {
+		return nil
+	}
+	return p.Hops.Split
 }
 
 // LayerSplitOf gathers the layer splits of a group's repetitions; nil when
 // none was traced. Segments keep the order of the first repetition.
-func LayerSplitOf(g analysis.Group) *LayerSplit {
+func LayerSplitOf(g analysis.Group) *LayerSplit { return splitOf(g, layersOf) }
+
+// HopSplitOf gathers the driver-hop splits (chain trace_layers) of a
+// group's repetitions; nil when none was traced.
+func HopSplitOf(g analysis.Group) *LayerSplit { return splitOf(g, hopSplitOf) }
+
+func splitOf(g analysis.Group, get func(*results.Point) *proto.Layers) *LayerSplit {
 	s := &LayerSplit{}
 	means := map[string][]float64{}
 	idx := map[string]int{}
 	var traced, untraced, overhead []float64
 	for _, p := range g.Points {
-		l, ok := layersOf(p)
-		if !ok {
+		l := get(p)
+		if l == nil {
 			continue
 		}
 		s.Reps++
@@ -673,4 +687,32 @@ func PapersSection(w io.Writer, a *analysis.Analysis) {
 	}
 	fmt.Fprintln(w, "\nXRP Table 3 rows for depths 2–5 are not in the project's reference notes (shared/README.md) and are left out rather than guessed. "+
 		"XRP Fig. 8 (range query and aggregation) has no number there either. XRP Table 1 is set beside the breakdown experiment.")
+}
+
+// HopSection is where a driver-resubmitted hop's time goes, per chain
+// workload traced with trace_layers (bpf/progs/hop_layers.c), beside the
+// workload's own per-hop cost and the device's service time when traced.
+func HopSection(w io.Writer, a *analysis.Analysis) {
+	first := true
+	for _, g := range a.Groups {
+		s := HopSplitOf(g)
+		if s == nil {
+			continue
+		}
+		if first {
+			fmt.Fprintln(w, "\n## Where a driver hop's time goes")
+			fmt.Fprintln(w, "\nEach repetition ran its chains a second time, the same chains, with kprobes on the driver's completion path "+
+				"(`bpf/progs/hop_layers.c`); only hops the driver resubmitted are split. Segments: wait = the previous hop's resubmission "+
+				"to the interrupt (or poll) that found this hop's completion (the device, plus the interrupt's delivery); cqe = that entry "+
+				"to the program's call (CQE read, request lookup, checks, DMA sync); prog = the program and the next read's checks; "+
+				"submit = the command rewrite, SQE copy, doorbell write. The probes' own cost is inside the segments it falls in.")
+			first = false
+		}
+		fmt.Fprintf(w, "\n%s: %d hops split over %d repetitions, %d (%.1f %%) discarded.\n\n", cell.MD(g.Key), s.Reads, s.Reps, s.Discarded, pct(s.Discarded, s.Reads))
+		fmt.Fprintln(w, "| segment | mean µs, median [min–max] over repetitions | share |")
+		fmt.Fprintln(w, "|---|---:|---:|")
+		for _, sg := range s.Segments {
+			fmt.Fprintf(w, "| %s | %s | %.0f %% |\n", sg.Name, cell.SpreadUs(sg.Mean), 100*s.Share(sg.Mean.Median))
+		}
+	}
 }

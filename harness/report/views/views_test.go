@@ -1,13 +1,16 @@
 package views
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
 
 	"github.com/bpfstor/bpfstor/harness/analysis"
+	"github.com/bpfstor/bpfstor/harness/hist"
 	"github.com/bpfstor/bpfstor/harness/internal/fixture"
 	"github.com/bpfstor/bpfstor/harness/proto"
+	"github.com/bpfstor/bpfstor/harness/results"
 )
 
 func TestBreakdown(t *testing.T) {
@@ -77,7 +80,7 @@ func TestLayerSplit(t *testing.T) {
 	// An untraced point beside traced ones is left out; an unknown segment is shown by name.
 	r := fixture.BreakdownLayersRun(true)
 	r.Points[0].Layers = nil
-	l, _ := layersOf(r.Points[1])
+	l := layersOf(r.Points[1])
 	l.Segments = append(l.Segments, proto.LayerSegment{Name: "softirq", MeanNs: 5e3, Count: 1})
 	s = LayerSplitOf(analysis.Analyze(r).Groups[0])
 	if s.Reps != 2 || len(s.Segments) != 10 || SegmentInfo("softirq").Label != "softirq" {
@@ -101,5 +104,52 @@ func TestBreakdownRecordedTrace(t *testing.T) {
 	}
 	if s := b.SoftwareShare(); s <= 0 || s >= 1 || b.MeasuredMean <= b.DeviceMean {
 		t.Errorf("software share %.2f of %.0f ns", s, b.MeasuredMean)
+	}
+}
+
+func TestHopSection(t *testing.T) {
+	split := func(wait, prog float64) *proto.Layers {
+		return &proto.Layers{Reads: 90, Discarded: 9, Segments: []proto.LayerSegment{
+			{Name: proto.SegHopWait, MeanNs: wait, Count: 80}, {Name: proto.SegHopCQE, MeanNs: 5e3, Count: 81},
+			{Name: proto.SegHopProg, MeanNs: prog, Count: 81}, {Name: proto.SegHopSubmit, MeanNs: 20e3, Count: 81}}}
+	}
+	chain := proto.Workload{Kind: proto.KindChain, BlockSize: 512, Depth: 10, Mode: "driver", TraceLayers: true}
+	pread := proto.Workload{Kind: proto.KindChain, BlockSize: 512, Depth: 10, Mode: "pread", TraceLayers: true}
+	r := &results.Result{Schema: results.Schema, Status: results.StatusOK}
+	for rep, sp := range []*proto.Layers{split(170e3, 3e3), split(190e3, 5e3)} {
+		r.Points = append(r.Points,
+			&results.Point{ID: fmt.Sprintf("c/rep%d", rep), Rep: rep, Workload: chain, Status: proto.StatusOK, Summary: &hist.Summary{Count: 10, MeanNs: 2e6}, Hops: &proto.Hops{Hops: 100, DriverHops: 90, Split: sp}},
+			&results.Point{ID: fmt.Sprintf("p/rep%d", rep), Rep: rep, Workload: pread, Status: proto.StatusOK, Summary: &hist.Summary{Count: 10, MeanNs: 3e6}})
+	}
+	var b strings.Builder
+	HopSection(&b, analysis.Analyze(r))
+	out := b.String()
+	for _, want := range []string{
+		"## Where a driver hop's time goes",
+		"180 hops split over 2 repetitions, 18 (10.0 %) discarded",
+		"| hop_wait | 180.0 [170.0–190.0] | 86 % |",
+		"| hop_prog | 4.0 [3.0–5.0] | 2 % |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("hop section lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Count(out, "hops split over") != 1 {
+		t.Errorf("only the driver workload has a split:\n%s", out)
+	}
+	// A split of no resubmitted hop (a chain of one block) is no split.
+	for _, p := range r.Points {
+		if p.Hops != nil {
+			p.Hops.Split.Reads = 0
+		}
+	}
+	b.Reset()
+	HopSection(&b, analysis.Analyze(r))
+	if b.Len() != 0 {
+		t.Errorf("a hop section of splits without hops: %q", b.String())
+	}
+	HopSection(&b, analysis.Analyze(fixture.BreakdownRun()))
+	if b.Len() != 0 {
+		t.Errorf("a hop section without splits: %q", b.String())
 	}
 }
