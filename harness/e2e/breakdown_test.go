@@ -6,8 +6,10 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/bpfstor/bpfstor/harness/analysis"
 	"github.com/bpfstor/bpfstor/harness/proto"
 	"github.com/bpfstor/bpfstor/harness/report"
+	"github.com/bpfstor/bpfstor/harness/report/views"
 	"github.com/bpfstor/bpfstor/harness/results"
 	"github.com/bpfstor/bpfstor/harness/runner"
 )
@@ -70,7 +72,7 @@ trace_layers = true
 		t.Errorf("segments add up to %.1f µs, the traced reads' mean is %.1f µs: %.1f %% apart, want within 5 %%",
 			sum/1e3, l.TracedMeanNs/1e3, d*100)
 	}
-	bs := report.Breakdowns(report.Analyze(res))
+	bs := views.Breakdowns(analysis.Analyze(res))
 	if len(bs) != 1 || bs[0].Layers == nil || bs[0].Commands == 0 {
 		t.Fatalf("report breakdowns %+v", bs)
 	}

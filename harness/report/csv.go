@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/bpfstor/bpfstor/harness/analysis"
+	"github.com/bpfstor/bpfstor/harness/internal/atomicfile"
 	"github.com/bpfstor/bpfstor/harness/proto"
 	"github.com/bpfstor/bpfstor/harness/results"
 )
@@ -50,7 +52,7 @@ func WriteCSV(w io.Writer, r *results.Result) error {
 
 // WriteCSVFile writes results.csv into the run directory dir.
 func WriteCSVFile(dir string, r *results.Result) error {
-	return writeFile(filepath.Join(dir, CSVFile), func(w io.Writer) error { return WriteCSV(w, r) })
+	return atomicfile.Write(filepath.Join(dir, CSVFile), func(w io.Writer) error { return WriteCSV(w, r) })
 }
 
 func csvRow(r *results.Result, p *results.Point) []string {
@@ -68,7 +70,7 @@ func csvRow(r *results.Result, p *results.Point) []string {
 		iops = "" // not measured, not zero
 	}
 	row := []string{
-		r.Name, p.ID, WorkloadKey(w), w.Kind, opt(w.BlockSize), opt(w.Depth), w.Mode, opt(w.Batch), opt(w.Threads), strconv.Itoa(p.Rep),
+		r.Name, p.ID, analysis.WorkloadKey(w), w.Kind, opt(w.BlockSize), opt(w.Depth), w.Mode, opt(w.Batch), opt(w.Threads), strconv.Itoa(p.Rep),
 		p.Status, i(p.Ops), i(p.Checked), i(p.Wrong), i(p.ElapsedNs), iops,
 	}
 	if s := p.Summary; s != nil {

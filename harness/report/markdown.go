@@ -1,18 +1,20 @@
 package report
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/bpfstor/bpfstor/harness/plot"
+	"github.com/bpfstor/bpfstor/harness/analysis"
+	"github.com/bpfstor/bpfstor/harness/internal/atomicfile"
+	"github.com/bpfstor/bpfstor/harness/internal/cell"
 	"github.com/bpfstor/bpfstor/harness/proto"
+	"github.com/bpfstor/bpfstor/harness/report/figures"
+	"github.com/bpfstor/bpfstor/harness/report/views"
 	"github.com/bpfstor/bpfstor/harness/results"
 )
 
@@ -28,10 +30,10 @@ func Write(dir string, r *results.Result) error {
 	if err := WriteCSVFile(dir, r); err != nil {
 		return err
 	}
-	a := Analyze(r)
-	figs := Figures(a)
-	errs := saveFigures(dir, figs)
-	if err := writeFile(filepath.Join(dir, MarkdownFile), func(w io.Writer) error {
+	a := analysis.Analyze(r)
+	figs := figures.Figures(a)
+	errs := figures.Save(dir, figs)
+	if err := atomicfile.Write(filepath.Join(dir, MarkdownFile), func(w io.Writer) error {
 		Markdown(w, r, a, figs)
 		return nil
 	}); err != nil {
@@ -41,109 +43,21 @@ func Write(dir string, r *results.Result) error {
 	return errors.Join(errs...)
 }
 
-// saveFigures draws each figure as a PNG into dir. A figure that cannot
-// be drawn gets its Err set (the Markdown names it) and an error here.
-func saveFigures(dir string, figs []Figure) []error {
-	var errs []error
-	for i, f := range figs {
-		if err := plot.Save(filepath.Join(dir, f.File), f.Charts...); err != nil {
-			figs[i].Err = err
-			errs = append(errs, fmt.Errorf("report: figure %s: %w", f.File, err))
-		}
-	}
-	return errs
-}
-
-// writeFile writes path through path.tmp and a rename, so that a reader
-// never sees half a file.
-func writeFile(path string, write func(io.Writer) error) error {
-	f, err := os.Create(path + ".tmp")
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	// The writers print with fmt and do not check each write: a buffered
-	// writer keeps the first error (a full disk) for Flush to report.
-	bw := bufio.NewWriter(f)
-	err = write(bw)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path + ".tmp")
-		return fmt.Errorf("report: %s: %w", path, err)
-	}
-	if err := os.Rename(path+".tmp", path); err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	return nil
-}
-
-// md escapes text for a Markdown table cell.
-func md(s string) string {
-	s = strings.ReplaceAll(s, "|", `\|`)
-	s = strings.ReplaceAll(s, "\n", " ")
-	return s
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "—"
-	}
-	return s
-}
-
-func short(h string) string {
-	if len(h) > 12 {
-		return h[:12]
-	}
-	return orDash(h)
-}
-
-// spreadUs formats a latency spread in ns as µs.
-func spreadUs(s Spread) string {
-	return fmt.Sprintf("%.1f [%.1f–%.1f]", s.Median/1e3, s.Min/1e3, s.Max/1e3)
-}
-
-func spreadIOPS(s Spread) string {
-	return fmt.Sprintf("%.0f [%.0f–%.0f]", s.Median, s.Min, s.Max)
-}
-
-func ratioText(r Ratio) string {
-	if r.N == 0 {
-		return "—"
-	}
-	t := fmt.Sprintf("%.2fx [%.2f–%.2f]", r.Median, r.Min, r.Max)
-	if !r.Paired {
-		t = fmt.Sprintf("%.2fx (ratio of medians)", r.Median)
-	}
-	return t
-}
-
 // Markdown writes report.md: conditions, figures, the measured table, the
 // papers' numbers beside ours, failed points and the fidelity check.
-func Markdown(w io.Writer, r *results.Result, a *Analysis, figs []Figure) {
+func Markdown(w io.Writer, r *results.Result, a *analysis.Analysis, figs []figures.Figure) {
 	m := r.Meta
 	fmt.Fprintf(w, "# bpfstor report: %s\n\n", r.Name)
 	fmt.Fprintf(w, "Status **%s**", r.Status)
 	if r.Reason != "" {
 		fmt.Fprintf(w, " (%s)", r.Reason)
 	}
-	ok, failed := 0, 0
-	for _, p := range r.Points {
-		if p.Status == proto.StatusOK {
-			ok++
-		} else {
-			failed++
-		}
-	}
+	ok, failed := analysis.Statuses(r)
 	fmt.Fprintf(w, ": %d points ok, %d failed", ok, failed)
 	if r.Expected > 0 {
 		fmt.Fprintf(w, ", %d expected", r.Expected)
 	}
-	fmt.Fprintf(w, ". Spec `%s`", orDash(m.Spec))
+	fmt.Fprintf(w, ". Spec `%s`", cell.OrDash(m.Spec))
 	if !m.Started.IsZero() {
 		fmt.Fprintf(w, ", started %s", m.Started.UTC().Format(time.RFC3339))
 		if !m.Finished.IsZero() {
@@ -154,11 +68,12 @@ func Markdown(w io.Writer, r *results.Result, a *Analysis, figs []Figure) {
 
 	conditions(w, r)
 	deviceMD(w, r, a.Groups)
-	breakdownMD(w, a)
+	views.BreakdownSection(w, a)
+	views.HopSection(w, a)
 	fidelityMD(w, a.Groups)
 	measured(w, r, a)
-	kvMD(w, a)
-	paperSection(w, a)
+	views.KVSection(w, a)
+	views.PapersSection(w, a)
 
 	fmt.Fprintln(w, "\n## Figures")
 	if len(figs) == 0 {
@@ -166,7 +81,7 @@ func Markdown(w io.Writer, r *results.Result, a *Analysis, figs []Figure) {
 	}
 	for _, f := range figs {
 		if f.Err != nil {
-			fmt.Fprintf(w, "\n### %s\n\n**Could not be drawn:** %s\n", f.Title, md(f.Err.Error()))
+			fmt.Fprintf(w, "\n### %s\n\n**Could not be drawn:** %s\n", f.Title, cell.MD(f.Err.Error()))
 			continue
 		}
 		fmt.Fprintf(w, "\n### %s\n\n![%s](%s)\n\n%s\n", f.Title, f.Title, f.File, f.Caption)
@@ -196,26 +111,26 @@ func conditions(w io.Writer, r *results.Result) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| | |")
 	fmt.Fprintln(w, "|---|---|")
-	row := func(k, v string) { fmt.Fprintf(w, "| %s | %s |\n", k, md(v)) }
-	row("accelerator", orDash(m.Accel))
+	row := func(k, v string) { fmt.Fprintf(w, "| %s | %s |\n", k, cell.MD(v)) }
+	row("accelerator", cell.OrDash(m.Accel))
 	row("guest clocksource", clocksources(r))
-	row("kernel", fmt.Sprintf("%s (%s)", orDash(m.KernelRelease), orDash(m.KernelVariant)))
-	row("kernel version", orDash(m.KernelVersion))
-	row("patch series", fmt.Sprintf("%s (%d patches)", short(m.PatchSeriesHash), len(m.Patches)))
-	row("config hash", short(m.ConfigHash))
-	row("config fragment hash", short(m.FragmentHash))
-	row("kernel key", short(m.KernelKey))
-	row("QEMU", orDash(m.QEMUVersion))
+	row("kernel", fmt.Sprintf("%s (%s)", cell.OrDash(m.KernelRelease), cell.OrDash(m.KernelVariant)))
+	row("kernel version", cell.OrDash(m.KernelVersion))
+	row("patch series", fmt.Sprintf("%s (%d patches)", cell.Short(m.PatchSeriesHash), len(m.Patches)))
+	row("config hash", cell.Short(m.ConfigHash))
+	row("config fragment hash", cell.Short(m.FragmentHash))
+	row("kernel key", cell.Short(m.KernelKey))
+	row("QEMU", cell.OrDash(m.QEMUVersion))
 	row("guest", fmt.Sprintf("%d vCPU, %d MiB", m.GuestCPUs, m.GuestMemKB/1024))
-	row("host CPU", fmt.Sprintf("%s (%d CPUs)", orDash(m.HostCPU), m.HostCPUs))
-	row("host kernel", orDash(m.HostKernel))
+	row("host CPU", fmt.Sprintf("%s (%d CPUs)", cell.OrDash(m.HostCPU), m.HostCPUs))
+	row("host kernel", cell.OrDash(m.HostKernel))
 	row("host load (1 min)", fmt.Sprintf("%.2f at start, %.2f at end", m.HostLoadStart[0], m.HostLoadEnd[0]))
 	if m.HostOtherCPUs != nil {
 		row("other host CPU use", fmt.Sprintf("%.2f CPUs on average while the VM ran (host busy time minus bpfstor's and its VM's)", *m.HostOtherCPUs))
 	}
-	row("data", fmt.Sprintf("%s %s (seed %d)", orDash(m.DataKind), orDash(filepath.Base(m.DataImage)), m.DataSeed))
+	row("data", fmt.Sprintf("%s %s (seed %d)", cell.OrDash(m.DataKind), cell.OrDash(filepath.Base(m.DataImage)), m.DataSeed))
 	row("repetitions, seed", fmt.Sprintf("%d, %d", m.Repetitions, m.Seed))
-	row("bpfstor", orDash(m.BpfstorRev))
+	row("bpfstor", cell.OrDash(m.BpfstorRev))
 	if m.HostSteal != nil {
 		row("hypervisor steal", fmt.Sprintf("%.1f %% of the host's CPU time while the VM ran (per point: %s)", 100**m.HostSteal, stealRange(r.Points)))
 	}
@@ -226,11 +141,6 @@ func conditions(w io.Writer, r *results.Result) {
 		fmt.Fprintf(w, "\nWarning: %s\n", warn)
 	}
 }
-
-// stealWarn is the share of the host's CPU time stolen by the hypervisor
-// during a point above which a report warns (on a shared cloud machine a
-// quiet minute measured 9.7 %, and the same spec's means moved 3x).
-const stealWarn = 0.05
 
 // stealRange is the least and most host steal of the points.
 func stealRange(points []*results.Point) string {
@@ -254,7 +164,7 @@ func stealWarning(points []*results.Point) string {
 	var ids []string
 	worst := 0.0
 	for _, p := range points {
-		if p.Steal != nil && p.Steal.Host != nil && *p.Steal.Host > stealWarn {
+		if p.Steal != nil && p.Steal.Host != nil && *p.Steal.Host > cell.StealWarn {
 			ids = append(ids, p.ID)
 			worst = max(worst, *p.Steal.Host)
 		}
@@ -267,12 +177,12 @@ func stealWarning(points []*results.Point) string {
 	}
 	return fmt.Sprintf("%s measured while the hypervisor stole more than %.0f %% of the host's CPU time (up to %.1f %%): "+
 		"their latencies include time the host did not run; measure again (bpfstor run --force --remeasure-steal %.2f) before trusting a ratio that involves them.",
-		strings.Join(ids, ", "), 100*stealWarn, 100*worst, stealWarn)
+		strings.Join(ids, ", "), 100*cell.StealWarn, 100*worst, cell.StealWarn)
 }
 
 // clocksources is the boot clocksource and any change seen during points.
 func clocksources(r *results.Result) string {
-	s := orDash(r.Meta.GuestClocksource) + " at boot"
+	s := cell.OrDash(r.Meta.GuestClocksource) + " at boot"
 	var changed []string
 	for _, p := range r.Points {
 		if p.ClocksourceBefore != p.ClocksourceAfter {
@@ -287,7 +197,7 @@ func clocksources(r *results.Result) string {
 	return s
 }
 
-func measured(w io.Writer, r *results.Result, a *Analysis) {
+func measured(w io.Writer, r *results.Result, a *analysis.Analysis) {
 	fmt.Fprintln(w, "\n## Measured")
 	if len(a.Groups) == 0 {
 		fmt.Fprintln(w, "\nNo workload has an ok point with a latency summary.")
@@ -300,17 +210,17 @@ func measured(w io.Writer, r *results.Result, a *Analysis) {
 	failed := map[string]int{}
 	for _, p := range r.Points {
 		if p.Status != proto.StatusOK {
-			failed[WorkloadKey(p.Workload)]++
+			failed[analysis.WorkloadKey(p.Workload)]++
 		}
 	}
 	for _, g := range a.Groups {
-		p999 := g.spread(func(p *results.Point) float64 { return float64(p.Summary.P999Ns) })
+		p999 := g.Spread(func(p *results.Point) float64 { return float64(p.Summary.P999Ns) })
 		n := fmt.Sprint(len(g.Points))
 		if f := failed[g.Key]; f > 0 {
 			n += fmt.Sprintf(" (+%d failed)", f)
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", md(g.Key), n,
-			spreadUs(g.P50()), spreadUs(g.P99()), spreadUs(p999), spreadUs(g.Mean()), spreadIOPS(g.IOPS()))
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", cell.MD(g.Key), n,
+			cell.SpreadUs(g.P50()), cell.SpreadUs(g.P99()), cell.SpreadUs(p999), cell.SpreadUs(g.Mean()), cell.SpreadIOPS(g.IOPS()))
 	}
 	for _, p := range r.Points {
 		if p.Status == proto.StatusOK && p.ClocksourceBefore != p.ClocksourceAfter {
@@ -318,36 +228,6 @@ func measured(w io.Writer, r *results.Result, a *Analysis) {
 				p.ID, p.ClocksourceBefore, p.ClocksourceAfter)
 		}
 	}
-}
-
-func paperSection(w io.Writer, a *Analysis) {
-	fmt.Fprintln(w, "\n## Beside the papers")
-	fmt.Fprintln(w, "\nAbsolute microseconds do not carry over from the papers' Optane drive to this VM; ratios against the "+
-		"user-space pread chain do. Ours: median [min–max] of per-repetition ratios (repetitions paired by index).")
-	ts := comparisonTables(a)
-	for _, t := range ts {
-		writeComparison(w, t)
-	}
-	if len(ts) == 0 {
-		fmt.Fprintln(w, "\nThis run has no workload with a paper anchor (chain or B+-tree lookups in modes pread and syscall/driver).")
-	}
-	fmt.Fprintln(w, "\nThe papers' numbers used (`report.Paper`):")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| experiment | mode | depth | metric | paper's ratio | source |")
-	fmt.Fprintln(w, "|---|---|---:|---|---:|---|")
-	for _, an := range Paper {
-		d := "any"
-		if an.Depth > 0 {
-			d = fmt.Sprint(an.Depth)
-		}
-		src := an.Source
-		if an.Unmeasured != "" {
-			src += " — not measurable yet: " + an.Unmeasured
-		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", an.Experiment, an.Mode, d, an.Metric, md(an.Text()), md(src))
-	}
-	fmt.Fprintln(w, "\nXRP Table 3 rows for depths 2–5 are not in the project's reference notes (shared/README.md) and are left out rather than guessed. "+
-		"XRP Fig. 8 (range query and aggregation) has no number there either. XRP Table 1 is set beside the breakdown experiment.")
 }
 
 // problems lists every point that did not produce a measurement, the
@@ -374,7 +254,7 @@ func problems(w io.Writer, r *results.Result) {
 		fmt.Fprintln(w, "| point | workload | rep | status | error |")
 		fmt.Fprintln(w, "|---|---|---:|---|---|")
 		for _, p := range bad {
-			fmt.Fprintf(w, "| %s | %s | %d | %s | %s |\n", md(p.ID), md(WorkloadKey(p.Workload)), p.Rep, p.Status, md(orDash(p.Error)))
+			fmt.Fprintf(w, "| %s | %s | %d | %s | %s |\n", cell.MD(p.ID), cell.MD(analysis.WorkloadKey(p.Workload)), p.Rep, p.Status, cell.MD(cell.OrDash(p.Error)))
 		}
 	}
 	if missing > 0 {
@@ -400,7 +280,7 @@ func problems(w io.Writer, r *results.Result) {
 					failures = append(failures, fmt.Sprintf("%s: %s", t.Name, t.Message))
 				}
 			}
-			fmt.Fprintf(w, "- %s (%s)", p.ID, WorkloadKey(p.Workload))
+			fmt.Fprintf(w, "- %s (%s)", p.ID, analysis.WorkloadKey(p.Workload))
 			if len(p.Tests) > 0 {
 				fmt.Fprintf(w, ": tests %d passed, %d failed, %d skipped", pass, fail, skip)
 				sort.Strings(failures)
@@ -415,7 +295,7 @@ func problems(w io.Writer, r *results.Result) {
 
 // deviceMD is the device side of the run's NVMe commands (QEMU trace) and,
 // for chain sweeps, the per-hop cost of each mode beside it.
-func deviceMD(w io.Writer, r *results.Result, gs []Group) {
+func deviceMD(w io.Writer, r *results.Result, gs []analysis.Group) {
 	d := r.Device
 	if d == nil || d.Paired == 0 {
 		return
@@ -423,6 +303,19 @@ func deviceMD(w io.Writer, r *results.Result, gs []Group) {
 	fmt.Fprintln(w, "\n## Device side")
 	fmt.Fprintf(w, "\nQEMU trace, doorbell write to MSI-X raise, %d I/O commands (%d dropped as ambiguous): p50 %.1f µs, p99 %.1f µs, mean %.1f µs. No kernel change can remove this part of a read.\n",
 		d.Paired, d.Ambiguous, float64(d.Summary.P50Ns)/1e3, float64(d.Summary.P99Ns)/1e3, d.Summary.MeanNs/1e3)
+	if ss := d.ServiceSummary; ss != nil {
+		fmt.Fprintf(w, "\nPer command, doorbell write to the device's completion (paired by queue and command id, polled queues included; without the CQE's posting and the interrupt), %d commands: p50 %.1f µs, mean %.1f µs.\n\n",
+			ss.Count, float64(ss.P50Ns)/1e3, ss.MeanNs/1e3)
+		fmt.Fprintln(w, "| I/O queue | commands | interrupts | service p50 µs | service mean µs |")
+		fmt.Fprintln(w, "|---:|---:|---:|---:|---:|")
+		for _, q := range d.Queues {
+			polled := ""
+			if q.Polled() {
+				polled = " (polled)"
+			}
+			fmt.Fprintf(w, "| %d%s | %d | %d | %.1f | %.1f |\n", q.ID, polled, q.Commands, q.Interrupts, float64(q.Service.P50Ns)/1e3, q.Service.MeanNs/1e3)
+		}
+	}
 	// Per-hop cost: slope of mean latency between the smallest and largest
 	// depth of each chain mode.
 	type ends struct {
@@ -463,9 +356,9 @@ func deviceMD(w io.Writer, r *results.Result, gs []Group) {
 
 // fidelityMD is the fidelity line: bpfstor's pread p50 against fio's on the
 // same device in the same guest.
-func fidelityMD(w io.Writer, gs []Group) {
+func fidelityMD(w io.Writer, gs []analysis.Group) {
 	fmt.Fprintln(w, "\n## Fidelity")
-	var pread, fio []Group
+	var pread, fio []analysis.Group
 	for _, g := range gs {
 		switch g.Points[0].Workload.Kind {
 		case proto.KindPread:

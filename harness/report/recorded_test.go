@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/bpfstor/bpfstor/harness/internal/fixture"
 	"github.com/bpfstor/bpfstor/harness/results"
 )
 
@@ -13,7 +14,7 @@ import (
 // today to the report.md and results.csv committed beside them, byte for
 // byte: reading an older schema changes nothing a report shows.
 func TestRecordedRunsRenderAsCommitted(t *testing.T) {
-	for _, d := range recordedRuns(t) {
+	for _, d := range fixture.RecordedRuns(t) {
 		t.Run(filepath.Base(d), func(t *testing.T) {
 			r, err := results.Read(d)
 			if err != nil {

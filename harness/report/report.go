@@ -1,5 +1,7 @@
-// Package report turns a run's result into tables people read: per point,
-// and per workload the median over repetitions with its min–max spread.
+// Package report writes a run's report: report.md (conditions, the
+// measured table, the experiment sections of harness/report/views, the
+// figures of harness/report/figures), results.csv, and the text printed
+// after a run (Text). Write puts them all in the run directory.
 package report
 
 import (
@@ -9,74 +11,16 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/bpfstor/bpfstor/harness/analysis"
 	"github.com/bpfstor/bpfstor/harness/proto"
+	"github.com/bpfstor/bpfstor/harness/report/views"
 	"github.com/bpfstor/bpfstor/harness/results"
-	"github.com/bpfstor/bpfstor/harness/stats"
 )
-
-// Group is one workload's repetitions.
-type Group struct {
-	Key    string
-	Points []*results.Point
-}
-
-// WorkloadKey names a workload independent of its repetition.
-func WorkloadKey(w proto.Workload) string {
-	parts := []string{w.Kind}
-	for _, p := range w.Params() {
-		if p.Value == "" {
-			parts = append(parts, p.Name)
-		} else {
-			parts = append(parts, p.Name+"="+p.Value)
-		}
-	}
-	return strings.Join(parts, " ")
-}
-
-// Groups collects ok points with a summary by workload, in first-seen order.
-func Groups(r *results.Result) []Group {
-	var gs []Group
-	idx := map[string]int{}
-	for _, p := range r.Points {
-		if p.Status != proto.StatusOK || p.Summary == nil {
-			continue
-		}
-		k := WorkloadKey(p.Workload)
-		i, ok := idx[k]
-		if !ok {
-			i = len(gs)
-			idx[k] = i
-			gs = append(gs, Group{Key: k})
-		}
-		gs[i].Points = append(gs[i].Points, p)
-	}
-	return gs
-}
-
-// Spread is the median and range of a statistic over repetitions
-// (stats.Spread: one definition for reports and compare).
-type Spread = stats.Spread
-
-func (g Group) spread(f func(p *results.Point) float64) Spread {
-	return stats.SpreadOf(g.Values(f))
-}
-
-// P50, P99 and IOPS spreads of a group (latencies in ns).
-func (g Group) P50() Spread {
-	return g.spread(func(p *results.Point) float64 { return float64(p.Summary.P50Ns) })
-}
-func (g Group) P99() Spread {
-	return g.spread(func(p *results.Point) float64 { return float64(p.Summary.P99Ns) })
-}
-func (g Group) Mean() Spread {
-	return g.spread(func(p *results.Point) float64 { return p.Summary.MeanNs })
-}
-func (g Group) IOPS() Spread { return g.spread(func(p *results.Point) float64 { return p.IOPS }) }
 
 func us(ns float64) string { return fmt.Sprintf("%.1f", ns/1e3) }
 
 // usRange is a spread of latencies in µs: median [min–max].
-func usRange(s Spread) string {
+func usRange(s analysis.Spread) string {
 	return fmt.Sprintf("%s [%s–%s]", us(s.Median), us(s.Min), us(s.Max))
 }
 
@@ -110,7 +54,7 @@ func Text(w io.Writer, r *results.Result) {
 	}
 	tw.Flush()
 
-	gs := Groups(r)
+	gs := analysis.Groups(r)
 	if len(gs) == 0 {
 		return
 	}
@@ -126,15 +70,15 @@ func Text(w io.Writer, r *results.Result) {
 	if d := r.Device; d != nil && d.Paired > 0 {
 		fmt.Fprintf(w, "\nDevice side (QEMU trace, doorbell→MSI-X, %d commands, %d ambiguous dropped): p50 %sµs p99 %sµs mean %sµs\n",
 			d.Paired, d.Ambiguous, us(float64(d.Summary.P50Ns)), us(float64(d.Summary.P99Ns)), us(d.Summary.MeanNs))
-		for _, b := range Breakdowns(Analyze(r)) {
+		for _, b := range views.Breakdowns(analysis.Analyze(r)) {
 			fmt.Fprintln(w, b)
 		}
 	}
 }
 
 // fidelity compares bpfstor's pread p50 with fio's on the same I/O pattern.
-func fidelity(w io.Writer, gs []Group) {
-	var pread, fio *Group
+func fidelity(w io.Writer, gs []analysis.Group) {
+	var pread, fio *analysis.Group
 	for i := range gs {
 		switch {
 		case strings.HasPrefix(gs[i].Key, proto.KindPread+" ") && pread == nil:

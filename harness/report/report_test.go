@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bpfstor/bpfstor/harness/hist"
+	"github.com/bpfstor/bpfstor/harness/internal/fixture"
 	"github.com/bpfstor/bpfstor/harness/proto"
 	"github.com/bpfstor/bpfstor/harness/results"
 )
@@ -91,5 +92,14 @@ func TestStealWarning(t *testing.T) {
 	}
 	if got := stealRange([]*results.Point{pt("a", f(0.02)), pt("b", nil), pt("c", f(0.1))}); got != "2.0–10.0 %" {
 		t.Errorf("stealRange = %q", got)
+	}
+}
+
+// The text report has the breakdown of a pread run with a device trace.
+func TestTextBreakdown(t *testing.T) {
+	var text bytes.Buffer
+	Text(&text, fixture.BreakdownRun())
+	if !strings.Contains(text.String(), "Breakdown: pread bs=512 mean") {
+		t.Errorf("text report lacks the breakdown:\n%s", text.String())
 	}
 }

@@ -3,13 +3,13 @@ package report
 import (
 	"bytes"
 	"encoding/csv"
-	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/bpfstor/bpfstor/harness/internal/fixture"
 	"github.com/bpfstor/bpfstor/harness/results"
 )
 
@@ -41,7 +41,7 @@ func TestCSVSchema(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.fixture+"/"+tt.pointID, func(t *testing.T) {
-			r := fixture(t, tt.fixture)
+			r := fixture.Read(t, tt.fixture)
 			var b bytes.Buffer
 			if err := WriteCSV(&b, r); err != nil {
 				t.Fatal(err)
@@ -72,47 +72,6 @@ func TestCSVSchema(t *testing.T) {
 			}
 		})
 	}
-}
-
-func pngOK(t *testing.T, path string) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	if b := img.Bounds(); b.Dx() < 400 || b.Dy() < 300 {
-		t.Errorf("%s: %v too small", path, b)
-	}
-}
-
-// checkFile reads a report file and checks it holds every string of want
-// and none of not; it returns the text (logged when a check failed).
-func checkFile(t *testing.T, path string, want, not []string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := string(b)
-	for _, s := range want {
-		if !strings.Contains(out, s) {
-			t.Errorf("%s lacks %q", filepath.Base(path), s)
-		}
-	}
-	for _, s := range not {
-		if strings.Contains(out, s) {
-			t.Errorf("%s has %q", filepath.Base(path), s)
-		}
-	}
-	if t.Failed() {
-		t.Logf("%s:\n%s", filepath.Base(path), out)
-	}
-	return out
 }
 
 func TestWrite(t *testing.T) {
@@ -163,7 +122,7 @@ func TestWrite(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.fixture, func(t *testing.T) {
-			r := fixture(t, tt.fixture)
+			r := fixture.Read(t, tt.fixture)
 			dir := t.TempDir()
 			start := time.Now()
 			if err := Write(dir, r); err != nil {
@@ -174,12 +133,12 @@ func TestWrite(t *testing.T) {
 			}
 			for _, f := range tt.files {
 				if strings.HasSuffix(f, ".png") {
-					pngOK(t, filepath.Join(dir, f))
+					fixture.PNGOK(t, filepath.Join(dir, f))
 				} else if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 					t.Error(err)
 				}
 			}
-			checkFile(t, filepath.Join(dir, MarkdownFile), tt.md, tt.not)
+			fixture.CheckFile(t, filepath.Join(dir, MarkdownFile), tt.md, tt.not)
 		})
 	}
 }
@@ -192,8 +151,8 @@ func TestWriteView(t *testing.T) {
 		t.Skip("set BPFSTOR_REPORT_VIEW=DIR to write reports to look at")
 	}
 	for name, r := range map[string]*results.Result{
-		"depth10": chainRun(10, 5, 3000), "uring": uringRun(), "chain": fixture(t, "chain"), "partial": fixture(t, "partial"),
-		"threads": threadsRun(), "range": rangeRun(), "kv": kvRun(), "breakdown": breakdownRun(), "breakdown-recorded": recordedBreakdown(t),
+		"depth10": fixture.ChainRun(10, 5, 3000), "uring": fixture.URingRun(), "chain": fixture.Read(t, "chain"), "partial": fixture.Read(t, "partial"),
+		"threads": fixture.ThreadsRun(), "range": fixture.RangeRun(), "kv": fixture.KVRun(), "breakdown": fixture.BreakdownRun(), "breakdown-recorded": fixture.RecordedBreakdown(t),
 	} {
 		dir := filepath.Join(out, name)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -215,7 +174,7 @@ func TestWriteView(t *testing.T) {
 // read result.json, write results.csv, the PNGs and report.md.
 func BenchmarkReport(b *testing.B) {
 	dir := b.TempDir()
-	if err := chainRun(10, 5, 3000).Write(dir); err != nil {
+	if err := fixture.ChainRun(10, 5, 3000).Write(dir); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
@@ -227,5 +186,28 @@ func BenchmarkReport(b *testing.B) {
 		if err := Write(dir, r); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A run in which nothing was measured still gets a report that says so.
+func TestWriteFailedRun(t *testing.T) {
+	r := &results.Result{Schema: results.Schema, Name: "broken", Expected: 4, Meta: fixture.Meta("kvm")}
+	r.Finish("guest did not boot: no agent hello within 60s")
+	dir := t.TempDir()
+	if err := Write(dir, r); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, MarkdownFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"Status **failed** (guest did not boot", "No figure", "4 of 4 expected point(s) were never measured", "No fidelity check"} {
+		if !strings.Contains(string(b), s) {
+			t.Errorf("report.md lacks %q:\n%s", s, b)
+		}
+	}
+	csv, err := os.ReadFile(filepath.Join(dir, CSVFile))
+	if err != nil || strings.Count(string(csv), "\n") != 1 {
+		t.Errorf("results.csv of an empty run: %q, %v", csv, err)
 	}
 }

@@ -173,9 +173,7 @@ func TestV1RecordedLossless(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(recorded, "*", FileName))
 	more, _ := filepath.Glob(filepath.Join(recorded, "*", "*", "*", FileName))
 	files = append(files, more...)
-	if len(files) < 10 {
-		t.Fatalf("%d recorded runs found under %s", len(files), recorded)
-	}
+	v1 := 0
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -191,8 +189,9 @@ func TestV1RecordedLossless(t *testing.T) {
 			t.Fatal(err)
 		}
 		if raw.Schema != SchemaV1 {
-			t.Fatalf("%s: schema %s, want the recorded runs in %s", f, raw.Schema, SchemaV1)
+			continue // recorded by a later bpfstor: nothing to convert
 		}
+		v1++
 		r, err := Read(f)
 		if err != nil {
 			t.Fatal(err)
@@ -219,6 +218,9 @@ func TestV1RecordedLossless(t *testing.T) {
 				}
 			}
 		}
+	}
+	if v1 < 10 {
+		t.Fatalf("%d recorded v1 runs found under %s, want the committed ones (at least 10)", v1, recorded)
 	}
 }
 

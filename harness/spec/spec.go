@@ -606,7 +606,7 @@ func (s *Spec) Points() []proto.PointSpec {
 }
 
 // pointID names a point: kind, workload index, the swept values
-// (proto.Workload.Params, the same identity report.WorkloadKey groups by),
+// (proto.Workload.Params, the same identity analysis.WorkloadKey groups by),
 // repetition.
 func pointID(i, j int, w proto.Workload, rep int) string {
 	id := fmt.Sprintf("%s-%d", w.Kind, i)

@@ -98,7 +98,7 @@ type Mode struct {
 	NeedsBatch bool
 	// Ops are the btree query ops the mode serves; nil for all.
 	Ops []string
-	// Anchors are the experiments (report.Paper's Experiment) whose paper
+	// Anchors are the experiments (paper.Anchors' Experiment) whose paper
 	// numbers are about this mode; report sets only those beside it.
 	Anchors []string
 }

@@ -47,7 +47,7 @@ type Param struct {
 }
 
 // Params are the workload's set identity fields, in one order: what
-// report.WorkloadKey groups by and a point ID names (Ops and Warmup are
+// analysis.WorkloadKey groups by and a point ID names (Ops and Warmup are
 // not identity: the same workload measured longer is the same workload).
 func (w Workload) Params() []Param {
 	var ps []Param

@@ -17,11 +17,13 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/bpfstor/bpfstor/harness/compare"
 	"github.com/bpfstor/bpfstor/harness/guest"
 	"github.com/bpfstor/bpfstor/harness/host"
 	"github.com/bpfstor/bpfstor/harness/kbuild"
 	"github.com/bpfstor/bpfstor/harness/proto"
 	"github.com/bpfstor/bpfstor/harness/report"
+	"github.com/bpfstor/bpfstor/harness/report/suite"
 	"github.com/bpfstor/bpfstor/harness/results"
 	"github.com/bpfstor/bpfstor/harness/runner"
 	"github.com/bpfstor/bpfstor/harness/spec"
@@ -443,9 +445,9 @@ func runCmd() *cli.Command {
 				return err
 			}
 			files := c.Args().Slice()
-			suite := c.String("suite")
-			if suite != "" {
-				more, err := runner.Suite(e.Repo, suite)
+			suiteName := c.String("suite")
+			if suiteName != "" {
+				more, err := runner.Suite(e.Repo, suiteName)
 				if err != nil {
 					return err
 				}
@@ -468,25 +470,25 @@ func runCmd() *cli.Command {
 			}
 			start := time.Now()
 			var failed, dirs []string
-			var missing []report.SuiteMissing
+			var missing []suite.Missing
 			for i, s := range specs {
 				if c.Context.Err() != nil {
 					for _, rest := range specs[i:] {
-						missing = append(missing, report.SuiteMissing{Spec: rest.File, Error: "not run: interrupted"})
+						missing = append(missing, suite.Missing{Spec: rest.File, Error: "not run: interrupted"})
 					}
 					break
 				}
 				res, dir, err := runner.Run(c.Context, e, s, runner.Options{Force: c.Bool("force"), RemeasureSteal: c.Float64("remeasure-steal")})
 				if err != nil {
 					err = fmt.Errorf("run %s: %w", s.Name, err)
-					if suite == "" && res == nil {
+					if suiteName == "" && res == nil {
 						return err
 					}
 					// A suite goes on: the rest of it is still worth measuring.
 					fmt.Fprintf(os.Stderr, "bpfstor: %v\n", err)
 					failed = append(failed, err.Error())
 					if dir == "" || res == nil {
-						missing = append(missing, report.SuiteMissing{Spec: s.File, Error: err.Error()})
+						missing = append(missing, suite.Missing{Spec: s.File, Error: err.Error()})
 						continue
 					}
 				}
@@ -503,16 +505,16 @@ func runCmd() *cli.Command {
 					failed = append(failed, fmt.Sprintf("%s: %s (%s)", s.Name, res.Status, res.Reason))
 				}
 			}
-			if suite != "" {
-				out, err := results.NewRunDir(e.Results, "suite-"+suite, start)
+			if suiteName != "" {
+				out, err := results.NewRunDir(e.Results, "suite-"+suiteName, start)
 				if err == nil {
-					err = report.WriteSuite(out, dirs, report.SuiteOptions{Name: suite, Missing: missing})
+					err = suite.Write(out, dirs, suite.Options{Name: suiteName, Missing: missing})
 				}
 				if err != nil {
 					fmt.Fprintf(os.Stderr, "bpfstor: suite report: %v\n", err)
 					failed = append(failed, "suite report: "+err.Error())
 				} else {
-					fmt.Printf("\nsuite report: %s (%d run(s), %d spec(s) without a run)\n", filepath.Join(out, report.SuiteIndex), len(dirs), len(missing))
+					fmt.Printf("\nsuite report: %s (%d run(s), %d spec(s) without a run)\n", filepath.Join(out, suite.Index), len(dirs), len(missing))
 				}
 			}
 			if len(failed) > 0 {
@@ -547,10 +549,10 @@ func reportCmd() *cli.Command {
 				}
 			}
 			start := time.Now()
-			suiteOut, opts := c.String("suite-out"), report.SuiteOptions{}
+			suiteOut, opts := c.String("suite-out"), suite.Options{}
 			var runs []string
 			for _, a := range args {
-				if !report.IsSuiteDir(a) {
+				if !suite.IsDir(a) {
 					runs = append(runs, a)
 					continue
 				}
@@ -558,11 +560,11 @@ func reportCmd() *cli.Command {
 					fmt.Fprintf(os.Stderr, "report: %s is a suite directory, not a run: skipped (give it alone to regenerate it)\n", a)
 					continue
 				}
-				m, rs, err := report.ReadSuite(a)
+				m, rs, err := suite.Read(a)
 				if err != nil {
 					return err
 				}
-				runs, suiteOut, opts = rs, a, report.SuiteOptions{Name: m.Name, Missing: m.Missing}
+				runs, suiteOut, opts = rs, a, suite.Options{Name: m.Name, Missing: m.Missing}
 			}
 			multi := len(runs) > 1 || suiteOut != ""
 			var errs []error
@@ -584,10 +586,10 @@ func reportCmd() *cli.Command {
 				}
 				suiteOut = out
 			}
-			if err := report.WriteSuite(suiteOut, runs, opts); err != nil {
+			if err := suite.Write(suiteOut, runs, opts); err != nil {
 				errs = append(errs, err)
 			}
-			fmt.Printf("suite report: %s (%d run(s), %v in all)\n", filepath.Join(suiteOut, report.SuiteIndex), len(runs), time.Since(start).Round(time.Millisecond))
+			fmt.Printf("suite report: %s (%d run(s), %v in all)\n", filepath.Join(suiteOut, suite.Index), len(runs), time.Since(start).Round(time.Millisecond))
 			return errors.Join(errs...)
 		},
 	}
@@ -635,7 +637,7 @@ func compareCmd() *cli.Command {
 			if err != nil {
 				return err
 			}
-			return report.Compare(os.Stdout, a, b)
+			return compare.Write(os.Stdout, a, b)
 		},
 	}
 }

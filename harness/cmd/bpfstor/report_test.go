@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/bpfstor/bpfstor/harness/report"
+	"github.com/bpfstor/bpfstor/harness/report/suite"
 	"github.com/bpfstor/bpfstor/harness/results"
 )
 
@@ -52,7 +53,7 @@ func TestReportCLI(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	idx, err := os.ReadFile(filepath.Join(out, report.SuiteIndex))
+	idx, err := os.ReadFile(filepath.Join(out, suite.Index))
 	if err != nil || !strings.Contains(string(idx), "depth-speedup.png") {
 		t.Fatalf("index.md: %v\n%s", err, idx)
 	}
@@ -68,7 +69,7 @@ func TestReportCLI(t *testing.T) {
 	if err := run(dirs...); err != nil {
 		t.Fatal(err)
 	}
-	if m, _ := filepath.Glob(filepath.Join(root, "*-suite-report", report.SuiteIndex)); len(m) != 1 {
+	if m, _ := filepath.Glob(filepath.Join(root, "*-suite-report", suite.Index)); len(m) != 1 {
 		t.Errorf("suite reports beside the runs: %v", m)
 	}
 	// A flag after the directories is the command's (it used to be refused).
@@ -76,7 +77,7 @@ func TestReportCLI(t *testing.T) {
 	if err := runCLI(t, "report", dirs[0], "--suite-out", out2); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(out2, report.SuiteIndex)); err != nil {
+	if _, err := os.Stat(filepath.Join(out2, suite.Index)); err != nil {
 		t.Errorf("report RUNDIR --suite-out DIR: %v", err)
 	}
 	for _, tt := range []struct {

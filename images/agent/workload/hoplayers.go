@@ -168,7 +168,7 @@ func traceHops(fd, bs int, nblk uint64, depth int, flags uint32, prog *ebpf.Prog
 
 // traceHopsFor reports whether a chain point of these dispatch flags gets
 // the hop split when the workload asks for trace_layers: only chains the
-// driver resubmits have driver hops to split.
+// driver resubmits, longer than one block, have driver hops to split.
 func traceHopsFor(w proto.Workload, flags uint32) bool {
-	return w.TraceLayers && flags&storfn.FlagDriver != 0
+	return w.TraceLayers && flags&storfn.FlagDriver != 0 && w.Depth > 1
 }

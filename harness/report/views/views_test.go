@@ -1,0 +1,155 @@
+package views
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/bpfstor/bpfstor/harness/analysis"
+	"github.com/bpfstor/bpfstor/harness/hist"
+	"github.com/bpfstor/bpfstor/harness/internal/fixture"
+	"github.com/bpfstor/bpfstor/harness/proto"
+	"github.com/bpfstor/bpfstor/harness/results"
+)
+
+func TestBreakdown(t *testing.T) {
+	tests := []struct {
+		name             string
+		mean, dev        float64
+		share, ceiling10 float64
+	}{
+		// shared/README.md section 6: S 115, D 65 µs → about 2.4x at depth 10
+		{"README numbers", 180e3, 65e3, 115.0 / 180, 2.4},
+		{"no software", 50e3, 50e3, 0, 1},
+		{"XRP Table 1", 6270, 3224, 0.486, 1.78},
+	}
+	for _, tt := range tests {
+		b := Breakdown{MeasuredMean: tt.mean, DeviceMean: tt.dev}
+		if got := b.SoftwareShare(); got < tt.share-0.005 || got > tt.share+0.005 {
+			t.Errorf("%s: software share %.3f, want %.3f", tt.name, got, tt.share)
+		}
+		if got := b.Ceiling(10); got < tt.ceiling10-0.05 || got > tt.ceiling10+0.05 {
+			t.Errorf("%s: ceiling at depth 10 %.2f, want %.2f", tt.name, got, tt.ceiling10)
+		}
+	}
+	// Only plain pread runs with a trace get a breakdown.
+	a := analysis.Analyze(fixture.BreakdownRun())
+	if bs := Breakdowns(a); len(bs) != 1 || bs[0].BlockSize != 512 {
+		t.Fatalf("breakdowns of the breakdown run: %+v", bs)
+	}
+	noTrace := fixture.BreakdownRun()
+	noTrace.Device = nil
+	if bs := Breakdowns(analysis.Analyze(noTrace)); bs != nil {
+		t.Errorf("breakdown without a trace: %+v", bs)
+	}
+}
+
+func TestLayerSplit(t *testing.T) {
+	bs := Breakdowns(analysis.Analyze(fixture.BreakdownLayersRun(false)))
+	if len(bs) != 1 || bs[0].Commands != 0 || bs[0].Layers == nil {
+		t.Fatalf("layers without a trace: %+v", bs)
+	}
+	s := bs[0].Layers
+	if s.Reps != 3 || s.Reads != 6000 || s.Discarded != 30 || s.Missing["nvme_irq"] != 24 || s.Disorder["nvme_irq"] != 6 {
+		t.Errorf("split %+v", s)
+	}
+	if len(s.Segments) != 9 || s.Segments[0].Name != proto.SegCrossIn || s.Segments[8].Name != proto.SegCrossOut {
+		t.Fatalf("segments %+v", s.Segments)
+	}
+	dev := s.Segments[5]
+	if dev.Name != proto.SegDeviceIRQ || dev.Mean.Median != 80e3 || dev.Mean.Min != 78e3 || dev.Mean.Max != 82e3 || dev.Count != 5970 {
+		t.Errorf("device segment %+v", dev)
+	}
+	if lo, hi, ok := dev.P50Range(); !ok || lo != 65536 || hi != 131072 {
+		t.Errorf("device median within [%v, %v) %v, want [65536, 131072)", lo, hi, ok)
+	}
+	if got := s.Total(); got != 148e3 {
+		t.Errorf("total %v, want 148000", got)
+	}
+	if got := s.Share(s.Sum(proto.SegCrossIn, proto.SegCrossOut)); math.Abs(got-6.0/148) > 1e-9 {
+		t.Errorf("crossings share %v", got)
+	}
+	if s.Overhead.Median != 26e3 || s.Untraced.Median != 120e3 || s.Traced.Median != 146e3 {
+		t.Errorf("overhead %+v untraced %+v traced %+v", s.Overhead, s.Untraced, s.Traced)
+	}
+	if str := bs[0].String(); strings.Contains(str, "Breakdown:") || !strings.Contains(str, "Layers: pread bs=512 trace_layers traced read 148.0 µs (probes +26.0 µs over the untraced 120.0 µs): crossing in 3.0, syscall 4.0") {
+		t.Errorf("String() = %q", str)
+	}
+
+	// An untraced point beside traced ones is left out; an unknown segment is shown by name.
+	r := fixture.BreakdownLayersRun(true)
+	r.Points[0].Layers = nil
+	l := layersOf(r.Points[1])
+	l.Segments = append(l.Segments, proto.LayerSegment{Name: "softirq", MeanNs: 5e3, Count: 1})
+	s = LayerSplitOf(analysis.Analyze(r).Groups[0])
+	if s.Reps != 2 || len(s.Segments) != 10 || SegmentInfo("softirq").Label != "softirq" {
+		t.Errorf("split of 2 traced points %+v", s)
+	}
+	if LayerSplitOf(analysis.Analyze(fixture.BreakdownRun()).Groups[0]) != nil {
+		t.Error("a split of untraced points")
+	}
+}
+
+func TestBreakdownRecordedTrace(t *testing.T) {
+	r := fixture.RecordedBreakdown(t)
+	bs := Breakdowns(analysis.Analyze(r))
+	if len(bs) != 1 {
+		t.Fatalf("%d breakdowns", len(bs))
+	}
+	b := bs[0]
+	// The device side is the recorded trace's own mean.
+	if m := r.Device.Summary.MeanNs; b.Commands != r.Device.Paired || b.DeviceMean < m*0.999 || b.DeviceMean > m*1.001 || m < 10e3 {
+		t.Errorf("device side: %d commands, mean %.0f ns", b.Commands, b.DeviceMean)
+	}
+	if s := b.SoftwareShare(); s <= 0 || s >= 1 || b.MeasuredMean <= b.DeviceMean {
+		t.Errorf("software share %.2f of %.0f ns", s, b.MeasuredMean)
+	}
+}
+
+func TestHopSection(t *testing.T) {
+	split := func(wait, prog float64) *proto.Layers {
+		return &proto.Layers{Reads: 90, Discarded: 9, Segments: []proto.LayerSegment{
+			{Name: proto.SegHopWait, MeanNs: wait, Count: 80}, {Name: proto.SegHopCQE, MeanNs: 5e3, Count: 81},
+			{Name: proto.SegHopProg, MeanNs: prog, Count: 81}, {Name: proto.SegHopSubmit, MeanNs: 20e3, Count: 81}}}
+	}
+	chain := proto.Workload{Kind: proto.KindChain, BlockSize: 512, Depth: 10, Mode: "driver", TraceLayers: true}
+	pread := proto.Workload{Kind: proto.KindChain, BlockSize: 512, Depth: 10, Mode: "pread", TraceLayers: true}
+	r := &results.Result{Schema: results.Schema, Status: results.StatusOK}
+	for rep, sp := range []*proto.Layers{split(170e3, 3e3), split(190e3, 5e3)} {
+		r.Points = append(r.Points,
+			&results.Point{ID: fmt.Sprintf("c/rep%d", rep), Rep: rep, Workload: chain, Status: proto.StatusOK, Summary: &hist.Summary{Count: 10, MeanNs: 2e6}, Hops: &proto.Hops{Hops: 100, DriverHops: 90, Split: sp}},
+			&results.Point{ID: fmt.Sprintf("p/rep%d", rep), Rep: rep, Workload: pread, Status: proto.StatusOK, Summary: &hist.Summary{Count: 10, MeanNs: 3e6}})
+	}
+	var b strings.Builder
+	HopSection(&b, analysis.Analyze(r))
+	out := b.String()
+	for _, want := range []string{
+		"## Where a driver hop's time goes",
+		"180 hops split over 2 repetitions, 18 (10.0 %) discarded",
+		"| hop_wait | 180.0 [170.0–190.0] | 86 % |",
+		"| hop_prog | 4.0 [3.0–5.0] | 2 % |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("hop section lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Count(out, "hops split over") != 1 {
+		t.Errorf("only the driver workload has a split:\n%s", out)
+	}
+	// A split of no resubmitted hop (a chain of one block) is no split.
+	for _, p := range r.Points {
+		if p.Hops != nil {
+			p.Hops.Split.Reads = 0
+		}
+	}
+	b.Reset()
+	HopSection(&b, analysis.Analyze(r))
+	if b.Len() != 0 {
+		t.Errorf("a hop section of splits without hops: %q", b.String())
+	}
+	HopSection(&b, analysis.Analyze(fixture.BreakdownRun()))
+	if b.Len() != 0 {
+		t.Errorf("a hop section without splits: %q", b.String())
+	}
+}
