@@ -174,6 +174,9 @@ type Point struct {
 	Hops *Hops `json:"hops,omitempty"`
 	// URing is a btree point's io_uring batching (mode uring).
 	URing *URing `json:"uring,omitempty"`
+	// Counters is what the guest counted over the measured window (chain
+	// and btree points).
+	Counters *Counters `json:"counters,omitempty"`
 }
 
 // Fio is a fio point's provenance.
@@ -223,6 +226,43 @@ type URing struct {
 	// the io_uring_enter calls that submitted reads.
 	Batch   int   `json:"batch"`
 	Submits int64 `json:"submits"`
+}
+
+// Counters is what the guest counted over a point's measured window
+// (from the start of the measured operations to the end of the last one):
+// the commands the data disk's NVMe device served and the guest CPU time
+// spent, to say per mode whether a batch waited on the device or on the
+// CPU.
+type Counters struct {
+	// Commands is what the device served: BlockReads, the reads the block
+	// layer completed on the data disk (diskstats), plus DriverResubmits,
+	// the hops the NVMe driver resubmitted (the nvme_chain_resubmit
+	// tracepoint, any NVMe disk), which the block layer never sees.
+	Commands        int64 `json:"commands"`
+	BlockReads      int64 `json:"block_reads"`
+	DriverResubmits int64 `json:"driver_resubmits"`
+	// BusyNs is the guest CPU time not idle (/proc/stat: all but idle and
+	// iowait) summed over CPUs; CPUs is the guest's CPU count.
+	BusyNs int64 `json:"busy_ns"`
+	CPUs   int   `json:"cpus"`
+	// WindowNs is the window counted (the point's IOPSWindowNs).
+	WindowNs int64 `json:"window_ns"`
+}
+
+// CommandsPerSec is the device's commands per second over the window.
+func (c *Counters) CommandsPerSec() float64 {
+	if c == nil || c.WindowNs <= 0 {
+		return 0
+	}
+	return float64(c.Commands) / (float64(c.WindowNs) / 1e9)
+}
+
+// BusyShare is the share of the guest's CPU time not idle (0..1).
+func (c *Counters) BusyShare() float64 {
+	if c == nil || c.WindowNs <= 0 || c.CPUs <= 0 {
+		return 0
+	}
+	return float64(c.BusyNs) / (float64(c.WindowNs) * float64(c.CPUs))
 }
 
 // Steal is the share of CPU time stolen (the steal column of /proc/stat:

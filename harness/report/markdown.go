@@ -72,6 +72,7 @@ func Markdown(w io.Writer, r *results.Result, a *analysis.Analysis, figs []figur
 	views.HopSection(w, a)
 	fidelityMD(w, a.Groups)
 	measured(w, r, a)
+	views.URingSection(w, a)
 	views.KVSection(w, a)
 	views.PapersSection(w, a)
 

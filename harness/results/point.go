@@ -60,6 +60,9 @@ type Point struct {
 	Hops *proto.Hops `json:"hops,omitempty"`
 	// URing is a btree point's io_uring batching (mode uring).
 	URing *proto.URing `json:"uring,omitempty"`
+	// Counters is the device commands and guest CPU time of a chain or
+	// btree point's measured window.
+	Counters *proto.Counters `json:"counters,omitempty"`
 }
 
 // FromWire is the point the host records for a point the guest sent: the
@@ -77,6 +80,6 @@ func FromWire(p *proto.Point) *Point {
 		Latency: p.Latency, Summary: p.Summary,
 		ClocksourceBefore: p.ClocksourceBefore, ClocksourceAfter: p.ClocksourceAfter,
 		Tests: p.Tests, Steal: steal,
-		Layers: p.Layers, Fio: p.Fio, BTree: p.BTree, Hops: p.Hops, URing: p.URing,
+		Layers: p.Layers, Fio: p.Fio, BTree: p.BTree, Hops: p.Hops, URing: p.URing, Counters: p.Counters,
 	}
 }

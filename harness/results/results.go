@@ -20,15 +20,20 @@ import (
 )
 
 // Schema versions result.json: what Write writes. Read also reads the
-// older SchemaV1 (converting it, see v1.go).
-const Schema = "bpfstor.result/v2"
+// older SchemaV2 (as it is) and SchemaV1 (converting it, see v1.go).
+const Schema = "bpfstor.result/v3"
+
+// SchemaV2 is result.json before a point's counters section (device
+// commands and guest CPU time over the measured window): a v2 file is a
+// v3 file without it.
+const SchemaV2 = "bpfstor.result/v2"
 
 // SchemaV1 is result.json before typed per-kind sections: every point was
 // the wire's proto.Point, its per-kind data in an untyped "extra" map.
 const SchemaV1 = "bpfstor.result/v1"
 
 // Schemas are the schemas Read reads, newest first.
-var Schemas = []string{Schema, SchemaV1}
+var Schemas = []string{Schema, SchemaV2, SchemaV1}
 
 // Run statuses.
 const (
@@ -182,11 +187,12 @@ func decode(b []byte) (*Result, error) {
 		return nil, err
 	}
 	switch head.Schema {
-	case Schema:
+	case Schema, SchemaV2:
 		var r Result
 		if err := json.Unmarshal(b, &r); err != nil {
 			return nil, err
 		}
+		r.Schema = Schema
 		return &r, nil
 	case SchemaV1:
 		return decodeV1(b)

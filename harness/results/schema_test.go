@@ -16,7 +16,7 @@ import (
 	"github.com/bpfstor/bpfstor/harness/proto"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/result-v2.golden.json")
+var update = flag.Bool("update", false, "rewrite testdata/result-v3.golden.json")
 
 // recorded is the committed runs, all written as SchemaV1.
 const recorded = "../../experiments/recorded"
@@ -42,6 +42,7 @@ func fixture() *Result {
 	fio.Fio = &proto.Fio{Version: "fio-3.33", LatencySource: "fio lat_ns percentiles (no histogram)"}
 	chain := base("chain/rep0", proto.Workload{Kind: proto.KindChain, BlockSize: 4096, Depth: 4, Mode: "driver", Ops: 2})
 	chain.Hops = &proto.Hops{Hops: 8, DriverHops: 6}
+	chain.Counters = &proto.Counters{Commands: 8, BlockReads: 2, DriverResubmits: 6, BusyNs: 3e6, CPUs: 2, WindowNs: 4e6}
 	bt := base("btree/rep1", proto.Workload{Kind: proto.KindBTree, Mode: "uring", Batch: 8, Ops: 2})
 	bt.Rep, bt.Order, bt.IOPSWindowNs = 1, 2, 3e6
 	bt.BTree = &proto.BTree{Depth: 3, Keys: 30000, Fanout: 31, Dist: "uniform", Threads: 1, Found: 1, NotFound: 1}
@@ -83,7 +84,7 @@ func TestSchemaGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "result-v2.golden.json")
+	golden := filepath.Join("testdata", "result-v3.golden.json")
 	if *update {
 		if err := os.WriteFile(golden, got, 0o644); err != nil {
 			t.Fatal(err)
@@ -105,6 +106,22 @@ func TestSchemaGolden(t *testing.T) {
 	}
 }
 
+// A v2 result.json (before the counters section) reads as the v3 fixture
+// without counters.
+func TestV2Reads(t *testing.T) {
+	r, err := Read(filepath.Join("testdata", "result-v2.golden.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fixture().Points
+	for _, p := range want {
+		p.Counters = nil
+	}
+	if r.Schema != Schema || !reflect.DeepEqual(r.Points, want) {
+		t.Errorf("v2 golden file read as %s, points differ from the fixture's without counters", r.Schema)
+	}
+}
+
 // Every field of the wire point reaches result.json as it was sent.
 func TestFromWireKeepsEveryField(t *testing.T) {
 	h := hist.New()
@@ -113,7 +130,8 @@ func TestFromWireKeepsEveryField(t *testing.T) {
 	p := &proto.Point{ID: "x", Rep: 1, Order: 2, Workload: proto.Workload{Kind: proto.KindBTree}, Status: proto.StatusFailed, Error: "e",
 		Ops: 1, Checked: 2, Wrong: 3, ElapsedNs: 4, IOPS: 5, IOPSWindowNs: 6, Latency: h, Summary: &s,
 		ClocksourceBefore: "tsc", ClocksourceAfter: "hpet", Tests: []proto.TestResult{{Name: "t"}}, Steal: &proto.Steal{Guest: f64(1)},
-		Layers: &proto.Layers{Reads: 1}, Fio: &proto.Fio{Version: "v"}, BTree: &proto.BTree{Depth: 1}, Hops: &proto.Hops{Hops: 1}, URing: &proto.URing{Batch: 1}}
+		Layers: &proto.Layers{Reads: 1}, Fio: &proto.Fio{Version: "v"}, BTree: &proto.BTree{Depth: 1}, Hops: &proto.Hops{Hops: 1}, URing: &proto.URing{Batch: 1},
+		Counters: &proto.Counters{Commands: 1}}
 	v := reflect.ValueOf(*p)
 	for i := range v.NumField() {
 		if v.Field(i).IsZero() {

@@ -101,6 +101,11 @@ type Mode struct {
 	// Anchors are the experiments (paper.Anchors' Experiment) whose paper
 	// numbers are about this mode; report sets only those beside it.
 	Anchors []string
+	// Peer, when set, is the mode this one's paper numbers are ratios
+	// against, at the same batch (ModeURing for the kernel io_uring modes:
+	// HotOS'21 Fig. 3 sets kernel chaining beside user-space chaining over
+	// io_uring); empty for BaselineMode.
+	Peer string
 }
 
 // Kind is one workload kind.
@@ -140,15 +145,15 @@ var (
 		Doc: "from user space, one pread per hop"}
 	modeSyscall = Mode{Name: ModeSyscall, Label: ModeSyscall, Style: 1, NeedsBPF: true, Anchors: []string{"depth"},
 		Doc: "chain_read, hops looped in the syscall"}
-	modeDriver = Mode{Name: ModeDriver, Label: ModeDriver, Style: 2, NeedsBPF: true, Anchors: []string{"depth", "uring", "threads", "kv"},
+	modeDriver = Mode{Name: ModeDriver, Label: ModeDriver, Style: 2, NeedsBPF: true, Anchors: []string{"depth", "threads", "kv"},
 		Doc: "chain_read, hops 2..d resubmitted by the NVMe driver"}
 	modeURing = Mode{Name: ModeURing, Label: ModeURing, Style: 3, NeedsBatch: true, Ops: []string{OpLookup},
 		Doc: "from user space over io_uring, batch lookups in flight"}
 	modeDriverPoll = Mode{Name: ModeDriverPoll, Label: ModeDriverPoll, Style: 4, NeedsBPF: true, NeedsPollQueues: true,
 		Doc: "driver, the syscall polling a poll queue for the completions (no interrupt per hop)"}
-	modeURingKernel = Mode{Name: ModeURingKernel, Label: ModeURingKernel, Style: 5, NeedsBPF: true, NeedsBatch: true, Ops: []string{OpLookup},
+	modeURingKernel = Mode{Name: ModeURingKernel, Label: ModeURingKernel, Style: 5, NeedsBPF: true, NeedsBatch: true, Ops: []string{OpLookup}, Peer: ModeURing,
 		Doc: "IORING_OP_CHAIN_READ, io_uring level: batch lookups in flight, hops chained in io_uring's read completion"}
-	modeURingDriver = Mode{Name: ModeURingDriver, Label: ModeURingDriver, Style: 6, NeedsBPF: true, NeedsBatch: true, Ops: []string{OpLookup},
+	modeURingDriver = Mode{Name: ModeURingDriver, Label: ModeURingDriver, Style: 6, NeedsBPF: true, NeedsBatch: true, Ops: []string{OpLookup}, Peer: ModeURing, Anchors: []string{"uring"},
 		Doc: "IORING_OP_CHAIN_READ, driver level: batch lookups in flight, hops 2..d resubmitted by the NVMe driver"}
 )
 
@@ -357,6 +362,15 @@ var Axes = []Axis{
 	{"threads", "threads", "threads", func(w Workload) int { return w.Threads }, func(w *Workload, v int) { w.Threads = v }},
 	{"span", "keys per range or sum query (span)", "range", func(w Workload) int { return w.Span }, func(w *Workload, v int) { w.Span = v }},
 	{"bs", "block size (bytes)", "", func(w Workload) int { return w.BlockSize }, func(w *Workload, v int) { w.BlockSize = v }},
+}
+
+// PeerOf is the mode mode's paper numbers are ratios against:
+// Mode.Peer, or BaselineMode.
+func PeerOf(mode string) string {
+	if m, ok := ModeOf(mode); ok && m.Peer != "" {
+		return m.Peer
+	}
+	return BaselineMode
 }
 
 // Anchored reports whether the papers' numbers for experiment exp apply

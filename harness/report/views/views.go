@@ -613,8 +613,12 @@ func comparisonTables(a *analysis.Analysis) []compTable {
 
 // BesidePapers is the papers' numbers for mode in experiment exp at depth
 // and threads, and how the mode's ratios against base compare with each:
-// two table cells, a dash for none.
+// two table cells, a dash for none. The papers' numbers are ratios against
+// the mode's peer (workload.PeerOf): against any other base there are none.
 func BesidePapers(exp, mode string, depth, threads int, g, base analysis.Group) (papers, ours string) {
+	if len(base.Points) == 0 || base.Points[0].Workload.Mode != workload.PeerOf(mode) {
+		return "—", "—"
+	}
 	var ps, vs []string
 	for _, an := range paper.For(exp, mode, depth, threads, true) {
 		ps = append(ps, an.Label())
@@ -670,7 +674,7 @@ func PapersSection(w io.Writer, a *analysis.Analysis) {
 	if len(ts) == 0 {
 		fmt.Fprintln(w, "\nThis run has no workload with a paper anchor (chain or B+-tree lookups in modes pread and syscall/driver).")
 	}
-	fmt.Fprintln(w, "\nThe papers' numbers used (`report.Paper`):")
+	fmt.Fprintln(w, "\nThe papers' numbers used (`harness/paper/papers.toml`):")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| experiment | mode | depth | metric | paper's ratio | source |")
 	fmt.Fprintln(w, "|---|---|---:|---|---:|---|")

@@ -153,3 +153,57 @@ func TestHopSection(t *testing.T) {
 		t.Errorf("a hop section without splits: %q", b.String())
 	}
 }
+
+func TestURingSection(t *testing.T) {
+	var b strings.Builder
+	URingSection(&b, analysis.Analyze(fixture.URingKernelRun()))
+	out := b.String()
+	for _, want := range []string{
+		"## io_uring: chains in flight (uring experiment)",
+		// uring-driver has half uring's latency: twice its lookups/s at the
+		// same batch (exact at batch 8; batch 1's IOPS come from the samples),
+		// set beside HotOS'21 Fig. 3; the device limits it.
+		"| 8 | uring-driver | 400000 [400000–400000] | 1600000 [1600000–1600000] | 4.00 [4.00–4.00] | 0.20 [0.20–0.20] | 0 [0–0] |",
+		"| 2.00x [2.00–2.00] uring | HotOS'21 IOPS ≤ 2.70x<br>HotOS'21 IOPS 1.3–1.9x | within: 0.74 of the max<br>above the paper's range: 1.05 of its high end | device |",
+		// uring-kernel: uring's latency, every CPU busy.
+		"| 8 | uring-kernel | 200000 [200000–200000] | 800000 [800000–800000] | 4.00 [4.00–4.00] | 1.90 [1.90–1.90] | 10 [10–10] |",
+		"| 1.00x [1.00–1.00] uring | — | — | guest CPU |",
+		// the peer itself has no ratio
+		"| 8 | uring | 200000 [200000–200000] | 800000 [800000–800000] | 4.00 [4.00–4.00] | 0.20 [0.20–0.20] | 1 [1–1] |",
+		"| — | — | — | device |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("io_uring section lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "no kernel io_uring mode") {
+		t.Error("a sweep with kernel modes said to have none")
+	}
+
+	// Without kernel modes (runs before IORING_OP_CHAIN_READ): said, and no counters.
+	b.Reset()
+	URingSection(&b, analysis.Analyze(fixture.URingRun()))
+	if out := b.String(); !strings.Contains(out, "no kernel io_uring mode") || !strings.Contains(out, "| 8 | uring | ") || strings.Contains(out, "HotOS'21 IOPS") {
+		t.Errorf("io_uring section of a user-chaining run:\n%s", out)
+	}
+
+	// Against pread, uring-driver gets no paper number: HotOS'21's are against uring.
+	a := analysis.Analyze(fixture.URingKernelRun())
+	var drv, pread, uring analysis.Group
+	for _, g := range a.Groups {
+		switch w := g.Points[0].Workload; {
+		case w.Mode == "uring-driver" && w.Batch == 1:
+			drv = g
+		case w.Mode == "pread":
+			pread = g
+		case w.Mode == "uring" && w.Batch == 1:
+			uring = g
+		}
+	}
+	if p, o := BesidePapers("uring", "uring-driver", 3, 1, drv, pread); p != "—" || o != "—" {
+		t.Errorf("uring-driver against pread beside the papers: %q %q", p, o)
+	}
+	if p, _ := BesidePapers("uring", "uring-driver", 3, 1, drv, uring); !strings.Contains(p, "2.70x") {
+		t.Errorf("uring-driver against uring beside the papers: %q", p)
+	}
+}

@@ -429,6 +429,9 @@ type btreeJob struct {
 	FD   int
 	Root int64  // byte offset of the root node
 	Seed uint64 // the run seed (every draw: keys, absent keys, queries)
+	// Count counts the device commands and CPU time of the measured
+	// window (nil when it could not be set up: the point has no counters).
+	Count *windowCounter
 }
 
 // openBTreeJob opens the tree on env's data disk for point ps.
@@ -474,11 +477,15 @@ func openBTreeJob(env *Env, ps proto.PointSpec) (*btreeJob, error) {
 		return nil, err
 	}
 	j.FD = int(j.f.Fd())
+	if j.Count, err = openWindowCounter(env.Job.Device); err != nil {
+		env.logf("btree: no device counters for this point: %v", err)
+	}
 	return j, nil
 }
 
 // Close closes the job's files.
 func (j *btreeJob) Close() {
+	j.Count.close()
 	if j.f != nil {
 		j.f.Close()
 	}
@@ -516,6 +523,10 @@ func (j *btreeJob) finish(p *proto.Point, outs []tally, win window, errs []error
 		Found: sum.Found, NotFound: sum.NotFound,
 	}
 	p.Hops = &proto.Hops{Hops: sum.Hops}
+	p.Counters = win.Counters
+	if win.CountErr != nil && firstErr == nil {
+		firstErr = fmt.Errorf("btree: device counters: %w", win.CountErr)
+	}
 	if kernelMode(j.W.Mode) {
 		p.Hops.DriverHops = sum.DriverHops
 	}
@@ -587,7 +598,7 @@ func runBTreeLookup(env *Env, j *btreeJob, p *proto.Point) error {
 		}
 	}
 	outs := make([]tally, j.Threads)
-	win, errs := measureChecked(j.Threads, w.Ops, w.Warmup, outs, func(t int, o *tally, warmup, n int) (*lookupThread, error) {
+	win, errs := measureChecked(j.Count, j.Threads, w.Ops, w.Warmup, outs, func(t int, o *tally, warmup, n int) (*lookupThread, error) {
 		return newLookupThread(j, prog, flags, o, warmup, n, j.drawer(t))
 	})
 	if err := j.finish(p, outs, win, errs); err != nil || flags == 0 {

@@ -244,7 +244,7 @@ func runBTreeRange(env *Env, j *btreeJob, p *proto.Point) error {
 		scratchLen = btreeScanSize
 	}
 	outs := make([]tally, j.Threads)
-	win, errs := measureChecked(j.Threads, w.Ops, w.Warmup, outs, func(t int, o *tally, warmup, n int) (*rangeThread, error) {
+	win, errs := measureChecked(j.Count, j.Threads, w.Ops, w.Warmup, outs, func(t int, o *tally, warmup, n int) (*rangeThread, error) {
 		return newRangeThread(j, prog, flags, op, scratchLen, o, warmup, n, j.rng(t), prefix)
 	})
 	err = j.finish(p, outs, win, errs)

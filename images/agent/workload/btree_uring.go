@@ -264,7 +264,7 @@ func runBTreeURing(env *Env, j *btreeJob, p *proto.Point) error {
 	}
 	outs := make([]tally, j.Threads)
 	ths := make([]*uringThread, j.Threads)
-	win, errs := measureThreads(j.Threads, w.Ops, w.Warmup, func(t int) (opFunc, func(), error) {
+	win, errs := measureCounted(j.Count, j.Threads, w.Ops, w.Warmup, func(t int) (opFunc, func(), error) {
 		th, err := newURingThread(j, prog, flags, &outs[t], w.Warmup/j.Threads, threadShare(w.Ops, j.Threads, t), j.drawer(t))
 		if err != nil {
 			return nil, nil, err

@@ -110,9 +110,14 @@ func runChain(env *Env, ps proto.PointSpec, p *proto.Point) error {
 	nblk := size / uint64(bs)
 	imageSeed := uint64(env.Job.Seed)
 	rng := drawRNG(uint64(env.Job.RunSeed), ps.Rep, 1<<15|uint64(w.Depth))
+	cnt, err := openWindowCounter(env.Job.Device)
+	if err != nil {
+		env.logf("chain: no device counters for this point: %v", err)
+	}
+	defer cnt.close()
 	var ch *chainThread
 	var o tally
-	win, errs := measureThreads(1, w.Ops, w.Warmup, func(int) (opFunc, func(), error) {
+	win, errs := measureCounted(cnt, 1, w.Ops, w.Warmup, func(int) (opFunc, func(), error) {
 		var err error
 		ch, err = newChainThread(fd, bs, nblk, w.Depth, flags, prog, rng, &o, w.Warmup, w.Ops)
 		if err != nil {
@@ -130,6 +135,10 @@ func runChain(env *Env, ps proto.PointSpec, p *proto.Point) error {
 	sum := mergeTallies(p, []tally{o}, win)
 	if flags != 0 {
 		p.Hops = &proto.Hops{Hops: sum.Hops, DriverHops: sum.DriverHops}
+	}
+	p.Counters = win.Counters
+	if win.CountErr != nil {
+		return fmt.Errorf("chain: device counters: %w", win.CountErr)
 	}
 	if errs[0] != nil {
 		return fmt.Errorf("chain %s depth %d: %w", w.Mode, w.Depth, errs[0])

@@ -170,7 +170,7 @@ func runPread(env *Env, ps proto.PointSpec, p *proto.Point) error {
 	seed := uint64(env.Job.Seed)
 
 	outs := make([]tally, threads)
-	win, errs := measureChecked(threads, w.Ops, w.Warmup, outs, func(t int, o *tally, warmup, n int) (*preadThread, error) {
+	win, errs := measureChecked(nil, threads, w.Ops, w.Warmup, outs, func(t int, o *tally, warmup, n int) (*preadThread, error) {
 		th, err := newPreadThread(d, o, uint64(env.Job.RunSeed), ps.Rep, t, warmup, n)
 		if th != nil {
 			th.imageSeed = seed

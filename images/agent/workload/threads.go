@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/bpfstor/bpfstor/harness/proto"
 )
 
 // opFunc is one operation of a thread: i >= 0 is the thread's i-th measured
@@ -44,6 +46,10 @@ func (c opTimes) set(i int, t0, t1 time.Time) {
 type window struct {
 	Start   int64
 	Elapsed time.Duration
+	// Counters is what a windowCounter counted over the window (nil
+	// without one, or with CountErr when reading it failed).
+	Counters *proto.Counters
+	CountErr error
 }
 
 // measureThreads runs ops measured operations, split as evenly as possible
@@ -66,6 +72,13 @@ type window struct {
 // threads would have I/O in flight. So GOMAXPROCS is raised to threads for
 // the run (the guest kernel schedules the extra OS threads) and restored.
 func measureThreads(threads, ops, warmup int, setup func(t int) (opFunc, func(), error)) (window, []error) {
+	return measureCounted(nil, threads, ops, warmup, setup)
+}
+
+// measureCounted is measureThreads with c (if not nil) read right before
+// the measured operations start and right after the last one ends: the
+// window's device commands and CPU time (window.Counters).
+func measureCounted(c *windowCounter, threads, ops, warmup int, setup func(t int) (opFunc, func(), error)) (window, []error) {
 	if prev := runtime.GOMAXPROCS(0); threads > prev {
 		runtime.GOMAXPROCS(threads)
 		defer runtime.GOMAXPROCS(prev)
@@ -113,9 +126,17 @@ func measureThreads(threads, ops, warmup int, setup func(t int) (opFunc, func(),
 	ready.Wait()
 	runtime.GC()
 	gc := debug.SetGCPercent(-1)
+	var before, after counterSnap
+	var countErr error
+	if c != nil {
+		before, countErr = c.snap()
+	}
 	t0 := time.Now()
 	start.Done()
 	wg.Wait()
+	if c != nil && countErr == nil {
+		after, countErr = c.snap()
+	}
 	debug.SetGCPercent(gc)
 	last := t0
 	for _, e := range ends {
@@ -123,7 +144,10 @@ func measureThreads(threads, ops, warmup int, setup func(t int) (opFunc, func(),
 			last = e
 		}
 	}
-	win := window{Start: sinceEpoch(t0), Elapsed: last.Sub(t0)}
+	win := window{Start: sinceEpoch(t0), Elapsed: last.Sub(t0), CountErr: countErr}
+	if c != nil && countErr == nil {
+		win.Counters = after.since(before, win.Elapsed)
+	}
 	return win, errs
 }
 
@@ -139,10 +163,10 @@ type checkedThread interface {
 // measureChecked runs a point's threads (measureThreads) with the threads
 // mk makes, thread t filling outs[t], then checks every thread's answers
 // and frees its slots, the clock stopped.
-func measureChecked[T checkedThread](threads, ops, warmup int, outs []tally, mk func(t int, o *tally, warmup, n int) (T, error)) (window, []error) {
+func measureChecked[T checkedThread](c *windowCounter, threads, ops, warmup int, outs []tally, mk func(t int, o *tally, warmup, n int) (T, error)) (window, []error) {
 	ths := make([]T, threads)
 	made := make([]bool, threads)
-	win, errs := measureThreads(threads, ops, warmup, func(t int) (opFunc, func(), error) {
+	win, errs := measureCounted(c, threads, ops, warmup, func(t int) (opFunc, func(), error) {
 		th, err := mk(t, &outs[t], warmup/threads, threadShare(ops, threads, t))
 		if err != nil {
 			return nil, nil, err

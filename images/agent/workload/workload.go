@@ -20,6 +20,13 @@ type Env struct {
 	Logf func(format string, args ...any)
 }
 
+// logf logs through Logf, when set.
+func (e *Env) logf(format string, args ...any) {
+	if e.Logf != nil {
+		e.Logf(format, args...)
+	}
+}
+
 // runner measures one point, filling p.
 type runner func(env *Env, ps proto.PointSpec, p *proto.Point) error
 

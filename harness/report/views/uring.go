@@ -1,0 +1,139 @@
+package views
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/bpfstor/bpfstor/harness/analysis"
+	"github.com/bpfstor/bpfstor/harness/internal/cell"
+	"github.com/bpfstor/bpfstor/harness/paper"
+	"github.com/bpfstor/bpfstor/harness/results"
+	"github.com/bpfstor/bpfstor/harness/stats"
+	"github.com/bpfstor/bpfstor/harness/workload"
+)
+
+// URingSection is the io_uring batch sweep (the uring experiment): per
+// batch, every mode that keeps lookups in flight on a ring, its lookups
+// per second beside the device's commands per second and the guest CPU
+// time, and each kernel mode against its peer (workload.PeerOf: user-space
+// chaining over io_uring) at the same batch, beside HotOS'21 Fig. 3.
+func URingSection(w io.Writer, a *analysis.Analysis) {
+	first := true
+	for _, s := range a.Sweeps {
+		if s.Experiment() != "uring" {
+			continue
+		}
+		if first {
+			fmt.Fprintln(w, "\n## io_uring: chains in flight (uring experiment)")
+			fmt.Fprintf(w, "\n%s\n", paper.ExperimentNotes["uring"])
+			fmt.Fprintln(w, "\nMedian [min–max] over repetitions; ratios per repetition, paired by index. Device commands are "+
+				"counted in the guest over the measured window: reads the block layer completed on the data disk plus hops the "+
+				"NVMe driver resubmitted (the nvme_chain_resubmit tracepoint), which the block layer never sees. Busy CPUs: guest "+
+				"CPU time not idle over the window (/proc/stat, 10 ms ticks), in CPUs.")
+			first = false
+		}
+		fmt.Fprintf(w, "\n### %s\n\n", s.Title())
+		if !hasPeered(s) {
+			fmt.Fprintln(w, "This sweep has no kernel io_uring mode (uring-kernel, uring-driver: run before IORING_OP_CHAIN_READ, "+
+				"or not asked for), so nothing here is set beside HotOS'21 Fig. 3.")
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintln(w, "| batch | mode | lookups/s | device commands/s | commands per lookup | busy CPUs | CPU µs per lookup | p50 µs | p99 µs | vs its peer, same batch | paper | ours ÷ paper | limited by |")
+		fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|")
+		for _, l := range s.Lines {
+			for _, p := range l.Points {
+				g := p.G
+				vs, papers, ours := "—", "—", "—"
+				if peer := workload.PeerOf(l.Mode); peer != analysis.BaselineMode {
+					if pg, ok := peerAt(s, l, peer, p.X); ok {
+						r := analysis.Speedup(g, pg)
+						vs = cell.Ratio(r) + " " + peer
+						papers, ours = BesidePapers(s.Experiment(), l.Mode, g.Depth(), g.Threads(), g, pg)
+					}
+				}
+				fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", p.X, cell.MD(l.Label),
+					cell.SpreadIOPS(g.IOPS()), counted(g, cmdsPerSec, "%.0f"), counted(g, cmdsPerLookup, "%.2f"),
+					counted(g, busyCPUs, "%.2f"), counted(g, cpuUsPerLookup, "%.0f"),
+					cell.SpreadUs(g.P50()), cell.SpreadUs(g.P99()), vs, papers, ours, limitedBy(g))
+			}
+		}
+	}
+	if !first {
+		fmt.Fprintln(w, "\n\"limited by\" reads the busy CPUs: at least 90 % of the guest's CPUs busy is the guest CPU, at most "+
+			"half of one CPU busy per thread is waiting on the device (under TCG the emulated device's work runs on the same "+
+			"host CPUs, so a device limit here is QEMU's, not a drive's); anything between is said as mixed.")
+	}
+}
+
+// hasPeered reports whether a line of the sweep has a peer mode.
+func hasPeered(s *analysis.Sweep) bool {
+	for _, l := range s.Lines {
+		if workload.PeerOf(l.Mode) != analysis.BaselineMode {
+			return true
+		}
+	}
+	return false
+}
+
+// peerAt is the group of the line of mode peer with l's workload at x.
+func peerAt(s *analysis.Sweep, l *analysis.Line, peer string, x int) (analysis.Group, bool) {
+	want := l.Base
+	want.Mode = peer
+	for _, o := range s.Lines {
+		if o.Base == want {
+			return o.At(x)
+		}
+	}
+	return analysis.Group{}, false
+}
+
+func cmdsPerSec(p *results.Point) float64 { return p.Counters.CommandsPerSec() }
+func cmdsPerLookup(p *results.Point) float64 {
+	return float64(p.Counters.Commands) / float64(max(p.Ops, 1))
+}
+func busyCPUs(p *results.Point) float64 {
+	return p.Counters.BusyShare() * float64(p.Counters.CPUs)
+}
+func cpuUsPerLookup(p *results.Point) float64 {
+	return float64(p.Counters.BusyNs) / 1e3 / float64(max(p.Ops, 1))
+}
+
+// counted formats the spread of f over the group's points that have
+// counters, "—" when none has.
+func counted(g analysis.Group, f func(*results.Point) float64, format string) string {
+	var vs []float64
+	for _, p := range g.Points {
+		if p.Counters != nil && p.Counters.WindowNs > 0 {
+			vs = append(vs, f(p))
+		}
+	}
+	if len(vs) == 0 {
+		return "—"
+	}
+	s := stats.SpreadOf(vs)
+	return fmt.Sprintf(format+" ["+format+"–"+format+"]", s.Median, s.Min, s.Max)
+}
+
+// limitedBy is what the group's busy CPUs say limited it (see the note
+// under URingSection's table).
+func limitedBy(g analysis.Group) string {
+	var vs []float64
+	cpus := 0
+	for _, p := range g.Points {
+		if c := p.Counters; c != nil && c.WindowNs > 0 {
+			vs = append(vs, busyCPUs(p))
+			cpus = c.CPUs
+		}
+	}
+	if len(vs) == 0 || cpus == 0 {
+		return "—"
+	}
+	busy := stats.SpreadOf(vs).Median
+	switch {
+	case busy >= 0.9*float64(cpus):
+		return "guest CPU"
+	case busy <= 0.5*float64(g.Threads()):
+		return "device"
+	}
+	return "mixed"
+}
