@@ -38,8 +38,9 @@ func URingSection(w io.Writer, a *analysis.Analysis) {
 				"or not asked for), so nothing here is set beside HotOS'21 Fig. 3.")
 			fmt.Fprintln(w)
 		}
-		fmt.Fprintln(w, "| batch | mode | lookups/s | device commands/s | commands per lookup | busy CPUs | CPU µs per lookup | p50 µs | p99 µs | vs its peer, same batch | paper | ours ÷ paper | limited by |")
-		fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|")
+		svc := serviceNs(a)
+		fmt.Fprintln(w, "| batch | mode | lookups/s | device commands/s | commands per lookup | at the device | busy CPUs | CPU µs per lookup | p50 µs | p99 µs | vs its peer, same batch | paper | ours ÷ paper | limited by |")
+		fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|")
 		for _, l := range s.Lines {
 			for _, p := range l.Points {
 				g := p.G
@@ -51,18 +52,41 @@ func URingSection(w io.Writer, a *analysis.Analysis) {
 						papers, ours = BesidePapers(s.Experiment(), l.Mode, g.Depth(), g.Threads(), g, pg)
 					}
 				}
-				fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", p.X, cell.MD(l.Label),
-					cell.SpreadIOPS(g.IOPS()), counted(g, cmdsPerSec, "%.0f"), counted(g, cmdsPerLookup, "%.2f"),
+				atDev := "—"
+				if svc > 0 {
+					inFlight := float64(p.X * g.Threads())
+					atDev = counted(g, func(p *results.Point) float64 { return 100 * cmdsPerSec(p) * svc / 1e9 / inFlight }, "%.0f %%")
+				}
+				fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", p.X, cell.MD(l.Label),
+					cell.SpreadIOPS(g.IOPS()), counted(g, cmdsPerSec, "%.0f"), counted(g, cmdsPerLookup, "%.2f"), atDev,
 					counted(g, busyCPUs, "%.2f"), counted(g, cpuUsPerLookup, "%.0f"),
 					cell.SpreadUs(g.P50()), cell.SpreadUs(g.P99()), vs, papers, ours, limitedBy(g))
 			}
 		}
 	}
 	if !first {
+		if svc := serviceNs(a); svc > 0 {
+			fmt.Fprintf(w, "\n\"at the device\" is the share of the lookups in flight (batch × threads) whose command the device was "+
+				"serving, by Little's law: device commands/s × the run's mean service time per command from QEMU's trace (%.1f µs, "+
+				"doorbell to completion, over every command of the run: the trace is not split by point), ÷ lookups in flight. "+
+				"100 %% is the ceiling the trace allows: every lookup always at the device. The rest of the time a lookup's next "+
+				"command waits on software (its completion, the program, the next submission).\n", svc/1e3)
+		} else {
+			fmt.Fprintln(w, "\nNo QEMU trace in this run (trace_nvme), so no share at the device: it needs the device's service time.")
+		}
 		fmt.Fprintln(w, "\n\"limited by\" reads the busy CPUs: at least 90 % of the guest's CPUs busy is the guest CPU, at most "+
 			"half of one CPU busy per thread is waiting on the device (under TCG the emulated device's work runs on the same "+
 			"host CPUs, so a device limit here is QEMU's, not a drive's); anything between is said as mixed.")
 	}
+}
+
+// serviceNs is the run's mean device service time per command (QEMU
+// trace), 0 without a trace.
+func serviceNs(a *analysis.Analysis) float64 {
+	if a.Device == nil || a.Device.ServiceSummary == nil {
+		return 0
+	}
+	return a.Device.ServiceSummary.MeanNs
 }
 
 // hasPeered reports whether a line of the sweep has a peer mode.
