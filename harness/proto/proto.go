@@ -234,12 +234,15 @@ type URing struct {
 // spent, to say per mode whether a batch waited on the device or on the
 // CPU.
 type Counters struct {
-	// Commands is what the device served: BlockReads, the reads the block
-	// layer completed on the data disk (diskstats), plus DriverResubmits,
-	// the hops the NVMe driver resubmitted (the nvme_chain_resubmit
-	// tracepoint, any NVMe disk), which the block layer never sees.
+	// Commands is what the device served: BlockReads, the read requests
+	// the block layer completed on the data disk (diskstats), plus
+	// DriverResubmits, the hops the NVMe driver resubmitted (the
+	// nvme_chain_resubmit tracepoint, any NVMe disk), which the block layer
+	// never sees. BlockMerged counts the reads the block layer merged into
+	// an adjacent one (diskstats): reads issued = Commands + BlockMerged.
 	Commands        int64 `json:"commands"`
 	BlockReads      int64 `json:"block_reads"`
+	BlockMerged     int64 `json:"block_merged"`
 	DriverResubmits int64 `json:"driver_resubmits"`
 	// BusyNs is the guest CPU time not idle (/proc/stat: all but idle and
 	// iowait) summed over CPUs; CPUs is the guest's CPU count.

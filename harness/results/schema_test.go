@@ -42,7 +42,7 @@ func fixture() *Result {
 	fio.Fio = &proto.Fio{Version: "fio-3.33", LatencySource: "fio lat_ns percentiles (no histogram)"}
 	chain := base("chain/rep0", proto.Workload{Kind: proto.KindChain, BlockSize: 4096, Depth: 4, Mode: "driver", Ops: 2})
 	chain.Hops = &proto.Hops{Hops: 8, DriverHops: 6}
-	chain.Counters = &proto.Counters{Commands: 8, BlockReads: 2, DriverResubmits: 6, BusyNs: 3e6, CPUs: 2, WindowNs: 4e6}
+	chain.Counters = &proto.Counters{Commands: 8, BlockReads: 2, BlockMerged: 1, DriverResubmits: 6, BusyNs: 3e6, CPUs: 2, WindowNs: 4e6}
 	bt := base("btree/rep1", proto.Workload{Kind: proto.KindBTree, Mode: "uring", Batch: 8, Ops: 2})
 	bt.Rep, bt.Order, bt.IOPSWindowNs = 1, 2, 3e6
 	bt.BTree = &proto.BTree{Depth: 3, Keys: 30000, Fanout: 31, Dist: "uniform", Threads: 1, Found: 1, NotFound: 1}

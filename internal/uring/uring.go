@@ -52,7 +52,13 @@ const (
 	// Submit, never on its way back to user space.
 	SetupSingleIssuer = 1 << 12 // IORING_SETUP_SINGLE_ISSUER
 	SetupDeferTaskrun = 1 << 13 // IORING_SETUP_DEFER_TASKRUN
-	enterGetEvents    = 1 << 0  // IORING_ENTER_GETEVENTS
+	// SetupSQPoll: a kernel thread takes the SQEs off the ring (Submit
+	// only publishes them, and wakes the thread when it sleeps).
+	SetupSQPoll = 1 << 1 // IORING_SETUP_SQPOLL
+
+	enterGetEvents = 1 << 0 // IORING_ENTER_GETEVENTS
+	enterSQWakeup  = 1 << 1 // IORING_ENTER_SQ_WAKEUP
+	sqNeedWakeup   = 1 << 0 // IORING_SQ_NEED_WAKEUP
 
 	offSQRing = 0          // IORING_OFF_SQ_RING
 	offCQRing = 0x8000000  // IORING_OFF_CQ_RING
@@ -120,6 +126,8 @@ type Ring struct {
 	sqMem, cqMem, sqeMem []byte // mappings; cqMem is sqMem with IORING_FEAT_SINGLE_MMAP
 
 	sqHead, sqTail *uint32 // head: the kernel's (consumed); tail: ours (published)
+	sqFlags        *uint32 // IORING_SQ_NEED_WAKEUP when the SQPOLL thread sleeps
+	sqPoll         bool
 	sqMask         uint32
 	sqEntries      uint32
 	sqes           []sqe
@@ -185,6 +193,8 @@ func (r *Ring) mmap(p *params) error {
 	u32 := func(mem []byte, off uint32) *uint32 { return (*uint32)(unsafe.Pointer(&mem[off])) }
 	r.sqHead = u32(r.sqMem, p.SQOff.Head)
 	r.sqTail = u32(r.sqMem, p.SQOff.Tail)
+	r.sqFlags = u32(r.sqMem, p.SQOff.Flags)
+	r.sqPoll = p.Flags&SetupSQPoll != 0
 	r.sqMask = *u32(r.sqMem, p.SQOff.RingMask)
 	r.sqEntries = *u32(r.sqMem, p.SQOff.RingEntries)
 	r.sqes = unsafe.Slice((*sqe)(unsafe.Pointer(&r.sqeMem[0])), p.SQEntries)
@@ -279,6 +289,9 @@ func (r *Ring) Ready() int { return int(atomic.LoadUint32(r.cqTail) - atomic.Loa
 // completions than there are reads in flight blocks for ever.
 func (r *Ring) Submit(wait uint32) (int, error) {
 	atomic.StoreUint32(r.sqTail, r.tail) // publish the SQEs written since the last Submit
+	if r.sqPoll {
+		return r.submitSQPoll(wait)
+	}
 	submitted := 0
 	for {
 		toSubmit := r.tail - atomic.LoadUint32(r.sqHead)
@@ -302,6 +315,39 @@ func (r *Ring) Submit(wait uint32) (int, error) {
 		// CQE) and a wait may end early on a signal: the loop goes on with
 		// what is left.
 		submitted += int(n)
+	}
+}
+
+// submitSQPoll is Submit on an SQPOLL ring: the kernel thread takes the
+// published SQEs (woken if it sleeps), and io_uring_enter only waits. It
+// returns the SQEs published and not yet taken when it was called.
+func (r *Ring) submitSQPoll(wait uint32) (int, error) {
+	queued := int(r.tail - atomic.LoadUint32(r.sqHead))
+	for {
+		flags := uintptr(0)
+		// The tail store above and this load are sequentially consistent
+		// (sync/atomic), the barrier liburing puts between them.
+		if queued > 0 && atomic.LoadUint32(r.sqFlags)&sqNeedWakeup != 0 {
+			flags |= enterSQWakeup
+		}
+		minComplete := uint32(0)
+		if uint32(r.Ready()) < wait {
+			minComplete, flags = wait, flags|enterGetEvents
+		}
+		if flags == 0 {
+			return queued, nil
+		}
+		_, _, e := unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), 0, uintptr(minComplete), flags, 0, 0)
+		switch {
+		case e == unix.EINTR:
+			continue
+		case e != 0:
+			return 0, fmt.Errorf("uring: io_uring_enter(SQPOLL, flags %#x, min_complete %d): %w", flags, minComplete, e)
+		}
+		if uint32(r.Ready()) >= wait {
+			return queued, nil
+		}
+		queued = 0 // woken once; a wait ended early (signal) goes on waiting
 	}
 }
 

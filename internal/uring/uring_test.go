@@ -49,9 +49,12 @@ func TestLayout(t *testing.T) {
 
 // newRing sets up a ring, or skips the test where the host has no usable
 // io_uring (an old kernel, a seccomp filter, kernel.io_uring_disabled).
-func newRing(t *testing.T, entries uint32) *Ring {
+func newRing(t *testing.T, entries uint32) *Ring { return newRingFlags(t, entries, 0) }
+
+// newRingFlags is newRing with io_uring_setup flags.
+func newRingFlags(t *testing.T, entries, flags uint32) *Ring {
 	t.Helper()
-	r, err := New(entries)
+	r, err := NewWithFlags(entries, flags)
 	if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
 		if os.Getenv("BPFSTOR_E2E") == "1" { // make test: a skip would test nothing
 			t.Fatalf("io_uring is not available on this host: %v", err)
@@ -136,6 +139,8 @@ func checkRead(rd read, c CQE, buf []byte) error {
 // at a time (one Submit per batch, waiting for all of them), and checks
 // every byte and every user_data; rounds past the ring size wrap the SQ and
 // CQ indices around many times.
+// TestReads reads batches at random offsets, on plain rings and on SQPOLL
+// rings (a kernel thread takes the SQEs; Submit only publishes and waits).
 func TestReads(t *testing.T) {
 	f := testFile(t)
 	type tc struct {
@@ -144,21 +149,25 @@ func TestReads(t *testing.T) {
 		batch   int
 		rounds  int
 		sizes   []int // read lengths, drawn at random
+		flags   uint32
 	}
 	var cases []tc
 	for b := 1; b <= 32; b++ {
-		cases = append(cases, tc{fmt.Sprintf("batch%d", b), 32, b, 12, []int{512}})
+		cases = append(cases, tc{fmt.Sprintf("batch%d", b), 32, b, 12, []int{512}, 0})
 	}
 	cases = append(cases,
-		tc{"wrap/entries4/batch3", 4, 3, 200, []int{512}},
-		tc{"wrap/entries1/batch1", 1, 1, 50, []int{512}},
-		tc{"full/entries8/batch8", 8, 8, 40, []int{512}},
-		tc{"odd-sizes", 16, 11, 20, []int{1, 7, 512, 4096, 5000}},
-		tc{"past-eof", 8, 8, 5, []int{512, 8192}},
+		tc{"wrap/entries4/batch3", 4, 3, 200, []int{512}, 0},
+		tc{"wrap/entries1/batch1", 1, 1, 50, []int{512}, 0},
+		tc{"full/entries8/batch8", 8, 8, 40, []int{512}, 0},
+		tc{"odd-sizes", 16, 11, 20, []int{1, 7, 512, 4096, 5000}, 0},
+		tc{"past-eof", 8, 8, 5, []int{512, 8192}, 0},
 	)
+	for _, b := range []int{1, 3, 8, 32} {
+		cases = append(cases, tc{fmt.Sprintf("sqpoll/batch%d", b), 32, b, 12, []int{512}, SetupSQPoll})
+	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := newRing(t, c.entries)
+			r := newRingFlags(t, c.entries, c.flags)
 			if r.Entries() < int(c.entries) || r.CQEntries() < r.Entries() {
 				t.Fatalf("entries %d (cq %d), asked for %d", r.Entries(), r.CQEntries(), c.entries)
 			}

@@ -49,6 +49,7 @@ func tests() []test {
 		test{"chain/poll", testPoll},
 		test{"uring/io_uring-level/pread-identical", func(e *env) (string, error) { return testURingChains(e, storfn.FlagSyscall) }},
 		test{"uring/driver-level/pread-identical", func(e *env) (string, error) { return testURingChains(e, storfn.FlagDriver) }},
+		test{"uring/sqpoll", testURingSQPoll},
 		test{"uring/errors", testURingErrors},
 		test{"uring/teardown", testURingTeardown},
 		test{"uring/sigkill", testURingKill},

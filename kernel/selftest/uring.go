@@ -248,6 +248,62 @@ func testURingChains(e *env, flags uint32) (string, error) {
 		uringLevel(flags), chains, driver, later, oooBatches), nil
 }
 
+// testURingSQPoll: batches of 1..32 chains on an SQPOLL ring, whose
+// kernel thread (iou-sqp-PID, a thread of this process) takes the SQEs and
+// issues the first reads: each chain identical to its pread chain, at both
+// levels.
+func testURingSQPoll(e *env) (string, error) {
+	r, err := newReader(e.fd)
+	if err != nil {
+		return "", err
+	}
+	defer r.close()
+	var out []string
+	for _, flags := range []uint32{storfn.FlagSyscall, storfn.FlagDriver} {
+		u, err := newUringChainsFlags(32, uring.SetupSQPoll)
+		if err != nil {
+			return "", fmt.Errorf("SQPOLL ring: %w", err)
+		}
+		sqThread := sqPollThread()
+		var later, driver uint64
+		chains := 0
+		for batch := 1; batch <= 32; batch++ {
+			cases := make([]chainCase, batch)
+			for i := range cases {
+				cases[i] = e.randomChain(1 + (batch+i)%16)
+			}
+			l, d, _, err := e.checkBatch(u, r, cases, flags)
+			if err != nil {
+				u.close()
+				return "", fmt.Errorf("SQPOLL, %s: %w", uringLevel(flags), err)
+			}
+			later, driver, chains = later+l, driver+d, chains+batch
+		}
+		u.close()
+		if sqThread == "" {
+			return "", fmt.Errorf("SQPOLL, %s: no iou-sqp thread in this process while the ring was set up", uringLevel(flags))
+		}
+		if flags&storfn.FlagDriver != 0 && driver == 0 {
+			return "", fmt.Errorf("SQPOLL, driver level: not one of %d later hops resubmitted by the driver", later)
+		}
+		out = append(out, fmt.Sprintf("%s: %d chains (%d of %d later hops by the driver)", uringLevel(flags), chains, driver, later))
+	}
+	return "SQPOLL rings (the kernel thread iou-sqp takes the SQEs), batches 1..32, depths 1..16, identical to pread chains: " +
+		strings.Join(out, "; "), nil
+}
+
+// sqPollThread is the name of this process's SQPOLL thread, "" if none.
+func sqPollThread() string {
+	tasks, _ := os.ReadDir("/proc/self/task")
+	for _, t := range tasks {
+		b, _ := os.ReadFile("/proc/self/task/" + t.Name() + "/comm")
+		if name := strings.TrimSpace(string(b)); strings.HasPrefix(name, "iou-sqp-") {
+			return name
+		}
+	}
+	return ""
+}
+
 // uringCase is a chain_read_args that fails (or not) in a given way.
 type uringCase struct {
 	name string

@@ -28,9 +28,9 @@ type windowCounter struct {
 
 // counterSnap is one reading of a windowCounter.
 type counterSnap struct {
-	reads, resubmits int64
-	busy             time.Duration // guest CPU time not idle, all CPUs
-	cpus             int
+	reads, merged, resubmits int64
+	busy                     time.Duration // guest CPU time not idle, all CPUs
+	cpus                     int
 }
 
 // openWindowCounter counts for the block device at dev (e.g. /dev/nvme0n1).
@@ -40,7 +40,7 @@ func openWindowCounter(dev string) (*windowCounter, error) {
 		return nil, fmt.Errorf("counters: %w", err)
 	}
 	c := &windowCounter{stat: filepath.Join("/sys/class/block", filepath.Base(real), "stat")}
-	if _, err := diskReads(c.stat); err != nil {
+	if _, _, err := diskReads(c.stat); err != nil {
 		return nil, fmt.Errorf("counters: %w", err)
 	}
 	if err := objs.LoadHopTraceObjects(&c.ht, nil); err != nil {
@@ -65,7 +65,7 @@ func (c *windowCounter) close() {
 func (c *windowCounter) snap() (counterSnap, error) {
 	var s counterSnap
 	var err error
-	if s.reads, err = diskReads(c.stat); err != nil {
+	if s.reads, s.merged, err = diskReads(c.stat); err != nil {
 		return s, err
 	}
 	var n uint64
@@ -86,28 +86,30 @@ func (c *windowCounter) snap() (counterSnap, error) {
 
 // since is what was counted from snapshot a to s over a window.
 func (s counterSnap) since(a counterSnap, window time.Duration) *proto.Counters {
-	c := &proto.Counters{BlockReads: s.reads - a.reads, DriverResubmits: s.resubmits - a.resubmits,
+	c := &proto.Counters{BlockReads: s.reads - a.reads, BlockMerged: s.merged - a.merged, DriverResubmits: s.resubmits - a.resubmits,
 		BusyNs: int64(s.busy - a.busy), CPUs: s.cpus, WindowNs: int64(window)}
 	c.Commands = c.BlockReads + c.DriverResubmits
 	return c
 }
 
-// diskReads is the reads completed field of a block device's stat file
-// (Documentation/block/stat.rst: the first field).
-func diskReads(path string) (int64, error) {
+// diskReads is the reads completed and reads merged fields of a block
+// device's stat file (Documentation/block/stat.rst: the first two).
+func diskReads(path string) (reads, merged int64, err error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	f := strings.Fields(string(b))
-	if len(f) < 1 {
-		return 0, fmt.Errorf("%s: empty", path)
+	if len(f) < 2 {
+		return 0, 0, fmt.Errorf("%s: %q has no reads fields", path, strings.TrimSpace(string(b)))
 	}
-	n, err := strconv.ParseInt(f[0], 10, 64)
+	if reads, err = strconv.ParseInt(f[0], 10, 64); err == nil {
+		merged, err = strconv.ParseInt(f[1], 10, 64)
+	}
 	if err != nil {
-		return 0, fmt.Errorf("%s: reads completed: %w", path, err)
+		return 0, 0, fmt.Errorf("%s: reads: %w", path, err)
 	}
-	return n, nil
+	return reads, merged, nil
 }
 
 // userHZ is the unit of /proc/stat's CPU times (USER_HZ, 100 on x86).

@@ -36,33 +36,35 @@ func TestDiskReads(t *testing.T) {
 	dir := t.TempDir()
 	tests := []struct {
 		name, content string
-		want          int64
+		reads, merged int64
 		err           bool
 	}{
-		{"stat.rst fields", "   12345        0   98760      420        0        0        0        0        0      400      420        0        0        0        0        0        0\n", 12345, false},
-		{"empty", "", 0, true},
-		{"not a number", "x 1 2\n", 0, true},
+		{"stat.rst fields", "   12345        7   98760      420        0        0        0        0        0      400      420        0        0        0        0        0        0\n", 12345, 7, false},
+		{"empty", "", 0, 0, true},
+		{"one field", "12\n", 0, 0, true},
+		{"not a number", "x 1 2\n", 0, 0, true},
+		{"merged not a number", "1 x 2\n", 0, 0, true},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := filepath.Join(dir, "stat"+string(rune('a'+i)))
 			os.WriteFile(p, []byte(tt.content), 0o644)
-			got, err := diskReads(p)
-			if (err != nil) != tt.err || got != tt.want {
-				t.Errorf("diskReads = %d, %v; want %d, error %v", got, err, tt.want, tt.err)
+			reads, merged, err := diskReads(p)
+			if (err != nil) != tt.err || reads != tt.reads || merged != tt.merged {
+				t.Errorf("diskReads = %d, %d, %v; want %d, %d, error %v", reads, merged, err, tt.reads, tt.merged, tt.err)
 			}
 		})
 	}
-	if _, err := diskReads(filepath.Join(dir, "missing")); err == nil {
+	if _, _, err := diskReads(filepath.Join(dir, "missing")); err == nil {
 		t.Error("a missing stat file gave no error")
 	}
 }
 
 func TestCounterSince(t *testing.T) {
-	a := counterSnap{reads: 100, resubmits: 7, busy: time.Second, cpus: 2}
-	b := counterSnap{reads: 160, resubmits: 187, busy: 2500 * time.Millisecond, cpus: 2}
+	a := counterSnap{reads: 100, merged: 3, resubmits: 7, busy: time.Second, cpus: 2}
+	b := counterSnap{reads: 160, merged: 5, resubmits: 187, busy: 2500 * time.Millisecond, cpus: 2}
 	got := b.since(a, time.Second)
-	want := proto.Counters{Commands: 240, BlockReads: 60, DriverResubmits: 180, BusyNs: 1.5e9, CPUs: 2, WindowNs: 1e9}
+	want := proto.Counters{Commands: 240, BlockReads: 60, BlockMerged: 2, DriverResubmits: 180, BusyNs: 1.5e9, CPUs: 2, WindowNs: 1e9}
 	if *got != want {
 		t.Fatalf("since = %+v, want %+v", *got, want)
 	}
