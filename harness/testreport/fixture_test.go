@@ -43,6 +43,7 @@ func sampleSuite() *Suite {
 	s.Add(&Test{Name: "verifier/rejects-oob"})
 	s.Add(&Test{Name: "verifier/rejects-oob#01"})
 	s.AttachCrash("chain/driver/hop-limit", &Crash{Kind: "KASAN", Lines: kasanLines})
+	s.AttachCrash("chain/driver/hop-limit", &Crash{Kind: "panic", Lines: []string{"Kernel panic - not syncing: KASAN: panic_on_warn set ...", "---[ end Kernel panic - not syncing: KASAN: panic_on_warn set ... ]---"}})
 	return s
 }
 

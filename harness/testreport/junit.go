@@ -106,7 +106,8 @@ func textOf(lines []string) *junitText {
 // (groups too, before their subtests, as go test reports them) with
 // classname "SUITE.GROUP.PATH" and name the last level of the test's name.
 // A failed test has a <failure>, a kernel crash attributed to it an
-// <error type="KIND"> with the console lines, a skip <skipped message>, and
+// <error type="KIND"> (the first report's kind) with the console lines of
+// every report, a skip <skipped message>, and
 // its output is its <system-out>. Text is cleaned (Clean) so that console
 // control characters cannot make the XML invalid.
 func WriteJUnit(w io.Writer, s *Suite) error {
@@ -143,7 +144,7 @@ func WriteJUnit(w io.Writer, s *Suite) error {
 			js.Cases = append(js.Cases, junitCase(js.Name, t))
 			js.Tests++
 			switch {
-			case t.Crash != nil:
+			case len(t.Crashes) > 0:
 				js.Errors++
 			case t.Result() == Fail:
 				js.Failures++
@@ -177,8 +178,16 @@ func junitCase(suite string, t *Test) junitTestCase {
 	}
 	c := junitTestCase{Classname: oneLine(class), Name: oneLine(t.Base()), Time: seconds(t.Duration)}
 	switch r := t.Result(); {
-	case t.Crash != nil:
-		c.Error = &junitMessage{Message: oneLine(t.Crash.Title()), Type: oneLine(t.Crash.Kind), Text: joinLines(t.Crash.Lines)}
+	case len(t.Crashes) > 0:
+		var text []string
+		for i, cr := range t.Crashes {
+			if i > 0 {
+				text = append(text, "")
+			}
+			text = append(text, cr.Lines...)
+		}
+		first := t.Crashes[0]
+		c.Error = &junitMessage{Message: oneLine(first.Title()), Type: oneLine(first.Kind), Text: joinLines(text)}
 		if t.Message != "" {
 			c.Failure = &junitMessage{Message: oneLine(t.Message), Type: "fail"}
 		}

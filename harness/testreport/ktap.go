@@ -81,9 +81,9 @@ func diagnostics(t *Test) []string {
 	if t.Message != "" && t.Result() == Fail && t.Name != HarnessTest && !inOutput(t) {
 		out = append(out, t.Base()+": "+oneLine(t.Message))
 	}
-	if t.Crash != nil {
-		out = append(out, "crash: "+Clean(t.Crash.Title()))
-		for _, l := range t.Crash.Lines[min(1, len(t.Crash.Lines)):] {
+	for _, c := range t.Crashes {
+		out = append(out, "crash: "+Clean(c.Title()))
+		for _, l := range c.Lines[min(1, len(c.Lines)):] {
 			out = append(out, "  "+Clean(l))
 		}
 	}

@@ -58,8 +58,9 @@ type Test struct {
 	Message string
 	// Output holds the test's own log lines, without line ends.
 	Output []string
-	// Crash is a kernel report that appeared while the test ran, or nil.
-	Crash *Crash
+	// Crashes are the kernel reports that appeared while the test ran, in
+	// order (one incident often prints several: a BUG, its Oops, a panic).
+	Crashes []*Crash
 	// Subtests are the tests one level below, in the order they started.
 	Subtests []*Test
 
@@ -89,7 +90,7 @@ func (t *Test) Parent() string {
 // it, except that a group known only through its subtests is skipped when
 // all of them are.
 func (t *Test) Result() Status {
-	if t.Status == Fail || t.Crash != nil {
+	if t.Status == Fail || len(t.Crashes) > 0 {
 		return Fail
 	}
 	skipped := 0
@@ -197,12 +198,8 @@ func (s *Suite) Add(t *Test) *Test {
 // it, or against the suite when name is "" or names no test.
 func (s *Suite) AttachCrash(name string, c *Crash) {
 	if t := s.Lookup(name); name != "" && t != nil {
-		if t.Crash == nil {
-			t.Crash = c
-			return
-		}
-		// A second report while the same test ran: keep the first as the
-		// test's, the rest with the suite.
+		t.Crashes = append(t.Crashes, c)
+		return
 	}
 	s.Crashes = append(s.Crashes, c)
 }
@@ -237,7 +234,7 @@ func (s *Suite) Count() Counts {
 		case Skip:
 			c.Skipped++
 		}
-		if t.Crash != nil {
+		if len(t.Crashes) > 0 {
 			c.Crashed++
 		}
 	})
@@ -255,16 +252,9 @@ func (s *Suite) topLevel() []*Test {
 	if s.Error == "" && len(s.Crashes) == 0 {
 		return s.Tests
 	}
-	h := &Test{Name: HarnessTest, Status: Fail, Message: s.Error, Output: s.Output}
-	if len(s.Crashes) > 0 {
-		h.Crash = s.Crashes[0]
-		for _, c := range s.Crashes[1:] {
-			h.Output = append(h.Output, "crash: "+c.Title())
-			h.Output = append(h.Output, c.Lines[min(1, len(c.Lines)):]...)
-		}
-		if h.Message == "" {
-			h.Message = "kernel crash outside any test: " + h.Crash.Title()
-		}
+	h := &Test{Name: HarnessTest, Status: Fail, Message: s.Error, Output: s.Output, Crashes: s.Crashes}
+	if h.Message == "" {
+		h.Message = "kernel crash outside any test: " + s.Crashes[0].Title()
 	}
 	return append(append([]*Test(nil), s.Tests...), h)
 }

@@ -61,17 +61,17 @@ func TestAttachCrash(t *testing.T) {
 	s.AttachCrash("a/b", second)
 	s.AttachCrash("", &Crash{Kind: "panic"})
 	s.AttachCrash("gone", &Crash{Kind: "Oops"})
-	if b := s.Lookup("a/b"); b.Crash != first || b.Result() != Fail || s.Lookup("a").Result() != Fail {
+	if b := s.Lookup("a/b"); len(b.Crashes) != 2 || b.Crashes[0] != first || b.Crashes[1] != second || b.Result() != Fail || s.Lookup("a").Result() != Fail {
 		t.Errorf("a/b = %+v", b)
 	}
-	if len(s.Crashes) != 3 || s.Crashes[0] != second {
+	if len(s.Crashes) != 2 || s.Crashes[0].Kind != "panic" || s.Crashes[1].Kind != "Oops" {
 		t.Errorf("suite crashes = %+v", s.Crashes)
 	}
 	if got := first.Title(); got != "WARNING: WARNING: CPU: 0 PID: 1 at x.c:1 f+0x1/0x2" {
 		t.Errorf("Title = %q", got)
 	}
 	top := s.topLevel()
-	if h := top[len(top)-1]; h.Name != HarnessTest || h.Crash != second || !strings.HasPrefix(h.Message, "kernel crash outside any test: BUG") || len(h.Output) != 2 {
+	if h := top[len(top)-1]; h.Name != HarnessTest || len(h.Crashes) != 2 || h.Message != "kernel crash outside any test: panic" || h.Result() != Fail {
 		t.Errorf("harness test = %+v", h)
 	}
 }

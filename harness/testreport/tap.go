@@ -12,7 +12,7 @@ import (
 // per test, groups before their subtests, each under its full name
 // ("chain/driver/pread-identical"; TAP 13 does not nest), "# SKIP reason"
 // for a skip, and a YAML diagnostic block ("  ---" .. "  ...") with the
-// message, duration, crash and output of every test that has any.
+// message, duration, crashes and output of every test that has any.
 func WriteTAP(w io.Writer, s *Suite) error {
 	var flat []*Test
 	var walk func([]*Test)
@@ -52,7 +52,7 @@ func tapName(s string) string {
 // writeYAML writes a test's diagnostic block, or nothing when the test
 // has nothing to say beyond its result line.
 func writeYAML(w *bufio.Writer, t *Test) {
-	if t.Message == "" && t.Duration == 0 && t.Crash == nil && len(t.Output) == 0 {
+	if t.Message == "" && t.Duration == 0 && len(t.Crashes) == 0 && len(t.Output) == 0 {
 		return
 	}
 	fmt.Fprintln(w, "  ---")
@@ -63,10 +63,12 @@ func writeYAML(w *bufio.Writer, t *Test) {
 	if t.Duration > 0 {
 		fmt.Fprintf(w, "  duration_ms: %s\n", strconv.FormatFloat(float64(t.Duration.Microseconds())/1000, 'f', -1, 64))
 	}
-	if t.Crash != nil {
-		fmt.Fprintln(w, "  crash:")
-		fmt.Fprintf(w, "    kind: %s\n", strconv.Quote(oneLine(t.Crash.Kind)))
-		writeBlock(w, "    ", "console", t.Crash.Lines)
+	if len(t.Crashes) > 0 {
+		fmt.Fprintln(w, "  crashes:")
+		for _, c := range t.Crashes {
+			fmt.Fprintf(w, "    - kind: %s\n", strconv.Quote(oneLine(c.Kind)))
+			writeBlock(w, "      ", "console", c.Lines)
+		}
 	}
 	writeBlock(w, "  ", "output", t.Output)
 	fmt.Fprintln(w, "  ...")

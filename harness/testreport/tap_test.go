@@ -152,7 +152,7 @@ func TestTAPYAML(t *testing.T) {
 		Message  *string
 		Severity string
 		Output   *string
-		Crash    *struct{ Kind, Console string }
+		Crashes  []struct{ Kind, Console string }
 	}
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("%v: %s", err, out)
@@ -168,8 +168,14 @@ func TestTAPYAML(t *testing.T) {
 		if want := strings.Join(cleanLines(x.Output), "\n"); (g.Output == nil) != (len(x.Output) == 0) || (g.Output != nil && *g.Output != want) {
 			t.Errorf("%s: output %q, want %q", x.Name, deref(g.Output), want)
 		}
-		if x.Crash != nil && (g.Crash == nil || g.Crash.Kind != x.Crash.Kind || g.Crash.Console != strings.Join(cleanLines(x.Crash.Lines), "\n")) {
-			t.Errorf("%s: crash %+v, want %+v", x.Name, g.Crash, x.Crash)
+		if len(g.Crashes) != len(x.Crashes) {
+			t.Errorf("%s: %d crashes, want %d", x.Name, len(g.Crashes), len(x.Crashes))
+			continue
+		}
+		for j, c := range x.Crashes {
+			if g.Crashes[j].Kind != c.Kind || g.Crashes[j].Console != strings.Join(cleanLines(c.Lines), "\n") {
+				t.Errorf("%s: crash %d %+v, want %+v", x.Name, j, g.Crashes[j], c)
+			}
 		}
 	}
 }
