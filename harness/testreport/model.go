@@ -37,10 +37,15 @@ type Crash struct {
 	Lines []string
 }
 
-// Title is the report's kind and first line.
+// Title is the report's first line, after its kind when the line does not
+// name it: "BUG: KASAN: slab-use-after-free in ...", "hung task: INFO: task
+// ... blocked for more than 122 seconds.".
 func (c *Crash) Title() string {
-	if len(c.Lines) == 0 {
+	switch {
+	case len(c.Lines) == 0:
 		return c.Kind
+	case strings.Contains(c.Lines[0], c.Kind):
+		return c.Lines[0]
 	}
 	return c.Kind + ": " + c.Lines[0]
 }

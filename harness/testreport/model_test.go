@@ -67,8 +67,14 @@ func TestAttachCrash(t *testing.T) {
 	if len(s.Crashes) != 2 || s.Crashes[0].Kind != "panic" || s.Crashes[1].Kind != "Oops" {
 		t.Errorf("suite crashes = %+v", s.Crashes)
 	}
-	if got := first.Title(); got != "WARNING: WARNING: CPU: 0 PID: 1 at x.c:1 f+0x1/0x2" {
-		t.Errorf("Title = %q", got)
+	for c, want := range map[*Crash]string{
+		first: "WARNING: CPU: 0 PID: 1 at x.c:1 f+0x1/0x2",
+		{Kind: "hung task", Lines: []string{"INFO: task a:1 blocked for more than 2 seconds."}}: "hung task: INFO: task a:1 blocked for more than 2 seconds.",
+		{Kind: "panic"}: "panic",
+	} {
+		if got := c.Title(); got != want {
+			t.Errorf("Title = %q, want %q", got, want)
+		}
 	}
 	top := s.topLevel()
 	if h := top[len(top)-1]; h.Name != HarnessTest || len(h.Crashes) != 2 || h.Message != "kernel crash outside any test: panic" || h.Result() != Fail {
@@ -107,7 +113,7 @@ func TestJudge(t *testing.T) {
 		{"skip required", mk(pass, skip), true, 1, "1 of 2 tests skipped and all are required"},
 		{"failure", mk(pass, fail, skip), false, 1, "1 of 3 tests failed (0 with a kernel crash)"},
 		{"crash", crashed, false, 1, "1 of 1 tests failed (1 with a kernel crash)"},
-		{"crash outside tests", outside, false, 1, "kernel crash outside any test: panic: Kernel panic - not syncing: x"},
+		{"crash outside tests", outside, false, 1, "kernel crash outside any test: Kernel panic - not syncing: x"},
 		{"run error", broken, false, 1, "run failed: guest hung"},
 		{"no tests", mk(), false, 1, "no tests ran"},
 	}

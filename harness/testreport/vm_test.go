@@ -65,9 +65,9 @@ func TestCrashAttribution(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"    # crash: KASAN: BUG: KASAN: slab-use-after-free in nvme_handle_cqe+0x6b4/0x7a0\n    #   Read of size 8",
+		"    # crash: BUG: KASAN: slab-use-after-free in nvme_handle_cqe+0x6b4/0x7a0\n    #   Read of size 8",
 		"    not ok 2 hop-limit\n",
-		"not ok 5 harness # ERROR kernel crash outside any test: WARNING: WARNING: CPU: 0 PID: 1 at drivers/nvme/host/pci.c:1107",
+		"not ok 5 harness # ERROR kernel crash outside any test: WARNING: CPU: 0 PID: 1 at drivers/nvme/host/pci.c:1107",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("KTAP lacks %q:\n%s", want, b.String())
