@@ -41,6 +41,13 @@ func TestParseTest2JSON(t *testing.T) {
 			"panic":       {Fail, Fail, "panic: assignment to entry in nil map [recovered, repanicked]", -1},
 			"panic/inner": {Fail, Fail, "", 0},
 		}},
+		// The test binary's -test.v=test2json output through `go tool
+		// test2json -t`, as a guest would run it: no Package field.
+		{"binary.jsonl", "", map[string]want{
+			"uring/teardown":          {Pass, Pass, "", 1},
+			"uring/cancel":            {Skip, Skip, "IORING_OP_CHAIN_READ not in this kernel", 1},
+			"verifier/rejects-oob#01": {Pass, Pass, "", 0},
+		}},
 		{"hang.jsonl", "", map[string]want{
 			"uring/cancel":                 {Skip, Skip, "IORING_OP_CHAIN_READ not in this kernel", 1},
 			"chain":                        {Fail, Fail, NotFinished, 0},
