@@ -16,7 +16,7 @@ import (
 // Event is one line of cmd/test2json's output (go test -json): see
 // `go doc test2json`.
 type Event struct {
-	Time    time.Time `json:",omitempty"`
+	Time    time.Time
 	Action  string
 	Package string  `json:",omitempty"`
 	Test    string  `json:",omitempty"`
@@ -69,9 +69,8 @@ var (
 // name; its output keeps its own log lines (go test's "=== RUN" and
 // "--- PASS" framing dropped, one level of indentation removed); its
 // message is its last log line (what t.Fatal or t.Skip printed), or a
-// panic.
-// A test with no end event fails with NotFinished, and a package failure
-// no test explains becomes the suite's Error. Lines that are not JSON
+// panic. A test with no end event fails with NotFinished, and a package
+// failure no test explains becomes the suite's Error. Lines that are not JSON
 // objects are kept as suite output (a test binary's stray prints); a line
 // that starts like an event but does not decode is an error naming it.
 func ParseTest2JSON(r io.Reader, opt ParseOptions) (*Suite, error) {
