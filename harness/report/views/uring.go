@@ -38,8 +38,8 @@ func URingSection(w io.Writer, a *analysis.Analysis) {
 				"or not asked for), so nothing here is set beside HotOS'21 Fig. 3.")
 			fmt.Fprintln(w)
 		}
-		svc := serviceNs(a)
-		fmt.Fprintln(w, "| batch | mode | lookups/s | device commands/s | commands per lookup | at the device | busy CPUs | CPU µs per lookup | p50 µs | p99 µs | vs its peer, same batch | paper | ours ÷ paper | limited by |")
+		peak := peakCommands(s)
+		fmt.Fprintln(w, "| batch | mode | lookups/s | device commands/s | commands per lookup | of the sweep's peak commands/s | busy CPUs | CPU µs per lookup | p50 µs | p99 µs | vs its peer, same batch | paper | ours ÷ paper | limited by |")
 		fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|")
 		for _, l := range s.Lines {
 			for _, p := range l.Points {
@@ -52,41 +52,46 @@ func URingSection(w io.Writer, a *analysis.Analysis) {
 						papers, ours = BesidePapers(s.Experiment(), l.Mode, g.Depth(), g.Threads(), g, pg)
 					}
 				}
-				atDev := "—"
-				if svc > 0 {
-					inFlight := float64(p.X * g.Threads())
-					atDev = counted(g, func(p *results.Point) float64 { return 100 * cmdsPerSec(p) * svc / 1e9 / inFlight }, "%.0f %%")
+				ofPeak := "—"
+				if peak > 0 {
+					ofPeak = counted(g, func(p *results.Point) float64 { return 100 * cmdsPerSec(p) / peak }, "%.0f %%")
 				}
 				fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", p.X, cell.MD(l.Label),
-					cell.SpreadIOPS(g.IOPS()), counted(g, cmdsPerSec, "%.0f"), counted(g, cmdsPerLookup, "%.2f"), atDev,
+					cell.SpreadIOPS(g.IOPS()), counted(g, cmdsPerSec, "%.0f"), counted(g, cmdsPerLookup, "%.2f"), ofPeak,
 					counted(g, busyCPUs, "%.2f"), counted(g, cpuUsPerLookup, "%.0f"),
 					cell.SpreadUs(g.P50()), cell.SpreadUs(g.P99()), vs, papers, ours, limitedBy(g))
 			}
 		}
 	}
 	if !first {
-		if svc := serviceNs(a); svc > 0 {
-			fmt.Fprintf(w, "\n\"at the device\" is the share of the lookups in flight (batch × threads) whose command the device was "+
-				"serving, by Little's law: device commands/s × the run's mean service time per command from QEMU's trace (%.1f µs, "+
-				"doorbell to completion, over every command of the run: the trace is not split by point), ÷ lookups in flight. "+
-				"100 %% is the ceiling the trace allows: every lookup always at the device. The rest of the time a lookup's next "+
-				"command waits on software (its completion, the program, the next submission).\n", svc/1e3)
-		} else {
-			fmt.Fprintln(w, "\nNo QEMU trace in this run (trace_nvme), so no share at the device: it needs the device's service time.")
-		}
+		fmt.Fprintln(w, "\n\"of the sweep's peak\" sets each point's device commands/s beside the most any point of the sweep "+
+			"reached (its repetitions' median): a measured lower bound on what the emulated device can serve, so the ceiling "+
+			"a mode meets when it stays below it is its own (the CPU, or a doorbell per command), not the device's. The "+
+			"device section's service time is over the whole run (the QEMU trace is not split by point).")
 		fmt.Fprintln(w, "\n\"limited by\" reads the busy CPUs: at least 90 % of the guest's CPUs busy is the guest CPU, at most "+
 			"half of one CPU busy per thread is waiting on the device (under TCG the emulated device's work runs on the same "+
 			"host CPUs, so a device limit here is QEMU's, not a drive's); anything between is said as mixed.")
 	}
 }
 
-// serviceNs is the run's mean device service time per command (QEMU
-// trace), 0 without a trace.
-func serviceNs(a *analysis.Analysis) float64 {
-	if a.Device == nil || a.Device.ServiceSummary == nil {
-		return 0
+// peakCommands is the largest median device commands/s of the sweep's
+// points, 0 when none has counters.
+func peakCommands(s *analysis.Sweep) float64 {
+	peak := 0.0
+	for _, l := range s.Lines {
+		for _, p := range l.Points {
+			var vs []float64
+			for _, q := range p.G.Points {
+				if q.Counters != nil && q.Counters.WindowNs > 0 {
+					vs = append(vs, cmdsPerSec(q))
+				}
+			}
+			if len(vs) > 0 {
+				peak = max(peak, stats.SpreadOf(vs).Median)
+			}
+		}
 	}
-	return a.Device.ServiceSummary.MeanNs
+	return peak
 }
 
 // hasPeered reports whether a line of the sweep has a peer mode.
