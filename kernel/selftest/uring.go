@@ -222,30 +222,59 @@ func testURingChains(e *env, flags uint32) (string, error) {
 		return "", err
 	}
 	defer r.close()
-	var later, driver uint64
-	chains, oooBatches := 0, 0
-	for batch := 1; batch <= 64; batch++ {
+	t, err := e.runBatches(u, r, 64, flags, nil)
+	if err != nil {
+		return "", err
+	}
+	if err := t.levelErr(flags); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s: %d chains in batches up to 64 (depths 1..16, sizes 512/1024/4096) identical to pread chains; %d of %d later hops by the driver; %d batches completed out of order",
+		uringLevel(flags), t.chains, t.driver, t.later, t.oooBatches), nil
+}
+
+// batchTally is what runBatches ran: chains, their later hops, those the
+// driver resubmitted, and the batches whose CQEs came out of order.
+type batchTally struct {
+	chains, oooBatches int
+	later, driver      uint64
+}
+
+// runBatches runs batches of 1..most random chains (depths 1..16 across
+// each) on u at the level flags, each checked against its pread chain,
+// and after(batch) after each batch (if not nil).
+func (e *env) runBatches(u *uringChains, r *reader, most int, flags uint32, after func()) (batchTally, error) {
+	var t batchTally
+	for batch := 1; batch <= most; batch++ {
 		cases := make([]chainCase, batch)
 		for i := range cases {
 			cases[i] = e.randomChain(1 + (batch+i)%16)
 		}
 		l, d, ooo, err := e.checkBatch(u, r, cases, flags)
 		if err != nil {
-			return "", err
+			return t, err
 		}
-		later, driver, chains = later+l, driver+d, chains+batch
+		t.later, t.driver, t.chains = t.later+l, t.driver+d, t.chains+batch
 		if ooo {
-			oooBatches++
+			t.oooBatches++
+		}
+		if after != nil {
+			after()
 		}
 	}
-	if flags&storfn.FlagDriver != 0 && driver == 0 {
-		return "", fmt.Errorf("driver level: not one of %d later hops resubmitted by the driver", later)
+	return t, nil
+}
+
+// levelErr says what is wrong with the driver hops of batches run at the
+// level flags: none at the driver level, any at the io_uring level.
+func (t batchTally) levelErr(flags uint32) error {
+	if flags&storfn.FlagDriver != 0 && t.driver == 0 {
+		return fmt.Errorf("driver level: not one of %d later hops resubmitted by the driver", t.later)
 	}
-	if flags == storfn.FlagSyscall && driver != 0 {
-		return "", fmt.Errorf("io_uring level: %d driver hops", driver)
+	if flags == storfn.FlagSyscall && t.driver != 0 {
+		return fmt.Errorf("io_uring level: %d driver hops", t.driver)
 	}
-	return fmt.Sprintf("%s: %d chains in batches up to 64 (depths 1..16, sizes 512/1024/4096) identical to pread chains; %d of %d later hops by the driver; %d batches completed out of order",
-		uringLevel(flags), chains, driver, later, oooBatches), nil
+	return nil
 }
 
 // testURingSQPoll: batches of 1..32 chains on an SQPOLL ring, whose
@@ -265,32 +294,23 @@ func testURingSQPoll(e *env) (string, error) {
 			return "", fmt.Errorf("SQPOLL ring: %w", err)
 		}
 		var sqThread string
-		var later, driver uint64
-		chains := 0
-		for batch := 1; batch <= 32; batch++ {
-			cases := make([]chainCase, batch)
-			for i := range cases {
-				cases[i] = e.randomChain(1 + (batch+i)%16)
-			}
-			l, d, _, err := e.checkBatch(u, r, cases, flags)
-			if err != nil {
-				u.close()
-				return "", fmt.Errorf("SQPOLL, %s: %w", uringLevel(flags), err)
-			}
-			later, driver, chains = later+l, driver+d, chains+batch
+		t, err := e.runBatches(u, r, 32, flags, func() {
 			if sqThread == "" {
 				// The thread names itself once it runs: look after it took SQEs.
 				sqThread = sqPollThread()
 			}
-		}
+		})
 		u.close()
+		if err != nil {
+			return "", fmt.Errorf("SQPOLL, %s: %w", uringLevel(flags), err)
+		}
 		if sqThread == "" {
 			return "", fmt.Errorf("SQPOLL, %s: no iou-sqp thread in this process while chains ran on the ring", uringLevel(flags))
 		}
-		if flags&storfn.FlagDriver != 0 && driver == 0 {
-			return "", fmt.Errorf("SQPOLL, driver level: not one of %d later hops resubmitted by the driver", later)
+		if err := t.levelErr(flags); err != nil {
+			return "", fmt.Errorf("SQPOLL, %w", err)
 		}
-		out = append(out, fmt.Sprintf("%s: %d chains (%d of %d later hops by the driver)", uringLevel(flags), chains, driver, later))
+		out = append(out, fmt.Sprintf("%s: %d chains (%d of %d later hops by the driver)", uringLevel(flags), t.chains, t.driver, t.later))
 	}
 	return "SQPOLL rings (the kernel thread iou-sqp takes the SQEs), batches 1..32, depths 1..16, identical to pread chains: " +
 		strings.Join(out, "; "), nil
