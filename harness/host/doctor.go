@@ -32,6 +32,7 @@ var Packages = []string{
 	"qemu-system-x86", "linux-source-6.12", "build-essential", "bc", "flex", "bison",
 	"libelf-dev", "libssl-dev", "cpio", "kmod", "clang", "llvm", "libbpf-dev", "fio", "git",
 	"libxml2-utils", // xmllint: the JUnit schema test (harness/testreport)
+	"e2fsprogs",     // mkfs.ext4, debugfs: ext4 data images (images/ext4img)
 }
 
 func lookCmd(name, versionArg string) func() (string, error) {
