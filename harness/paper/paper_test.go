@@ -32,6 +32,8 @@ var oldAnchors = []Anchor{
 		Source: oldHotOS + ": depth 10, driver dispatch"},
 	{Paper: PaperXRP, Experiment: "depth", Mode: workload.ModeDriver, Depth: 1, Metric: MetricLatency, Base: 13.4, Value: 10.7, Unit: "µs",
 		Source: oldXRP3 + ", depth 1"},
+	{Paper: PaperXRP, Experiment: "depth", Mode: workload.ModeDriver, Depth: 3, Metric: MetricLatency, Base: 27.4, Value: 18.0, Unit: "µs",
+		Source: oldXRP3 + ", depth 3"},
 	{Paper: PaperXRP, Experiment: "depth", Mode: workload.ModeDriver, Depth: 6, Metric: MetricLatency, Base: 48.8, Value: 29.3, Unit: "µs",
 		Source: oldXRP3 + ", depth 6"},
 	{Paper: PaperHotOS, Experiment: "uring", Mode: workload.ModeURingDriver, Metric: MetricIOPS, Ratio: 2.7, Bound: true,
