@@ -83,15 +83,25 @@ var lineRE = regexp.MustCompile(`^\d+@(\d+)\.(\d{6}):(?:` +
 // sq is what Parse keeps of one submission queue.
 type sq struct {
 	// doorbells not yet matched to fetched commands, each with how many
-	// commands it added (new tail minus old; 1 when the tail wrapped, as
-	// the queue's size is not in the trace).
+	// commands it added (new tail minus old, across a wrap with the
+	// queue's size inferred: see Parse).
 	rung     []doorbell
 	tail     int
+	maxTail  int
 	haveTail bool
 	last     int64 // the doorbell the latest fetched command came with
 	inflight map[int]int64
 	service  *hist.Histogram
 	irqs     int64
+}
+
+// ceilPow2 is the smallest power of two at least n (n >= 1).
+func ceilPow2(n int) int {
+	p := 1
+	for p < n {
+		p <<= 1
+	}
+	return p
 }
 
 type doorbell struct {
@@ -104,7 +114,24 @@ type doorbell struct {
 // queue, and completion queue q with submission queue q, as Linux creates
 // them; the admin queue (0) is skipped.
 func Parse(r io.Reader) (*Result, error) {
+	res, _, err := ParseSplit(r, nil)
+	return res, err
+}
+
+// ParseSplit is Parse that also splits the service times by window: with
+// bounds b0 < b1 < ... (host wall clock, the trace's own clock), window i
+// holds the commands completed in [b_i, b_i+1). It returns one histogram
+// per window (len(bounds)-1; nil for a window without commands).
+func ParseSplit(r io.Reader, bounds []time.Time) (*Result, []*hist.Histogram, error) {
 	res := &Result{Latency: hist.New(), Service: hist.New()}
+	var windows []*hist.Histogram
+	edges := make([]int64, len(bounds))
+	for i, b := range bounds {
+		edges[i] = b.UnixMicro()
+	}
+	if len(bounds) > 1 {
+		windows = make([]*hist.Histogram, len(bounds)-1)
+	}
 	pending := map[int]int64{} // queue -> doorbell time (µs), -1 ambiguous
 	queues := map[int]*sq{}
 	queue := func(id int) *sq {
@@ -134,10 +161,19 @@ func Parse(r io.Reader) (*Result, error) {
 			tail, _ := strconv.Atoi(m[4])
 			q := queue(id)
 			n := 1
-			if q.haveTail && tail > q.tail {
+			switch {
+			case q.haveTail && tail > q.tail:
 				n = tail - q.tail
+			case q.haveTail && tail < q.tail:
+				// Wrapped: the queue's size is not in the trace. Linux
+				// sizes I/O queues in powers of two (io_queue_depth 1024
+				// against QEMU's 2048 entries), and every slot below the
+				// size is used in turn, so the size is the power of two
+				// above the highest tail seen.
+				n = tail + ceilPow2(max(q.maxTail, q.tail)+1) - q.tail
 			}
 			q.tail, q.haveTail = tail, true
+			q.maxTail = max(q.maxTail, tail)
 			q.rung = append(q.rung, doorbell{t, n})
 			if _, busy := pending[id]; busy {
 				if pending[id] >= 0 {
@@ -194,16 +230,22 @@ func Parse(r io.Reader) (*Result, error) {
 			d := time.Duration(t-t0) * time.Microsecond
 			q.service.Record(d)
 			res.Service.Record(d)
+			if w := sort.Search(len(edges), func(i int) bool { return edges[i] > t }) - 1; w >= 0 && w < len(windows) {
+				if windows[w] == nil {
+					windows[w] = hist.New()
+				}
+				windows[w].Record(d)
+			}
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("nvmetrace: %w", err)
+		return nil, nil, fmt.Errorf("nvmetrace: %w", err)
 	}
 	res.Summary = res.Latency.Summarize()
 	res.Note = "QEMU trace, 1 µs resolution; tracing itself slows QEMU a little. latency: doorbell write to MSI-X raise, one command in flight; service: doorbell write to the device's completion, every command"
 	if res.Service.Count() == 0 {
 		res.Service = nil
-		return res, nil
+		return res, windows, nil
 	}
 	s := res.Service.Summarize()
 	res.ServiceSummary = &s
@@ -218,5 +260,5 @@ func Parse(r io.Reader) (*Result, error) {
 		q := queues[id]
 		res.Queues = append(res.Queues, Queue{ID: id, Commands: q.service.Count(), Interrupts: q.irqs, Service: q.service.Summarize()})
 	}
-	return res, nil
+	return res, windows, nil
 }

@@ -125,3 +125,72 @@ func TestService(t *testing.T) {
 		})
 	}
 }
+
+// traceOf writes events at the given µs (after 100 s) in the log format.
+func traceOf(lines ...string) string { return strings.Join(lines, "") }
+
+func dbLine(us, q, tail int) string {
+	return fmt.Sprintf("1@%d.%06d:pci_nvme_mmio_doorbell_sq sqid %d new_tail %d\n", 100+us/1e6, us%1e6, q, tail)
+}
+func cmdLine(us, cid, q int) string {
+	return fmt.Sprintf("2@%d.%06d:pci_nvme_io_cmd cid %d nsid 0x1 sqid %d opc 0x2 opname 'NVME_NVM_CMD_READ'\n", 100+us/1e6, us%1e6, cid, q)
+}
+func cplLine(us, cid, q int) string {
+	return fmt.Sprintf("2@%d.%06d:pci_nvme_enqueue_req_completion cid %d cqid %d dw0 0x0 dw1 0x0 status 0x0\n", 100+us/1e6, us%1e6, cid, q)
+}
+
+// A doorbell whose tail wrapped past the queue's end adds the commands up
+// to the end and from its start: the command after them is paired with
+// the doorbell after, not an earlier one.
+func TestServiceAcrossWrap(t *testing.T) {
+	var ev []string
+	ev = append(ev, dbLine(0, 1, 1000), cmdLine(1, 0, 1), cplLine(5, 0, 1)) // first doorbell: one command
+	ev = append(ev, dbLine(10, 1, 1020))                                    // 20 commands
+	for i := range 20 {
+		ev = append(ev, cmdLine(11, 100+i, 1), cplLine(20, 100+i, 1))
+	}
+	ev = append(ev, dbLine(100, 1, 4)) // wrapped: 1024-1020 + 4 = 8 commands
+	for i := range 8 {
+		ev = append(ev, cmdLine(101, 200+i, 1), cplLine(150, 200+i, 1))
+	}
+	ev = append(ev, dbLine(1000, 1, 5), cmdLine(1001, 300, 1), cplLine(1040, 300, 1)) // one more
+	r, err := Parse(strings.NewReader(traceOf(ev...)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 1 × 5 µs, 20 × 10 µs, 8 × 50 µs, 1 × 40 µs: the last is 40, not 1040−100.
+	if s := r.ServiceSummary; s.Count != 30 || s.MaxNs > 51000 || s.MinNs < 4900 {
+		t.Errorf("service across a wrap: %+v", s)
+	}
+	if ceilPow2(1021) != 1024 || ceilPow2(1) != 1 || ceilPow2(1024) != 1024 {
+		t.Error("ceilPow2")
+	}
+}
+
+// ParseSplit puts each command's service time in the window its
+// completion falls in; commands outside every window are in the total only.
+func TestParseSplit(t *testing.T) {
+	at := func(us int) time.Time { return time.UnixMicro(int64(100e6 + us)) }
+	trace := traceOf(
+		dbLine(10, 1, 1), cmdLine(11, 1, 1), cplLine(30, 1, 1), // 20 µs, window 0
+		dbLine(40, 1, 2), cmdLine(41, 2, 1), cplLine(140, 2, 1), // 100 µs, window 1
+		dbLine(150, 1, 3), cmdLine(151, 3, 1), cplLine(160, 3, 1), // 10 µs, window 1
+		dbLine(500, 1, 4), cmdLine(501, 4, 1), cplLine(900, 4, 1), // 400 µs, after the windows
+	)
+	r, ws, err := ParseSplit(strings.NewReader(trace), []time.Time{at(0), at(100), at(400)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ServiceSummary.Count != 4 || len(ws) != 2 {
+		t.Fatalf("total %d, %d windows", r.ServiceSummary.Count, len(ws))
+	}
+	if s := ws[0].Summarize(); s.Count != 1 || math.Abs(s.MeanNs-20e3) > 300 {
+		t.Errorf("window 0: %+v", s)
+	}
+	if s := ws[1].Summarize(); s.Count != 2 || math.Abs(s.MeanNs-55e3) > 600 {
+		t.Errorf("window 1: %+v", s)
+	}
+	if _, ws, _ := ParseSplit(strings.NewReader(trace), []time.Time{at(1000), at(2000)}); ws[0] != nil {
+		t.Error("a window without commands has a histogram")
+	}
+}

@@ -45,6 +45,11 @@ type Point struct {
 	// Steal is the CPU time the hypervisor stole while the point ran, as
 	// the host and the guest saw it.
 	Steal *proto.Steal `json:"steal,omitempty"`
+	// DeviceService is the device's service time of the commands the QEMU
+	// trace saw completed while the point ran (from the previous point's
+	// arrival at the host to its own: its setup and warm-up included),
+	// with trace_nvme; nil without a trace.
+	DeviceService *hist.Summary `json:"device_service,omitempty"`
 	// Remeasured counts the times the point was measured again because
 	// too much was stolen (bpfstor run --remeasure-steal); the point is the
 	// last measurement.

@@ -24,8 +24,8 @@ import (
 const Schema = "bpfstor.result/v3"
 
 // SchemaV2 is result.json before a point's counters section (device
-// commands and guest CPU time over the measured window): a v2 file is a
-// v3 file without it.
+// commands and guest CPU time over the measured window) and its device
+// service time: a v2 file is a v3 file without them.
 const SchemaV2 = "bpfstor.result/v2"
 
 // SchemaV1 is result.json before typed per-kind sections: every point was

@@ -64,6 +64,7 @@ func fixture() *Result {
 		if i == 2 {
 			rp.ReusedFrom, rp.Remeasured = "results/earlier", 1
 			rp.Steal.Host = f64(0.02)
+			rp.DeviceService = &hist.Summary{Count: 8, P50Ns: 90e3, MeanNs: 95e3}
 		}
 		r.Points = append(r.Points, rp)
 	}
@@ -106,8 +107,8 @@ func TestSchemaGolden(t *testing.T) {
 	}
 }
 
-// A v2 result.json (before the counters section) reads as the v3 fixture
-// without counters.
+// A v2 result.json (before the counters section and a point's device
+// service time) reads as the v3 fixture without them.
 func TestV2Reads(t *testing.T) {
 	r, err := Read(filepath.Join("testdata", "result-v2.golden.json"))
 	if err != nil {
@@ -115,7 +116,7 @@ func TestV2Reads(t *testing.T) {
 	}
 	want := fixture().Points
 	for _, p := range want {
-		p.Counters = nil
+		p.Counters, p.DeviceService = nil, nil
 	}
 	if r.Schema != Schema || !reflect.DeepEqual(r.Points, want) {
 		t.Errorf("v2 golden file read as %s, points differ from the fixture's without counters", r.Schema)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bpfstor/bpfstor/harness/guest"
+	"github.com/bpfstor/bpfstor/harness/hist"
 	"github.com/bpfstor/bpfstor/harness/host"
 	"github.com/bpfstor/bpfstor/harness/nvmetrace"
 	"github.com/bpfstor/bpfstor/harness/proto"
@@ -160,16 +161,24 @@ func Run(ctx context.Context, e *Env, s *spec.Spec, opt Options) (*results.Resul
 	// One boot measures points: each point gets the host's steal since the
 	// previous one (or the boot); a point measured again replaces the
 	// first measurement.
+	// Each boot's points in arrival order, and the host's clock at the
+	// boot and at each arrival: point i's commands in the QEMU trace are
+	// those completed between arrivals i-1 and i (a second boot's trace
+	// replaces the first's).
+	var traced []*results.Point
+	var arrivals []time.Time
 	boot := func(points []proto.PointSpec, again bool) (*guest.Outcome, error) {
 		job := &proto.Job{Name: s.Name, Device: GuestDevice, Seed: int64(data.Seed), RunSeed: s.Run.Seed, Points: points}
 		bar := newProgress(e.progress(), len(points), s.Name)
 		defer bar.done()
 		steal := host.NewStealMeter()
+		traced, arrivals = nil, []time.Time{time.Now()}
 		return guest.Run(ctx, cfg, job, guest.Options{
 			BootTimeout: s.VM.BootTimeout.Duration, JobTimeout: s.VM.JobTimeout.Duration,
 			OnPoint: func(wp *proto.Point) {
 				p := results.FromWire(wp)
 				p.InputHash = hashes[p.ID]
+				traced, arrivals = append(traced, p), append(arrivals, time.Now())
 				if share, ok := steal.Lap(); ok {
 					if p.Steal == nil {
 						p.Steal = &proto.Steal{}
@@ -229,8 +238,15 @@ func Run(ctx context.Context, e *Env, s *spec.Spec, opt Options) (*results.Resul
 	res.Meta.HostLoadEnd = host.LoadAvg()
 	if s.VM.TraceNVMe {
 		if f, err := os.Open(tracePath); err == nil {
-			if res.Device, err = nvmetrace.Parse(f); err != nil {
+			var windows []*hist.Histogram
+			if res.Device, windows, err = nvmetrace.ParseSplit(f, arrivals); err != nil {
 				e.logf("run: %v", err)
+			}
+			for i, h := range windows {
+				if h != nil {
+					sum := h.Summarize()
+					traced[i].DeviceService = &sum
+				}
 			}
 			f.Close()
 			if res.Device != nil && res.Device.Paired > 0 {

@@ -3,6 +3,7 @@ package views
 import (
 	"fmt"
 	"io"
+	"math"
 
 	"github.com/bpfstor/bpfstor/harness/analysis"
 	"github.com/bpfstor/bpfstor/harness/internal/cell"
@@ -39,8 +40,8 @@ func URingSection(w io.Writer, a *analysis.Analysis) {
 			fmt.Fprintln(w)
 		}
 		peak := peakCommands(s)
-		fmt.Fprintln(w, "| batch | mode | lookups/s | device commands/s | commands per lookup | of the sweep's peak commands/s | busy CPUs | CPU µs per lookup | p50 µs | p99 µs | vs its peer, same batch | paper | ours ÷ paper | limited by |")
-		fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|")
+		fmt.Fprintln(w, "| batch | mode | lookups/s | device commands/s | commands per lookup | of the sweep's peak commands/s | at the device | busy CPUs | CPU µs per lookup | p50 µs | p99 µs | vs its peer, same batch | paper | ours ÷ paper | limited by |")
+		fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|")
 		for _, l := range s.Lines {
 			for _, p := range l.Points {
 				g := p.G
@@ -56,8 +57,15 @@ func URingSection(w io.Writer, a *analysis.Analysis) {
 				if peak > 0 {
 					ofPeak = counted(g, func(p *results.Point) float64 { return 100 * cmdsPerSec(p) / peak }, "%.0f %%")
 				}
-				fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", p.X, cell.MD(l.Label),
-					cell.SpreadIOPS(g.IOPS()), counted(g, cmdsPerSec, "%.0f"), counted(g, cmdsPerLookup, "%.2f"), ofPeak,
+				inFlight := float64(p.X * g.Threads())
+				atDev := counted(g, func(q *results.Point) float64 {
+					if q.DeviceService == nil {
+						return math.NaN()
+					}
+					return 100 * cmdsPerSec(q) * q.DeviceService.MeanNs / 1e9 / inFlight
+				}, "%.0f %%")
+				fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", p.X, cell.MD(l.Label),
+					cell.SpreadIOPS(g.IOPS()), counted(g, cmdsPerSec, "%.0f"), counted(g, cmdsPerLookup, "%.2f"), ofPeak, atDev,
 					counted(g, busyCPUs, "%.2f"), counted(g, cpuUsPerLookup, "%.0f"),
 					cell.SpreadUs(g.P50()), cell.SpreadUs(g.P99()), vs, papers, ours, limitedBy(g))
 			}
@@ -66,8 +74,12 @@ func URingSection(w io.Writer, a *analysis.Analysis) {
 	if !first {
 		fmt.Fprintln(w, "\n\"of the sweep's peak\" sets each point's device commands/s beside the most any point of the sweep "+
 			"reached (its repetitions' median): a measured lower bound on what the emulated device can serve, so the ceiling "+
-			"a mode meets when it stays below it is its own (the CPU, or a doorbell per command), not the device's. The "+
-			"device section's service time is over the whole run (the QEMU trace is not split by point).")
+			"a mode meets when it stays below it is its own (the CPU, or a doorbell per command), not the device's.")
+		fmt.Fprintln(w, "\n\"at the device\" (runs with trace_nvme) is the share of the lookups in flight (batch × threads) whose "+
+			"command the emulated device held, by Little's law: device commands/s × the point's mean service time from QEMU's "+
+			"trace (doorbell to completion, the commands completed while the point ran, its warm-up included) ÷ lookups in "+
+			"flight. Near 100 % the device is the ceiling; the rest of the time a lookup waits on software (its completion, "+
+			"the program, the next submission).")
 		fmt.Fprintln(w, "\n\"limited by\" reads the busy CPUs: at least 90 % of the guest's CPUs busy is the guest CPU, at most "+
 			"half of one CPU busy per thread is waiting on the device (under TCG the emulated device's work runs on the same "+
 			"host CPUs, so a device limit here is QEMU's, not a drive's); anything between is said as mixed.")
@@ -133,7 +145,9 @@ func counted(g analysis.Group, f func(*results.Point) float64, format string) st
 	var vs []float64
 	for _, p := range g.Points {
 		if p.Counters != nil && p.Counters.WindowNs > 0 {
-			vs = append(vs, f(p))
+			if v := f(p); !math.IsNaN(v) {
+				vs = append(vs, v)
+			}
 		}
 	}
 	if len(vs) == 0 {
