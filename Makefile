@@ -6,7 +6,7 @@ BIN     := bin/bpfstor
 
 # Debian packages bpfstor needs (harness/host.Packages says the same for doctor).
 PKGS    := qemu-system-x86 linux-source-6.12 build-essential bc flex bison libelf-dev \
-           libssl-dev cpio kmod clang llvm libbpf-dev fio git procps
+           libssl-dev cpio kmod clang llvm libbpf-dev fio git procps libxml2-utils
 export PATH := $(PATH):/usr/local/go/bin
 
 .PHONY: all deps build generate lint unit test reproduce doctor clean

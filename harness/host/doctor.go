@@ -31,6 +31,7 @@ type CheckResult struct {
 var Packages = []string{
 	"qemu-system-x86", "linux-source-6.12", "build-essential", "bc", "flex", "bison",
 	"libelf-dev", "libssl-dev", "cpio", "kmod", "clang", "llvm", "libbpf-dev", "fio", "git",
+	"libxml2-utils", // xmllint: the JUnit schema test (harness/testreport)
 }
 
 func lookCmd(name, versionArg string) func() (string, error) {
