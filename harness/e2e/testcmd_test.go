@@ -1,0 +1,124 @@
+package e2e
+
+import (
+	"encoding/xml"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bpfstor/bpfstor/harness/vm"
+)
+
+// junitDoc is what this test reads back from `bpfstor test --junit`.
+type junitDoc struct {
+	Tests    int `xml:"tests,attr"`
+	Failures int `xml:"failures,attr"`
+	Errors   int `xml:"errors,attr"`
+	Suites   []struct {
+		Properties []struct {
+			Name  string `xml:"name,attr"`
+			Value string `xml:"value,attr"`
+		} `xml:"properties>property"`
+		Cases []struct {
+			Classname string    `xml:"classname,attr"`
+			Name      string    `xml:"name,attr"`
+			Failure   *struct{} `xml:"failure"`
+			Skipped   *struct{} `xml:"skipped"`
+		} `xml:"testcase"`
+	} `xml:"testsuite"`
+}
+
+// TestTestCommandVerifier runs the command a kernel developer runs,
+// `bpfstor test --run verifier/ --junit F --ktap F`, on the default
+// kernel: it must exit 0, its JUnit must validate against the schema the
+// testreport package checks with and name the verifier tests (and only
+// them), its KTAP must pass them, and the console must carry the test
+// markers that attribute kernel reports to tests.
+func TestTestCommandVerifier(t *testing.T) {
+	needSeries(t)
+	f := setup(t)
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "bpfstor")
+	build := exec.Command("go", "build", "-o", bin, "./harness/cmd/bpfstor")
+	build.Dir = f.env.Repo
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	junit, ktap, results := filepath.Join(tmp, "ktest.xml"), filepath.Join(tmp, "ktest.ktap"), filepath.Join(tmp, "results")
+	cmd := exec.Command(bin, "test", "--run", "verifier/", "--junit", junit, "--ktap", ktap,
+		"--cache", f.env.Cache, "--results", results, "--accel", "tcg", "--timeout", "10m")
+	cmd.Dir = f.env.Repo
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	t.Logf("bpfstor test in %v:\n%s", time.Since(start).Round(time.Second), out)
+	if err != nil {
+		t.Fatalf("bpfstor test: %v (want exit 0)", err)
+	}
+
+	if xmllint, err := exec.LookPath("xmllint"); err == nil {
+		xsd := filepath.Join(f.env.Repo, "harness", "testreport", "testdata", "junit-10.xsd")
+		if out, err := exec.Command(xmllint, "--noout", "--schema", xsd, junit).CombinedOutput(); err != nil {
+			t.Errorf("JUnit does not validate: %v\n%s", err, out)
+		}
+	} else if os.Getenv("CI") == "true" {
+		t.Error("xmllint not found: apt-get install libxml2-utils")
+	}
+	b, err := os.ReadFile(junit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc junitDoc
+	if err := xml.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("JUnit: %v\n%s", err, b)
+	}
+	if len(doc.Suites) != 1 || doc.Failures != 0 || doc.Errors != 0 || doc.Tests < 5 {
+		t.Fatalf("JUnit: %d suites, %d tests, %d failures, %d errors\n%s", len(doc.Suites), doc.Tests, doc.Failures, doc.Errors, b)
+	}
+	names := map[string]bool{}
+	for _, c := range doc.Suites[0].Cases {
+		full := strings.TrimPrefix(strings.ReplaceAll(c.Classname, ".", "/")+"/"+c.Name, "bpfstor-ktest/")
+		names[full] = true
+		if full != "verifier" && !strings.HasPrefix(full, "verifier/") {
+			t.Errorf("test %s ran: --run verifier/ selects only the verifier tests", full)
+		}
+		if c.Skipped != nil {
+			t.Errorf("%s skipped", full)
+		}
+	}
+	for _, want := range []string{"verifier/accepts-chain", "verifier/accepts-edges", "verifier/pointer-leak", "verifier/rejects/bpf_loop"} {
+		if !names[want] {
+			t.Errorf("JUnit lacks %s (has %v)", want, names)
+		}
+	}
+	props := map[string]string{}
+	for _, p := range doc.Suites[0].Properties {
+		props[p.Name] = p.Value
+	}
+	if props["variant"] != "default" || props["kernel"] == "" || props["patch_series_hash"] != f.kernel.PatchHash {
+		t.Errorf("JUnit properties %v: want variant default, the kernel release and series %s", props, f.kernel.PatchHash)
+	}
+
+	k, err := os.ReadFile(ktap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(k), "KTAP version 1\n") || !strings.Contains(string(k), "ok 1 accepts-chain") || strings.Contains(string(k), "not ok") {
+		t.Errorf("KTAP:\n%s", k)
+	}
+	consoles, _ := filepath.Glob(filepath.Join(results, "*-test-default", "console.log"))
+	if len(consoles) != 1 {
+		t.Fatalf("consoles %v, want one run directory", consoles)
+	}
+	c, err := os.ReadFile(consoles[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{vm.StartMarker("verifier/accepts-chain"), vm.EndMarker("verifier/accepts-chain") + " pass"} {
+		if !strings.Contains(string(c), m) {
+			t.Errorf("console %s lacks the marker %q", consoles[0], m)
+		}
+	}
+}
