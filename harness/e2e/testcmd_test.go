@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/xml"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bpfstor/bpfstor/harness/testreport"
 	"github.com/bpfstor/bpfstor/harness/vm"
 )
 
@@ -41,12 +43,7 @@ func TestTestCommandVerifier(t *testing.T) {
 	needSeries(t)
 	f := setup(t)
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "bpfstor")
-	build := exec.Command("go", "build", "-o", bin, "./harness/cmd/bpfstor")
-	build.Dir = f.env.Repo
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildCLI(t, f)
 	junit, ktap, results := filepath.Join(tmp, "ktest.xml"), filepath.Join(tmp, "ktest.ktap"), filepath.Join(tmp, "results")
 	cmd := exec.Command(bin, "test", "--run", "verifier/", "--junit", junit, "--ktap", ktap,
 		"--cache", f.env.Cache, "--results", results, "--accel", "tcg", "--timeout", "10m")
@@ -120,5 +117,60 @@ func TestTestCommandVerifier(t *testing.T) {
 		if !strings.Contains(string(c), m) {
 			t.Errorf("console %s lacks the marker %q", consoles[0], m)
 		}
+	}
+}
+
+// buildCLI builds bin/bpfstor into a temporary directory.
+func buildCLI(t *testing.T, f *fixture) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "bpfstor")
+	build := exec.Command("go", "build", "-o", bin, "./harness/cmd/bpfstor")
+	build.Dir = f.env.Repo
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestTestCommandTimeout: a guest still testing at --timeout is a failed
+// run, exit 1, never a hang: the report names the job timeout with the
+// console's tail, the test that was running as not finished, and the
+// tests before it keep their results.
+func TestTestCommandTimeout(t *testing.T) {
+	needSeries(t)
+	f := setup(t)
+	bin := buildCLI(t, f)
+	tmp := t.TempDir()
+	junit := filepath.Join(tmp, "ktest.xml")
+	before := qemuCount(t)
+	cmd := exec.Command(bin, "test", "--timeout", "8s", "--junit", junit,
+		"--cache", f.env.Cache, "--results", filepath.Join(tmp, "results"), "--accel", "tcg")
+	cmd.Dir = f.env.Repo
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	took := time.Since(start)
+	t.Logf("bpfstor test --timeout 8s in %v:\n%s", took.Round(time.Second), out)
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("bpfstor test: %v, want exit status 1", err)
+	}
+	if took > 3*time.Minute {
+		t.Errorf("took %v: the job timeout did not end the run", took)
+	}
+	if n := qemuCount(t); n > before {
+		t.Errorf("%d qemu process(es) left behind", n-before)
+	}
+	for _, want := range []string{"job timeout", "console", "PASS verifier/accepts-chain", testreport.NotFinished} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	b, err := os.ReadFile(junit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc junitDoc
+	if err := xml.Unmarshal(b, &doc); err != nil || doc.Failures == 0 {
+		t.Errorf("JUnit (%v): %d failures, want the timeout among them\n%s", err, doc.Failures, b)
 	}
 }

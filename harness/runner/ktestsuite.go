@@ -36,9 +36,9 @@ func KTestSuite(res *results.Result, console string) *testreport.Suite {
 	if !m.Started.IsZero() && m.Finished.After(m.Started) {
 		s.Duration = m.Finished.Sub(m.Started)
 	}
+	// The release and variant are the suite's Kernel and Variant, which
+	// every writer names already.
 	for _, p := range []testreport.Property{
-		{Name: "kernel_release", Value: m.KernelRelease},
-		{Name: "kernel_variant", Value: m.KernelVariant},
 		{Name: "kernel_key", Value: m.KernelKey},
 		{Name: "kernel_source", Value: m.KernelSource},
 		{Name: "patch_series_hash", Value: m.PatchSeriesHash},
