@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -57,9 +58,11 @@ func TestTestSpec(t *testing.T) {
 	}
 }
 
+// console is a console log of lines, printk-stamped 0.25 s apart from
+// 10 s on, ending in CR LF as the serial console's do.
 func console(lines ...string) string {
 	for i, l := range lines {
-		lines[i] = "[   10.000000] " + l
+		lines[i] = fmt.Sprintf("[%12.6f] %s\r", 10+0.25*float64(i), l)
 	}
 	return strings.Join(lines, "\n") + "\n"
 }
@@ -78,6 +81,7 @@ func TestKTestSuite(t *testing.T) {
 	meta := results.Meta{KernelRelease: "6.12.38-bpfstor", KernelVariant: "debug", PatchSeriesHash: "abc123"}
 	type want struct {
 		status map[string]testreport.Status // by Result()
+		dur    map[string]time.Duration
 		msg    map[string]string
 		crash  map[string]string // test (or "" for the suite) -> crash kind
 		errHas string            // in Suite.Error ("" = none)
@@ -130,6 +134,7 @@ func TestKTestSuite(t *testing.T) {
 			"Kernel panic - not syncing: Fatal exception in interrupt"),
 		want: want{
 			status: map[string]testreport.Status{pass.Name: testreport.Pass, "safety/hop-limit": testreport.Fail},
+			dur:    map[string]time.Duration{pass.Name: 250 * time.Millisecond, "safety/hop-limit": 0},
 			msg:    map[string]string{"safety/hop-limit": testreport.NotFinished},
 			crash:  map[string]string{"safety/hop-limit": "panic"},
 			code:   1, codeRA: 1,
@@ -137,7 +142,7 @@ func TestKTestSuite(t *testing.T) {
 	}, {
 		name: "a hung guest: job timeout with the console tail, the running test not finished",
 		res: &results.Result{Status: results.StatusFailed, Meta: meta,
-			Reason: "job not done after 20m0s (job timeout); console c tail: ... bpfstor-test: start uring/teardown"},
+			Reason: "job not done after 20m0s (job timeout); console c tail: [   10.000000] bpfstor-test: start uring/teardown\r"},
 		console: console(vm.StartMarker("uring/teardown")),
 		want: want{
 			status: map[string]testreport.Status{"uring/teardown": testreport.Fail},
@@ -171,6 +176,14 @@ func TestKTestSuite(t *testing.T) {
 				if got := s.Lookup(name); got == nil || got.Result() != st {
 					t.Errorf("%s: %+v, want %s", name, got, st)
 				}
+			}
+			for name, d := range tc.want.dur {
+				if got := s.Lookup(name); got == nil || got.Duration != d {
+					t.Errorf("%s: duration %+v, want %v", name, got, d)
+				}
+			}
+			if strings.Contains(s.Error, "\r") {
+				t.Errorf("error %q keeps the console's CR", s.Error)
 			}
 			for name, m := range tc.want.msg {
 				if got := s.Lookup(name); got == nil || got.Message != m {

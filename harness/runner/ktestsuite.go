@@ -2,6 +2,7 @@ package runner
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -79,7 +80,8 @@ func KTestSuite(res *results.Result, console string) *testreport.Suite {
 		s.AttachCrash(testreport.TrimTestPrefix(r.Test), &testreport.Crash{Kind: r.Kind, Lines: append([]string{r.Line}, r.Context...)})
 	}
 	if len(res.Points) == 0 && res.Reason != "" && !(len(reports) > 0 && strings.HasPrefix(res.Reason, "kernel crash")) {
-		s.Error = joinErr(s.Error, res.Reason)
+		// the reason quotes console lines, which end in CR
+		s.Error = joinErr(s.Error, strings.ReplaceAll(res.Reason, "\r", ""))
 	}
 	return s
 }
@@ -113,27 +115,39 @@ func testOf(r proto.TestResult) *testreport.Test {
 
 // unreported returns the tests the console's markers (proto.StartMarker)
 // show started but the guest never reported, in the order they started:
-// with the result of their end marker, or failed as not finished.
+// with the result of their end marker, or failed as not finished; the
+// printk timestamps of the markers give their durations.
 func unreported(console string, reported map[string]bool) []*testreport.Test {
 	var order []string
-	ended := map[string]string{}
+	type seen struct {
+		result     string
+		start, end time.Duration
+		ended      bool
+	}
+	tests := map[string]*seen{}
 	for _, l := range strings.Split(console, "\n") {
 		start, name, rest, ok := vm.Marker(l)
+		if !ok || reported[name] {
+			continue
+		}
+		at, _ := printkTime(l)
+		st := tests[name]
 		switch {
-		case !ok || reported[name]:
-		case start:
-			if _, seen := ended[name]; !seen {
-				order = append(order, name)
-				ended[name] = ""
-			}
-		default:
-			ended[name] = rest
+		case start && st == nil:
+			order = append(order, name)
+			tests[name] = &seen{start: at}
+		case !start && st != nil:
+			st.result, st.end, st.ended = rest, at, true
 		}
 	}
 	var out []*testreport.Test
 	for _, name := range order {
+		st := tests[name]
 		t := &testreport.Test{Name: name, Status: testreport.Fail, Message: testreport.NotFinished}
-		switch ended[name] {
+		if st.ended && st.end > st.start {
+			t.Duration = st.end - st.start
+		}
+		switch st.result {
 		case "pass":
 			t.Status, t.Message = testreport.Pass, ""
 			t.Output = []string{"result from its end marker on the console: the guest did not report it"}
@@ -145,6 +159,24 @@ func unreported(console string, reported map[string]bool) []*testreport.Test {
 		out = append(out, t)
 	}
 	return out
+}
+
+// printkTime is the printk timestamp a console line starts with,
+// "[   12.345678] ...", as time since boot.
+func printkTime(line string) (time.Duration, bool) {
+	rest, ok := strings.CutPrefix(line, "[")
+	if !ok {
+		return 0, false
+	}
+	ts, _, ok := strings.Cut(rest, "]")
+	if !ok {
+		return 0, false
+	}
+	sec, err := strconv.ParseFloat(strings.TrimSpace(ts), 64)
+	if err != nil {
+		return 0, false
+	}
+	return time.Duration(sec * float64(time.Second)), true
 }
 
 func joinErr(a, b string) string {
