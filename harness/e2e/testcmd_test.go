@@ -174,3 +174,54 @@ func TestTestCommandTimeout(t *testing.T) {
 		t.Errorf("JUnit (%v): %d failures, want the timeout among them\n%s", err, doc.Failures, b)
 	}
 }
+
+// badSeries is a one-patch series whose context is not in Linux 6.12.
+const badSeries = `From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001
+From: Fixture <fixture@example.com>
+Subject: [PATCH] a patch whose context is not in 6.12
+
+---
+ Makefile | 2 +-
+ 1 file changed, 1 insertion(+), 1 deletion(-)
+
+diff --git a/Makefile b/Makefile
+--- a/Makefile
++++ b/Makefile
+@@ -1,4 +1,4 @@
+ # SPDX-License-Identifier: GPL-2.0
+-VERSION = 5
++VERSION = 7
+ PATCHLEVEL = 12
+ SUBLEVEL = 0
+--
+2.39.2
+`
+
+// TestTestCommandSeriesDoesNotApply: a series that does not apply is git
+// bisect's "skip", exit 125, with one line naming the patch and the hunk.
+// It unpacks the kernel tarball into a cache of its own (about 20 s).
+func TestTestCommandSeriesDoesNotApply(t *testing.T) {
+	f := setup(t)
+	bin := buildCLI(t, f)
+	tmp := t.TempDir()
+	series := filepath.Join(tmp, "series")
+	if err := os.MkdirAll(series, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(series, "0001-bad.patch"), []byte(badSeries), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "test", "--patches", series, "--cache", filepath.Join(tmp, "cache"), "--results", filepath.Join(tmp, "results"))
+	cmd.Dir = f.env.Repo
+	out, err := cmd.CombinedOutput()
+	t.Logf("bpfstor test --patches %s:\n%s", series, out)
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 125 {
+		t.Fatalf("bpfstor test: %v, want exit status 125", err)
+	}
+	last := strings.TrimSpace(string(out))
+	last = last[strings.LastIndexByte(last, '\n')+1:]
+	if !strings.HasPrefix(last, "bpfstor: kernel under test: kernel build: patch 0001-bad.patch does not apply: error: patch failed: Makefile:1") {
+		t.Errorf("last line %q does not name the patch and the hunk", last)
+	}
+}
