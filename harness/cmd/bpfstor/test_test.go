@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/bpfstor/bpfstor/harness/testreport"
 )
 
 func TestExitCode(t *testing.T) {
@@ -48,5 +51,37 @@ func TestTestCommandExits(t *testing.T) {
 				t.Errorf("err = %v (exit %d), want exit %d with %q", err, exitCode(err), tc.code, tc.want)
 			}
 		})
+	}
+}
+
+// The summary is one line per test (groups are not lines of their own), a
+// crash under its test, and a failure outside any test last.
+func TestPrintSummary(t *testing.T) {
+	s := &testreport.Suite{Name: "bpfstor-ktest", Error: "job not done after 8s (job timeout)"}
+	s.Add(&testreport.Test{Name: "verifier/accepts-chain", Status: testreport.Pass, Duration: 79 * time.Millisecond})
+	s.Add(&testreport.Test{Name: "multipath/failover", Status: testreport.Skip, Message: "one path"})
+	s.Add(&testreport.Test{Name: "chain/with-fio", Status: testreport.Fail, Message: testreport.NotFinished})
+	s.AttachCrash("chain/with-fio", &testreport.Crash{Kind: "KASAN", Lines: []string{"BUG: KASAN: slab-use-after-free in nvme_handle_cqe"}})
+	var b strings.Builder
+	printSummary(&b, s)
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	want := []string{
+		"PASS verifier/accepts-chain 79ms",
+		"SKIP multipath/failover 0s one path",
+		"FAIL chain/with-fio 0s did not finish",
+		"crash: BUG: KASAN: slab-use-after-free in nvme_handle_cqe",
+		"FAIL harness job not done after 8s (job timeout)",
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("summary:\n%s", b.String())
+	}
+	norm := func(s string) string { return strings.Join(strings.Fields(s), " ") } // columns are padded
+	for i, w := range want {
+		if !strings.HasPrefix(norm(lines[i]), w) {
+			t.Errorf("line %d = %q, want it to start with %q", i+1, lines[i], w)
+		}
+	}
+	if got := countLine(s); got != "3 tests, 1 passed, 1 failed, 1 skipped" {
+		t.Errorf("countLine = %q", got)
 	}
 }
