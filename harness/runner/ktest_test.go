@@ -236,3 +236,43 @@ func TestTestOf(t *testing.T) {
 		}
 	}
 }
+
+// TestKTestSuiteCorpus runs the real kernel reports of harness/vm's console
+// corpus through a test run whose guest died before reporting: each report
+// fails the test its markers name (go test names lose their "Test"
+// prefix, as in every report) and the run exits 1.
+func TestKTestSuiteCorpus(t *testing.T) {
+	for _, tc := range []struct{ file, test, kind string }{
+		{"kasan-uaf.log", "chain/driver/hop-limit", "KASAN"},
+		{"lockdep-circular.log", "uring/teardown", "lockdep"},
+		{"hung-task.log", "fault/every-hop/timeout", "hung task"},
+		{"gpf.log", "uring/teardown", "GPF"},
+		{"ubsan.log", "chain/driver/hop-limit", "UBSAN"},
+		{"warning-boot.log", "", "WARNING"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join("..", "vm", "testdata", "consoles", tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := KTestSuite(&results.Result{Status: results.StatusFailed, Reason: "kernel crash: ..."}, string(b))
+			cs := s.Crashes
+			if tc.test != "" {
+				tt := s.Lookup(tc.test)
+				if tt == nil {
+					t.Fatalf("no test %s in %+v", tc.test, s.Tests)
+				}
+				if tt.Result() != testreport.Fail {
+					t.Errorf("%s: %s, want fail", tc.test, tt.Result())
+				}
+				cs = tt.Crashes
+			}
+			if len(cs) == 0 || cs[0].Kind != tc.kind {
+				t.Errorf("crashes %+v, want a %s first", cs, tc.kind)
+			}
+			if c := testreport.ExitCode(s, false); c != 1 {
+				t.Errorf("exit code %d, want 1", c)
+			}
+		})
+	}
+}

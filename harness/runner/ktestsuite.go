@@ -127,6 +127,7 @@ func unreported(console string, reported map[string]bool) []*testreport.Test {
 	tests := map[string]*seen{}
 	for _, l := range strings.Split(console, "\n") {
 		start, name, rest, ok := vm.Marker(l)
+		name = testreport.TrimTestPrefix(name) // as crashes are attached
 		if !ok || reported[name] {
 			continue
 		}
