@@ -84,6 +84,11 @@ func testRun(c *cli.Context) error {
 		p := c.String("patches")
 		e.Patches = &p
 	}
+	// kbuild builds a tree as it is: a series on top of --src would fail
+	// every build, and 125 would make git bisect skip every commit.
+	if e.KernelSrc != "" && (e.Patches == nil || *e.Patches != "") {
+		return errors.New("test: --src builds the tree as it is, without a series: apply the series in the tree (git am kernel/patches/*.patch) and pass --patches ''")
+	}
 	outputs := []struct {
 		flag  string
 		write func(io.Writer, *testreport.Suite) error

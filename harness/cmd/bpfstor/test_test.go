@@ -39,7 +39,8 @@ func TestTestCommandExits(t *testing.T) {
 		code int
 		want string
 	}{
-		{"not a kernel tree", []string{"--src", tmp}, 125, "is not a Linux kernel tree"},
+		{"not a kernel tree", []string{"--src", tmp, "--patches", ""}, 125, "is not a Linux kernel tree"},
+		{"src with a series", []string{"--src", tmp}, 1, "pass --patches ''"},
 		{"bad regexp", []string{"--run", "("}, 1, "--run \"(\" is not a regular expression"},
 		{"bad variant", []string{"--variant", "kasan"}, 1, "unknown kernel variant"},
 		{"argument", []string{"verifier/"}, 1, "select tests with --run"},
