@@ -225,3 +225,65 @@ func TestTestCommandSeriesDoesNotApply(t *testing.T) {
 		t.Errorf("last line %q does not name the patch and the hunk", last)
 	}
 }
+
+// runKTestCLI runs `bpfstor test` with args and --junit, and fails t
+// unless it exits 0, ran at least 30 tests, none failed, and it skipped
+// exactly the tests in mayskip: a test that cannot run where it should
+// counts as a failure, not a pass.
+func runKTestCLI(t *testing.T, mayskip []string, args ...string) {
+	t.Helper()
+	f := setup(t)
+	bin := buildCLI(t, f)
+	tmp := t.TempDir()
+	junit := filepath.Join(tmp, "ktest.xml")
+	before := qemuCount(t)
+	cmd := exec.Command(bin, append([]string{"test", "--junit", junit,
+		"--cache", f.env.Cache, "--results", filepath.Join(tmp, "results"), "--accel", "tcg"}, args...)...)
+	cmd.Dir = f.env.Repo
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	t.Logf("bpfstor test %s in %v:\n%s", strings.Join(args, " "), time.Since(start).Round(time.Second), out)
+	if n := qemuCount(t); n > before {
+		t.Errorf("%d qemu process(es) left behind", n-before)
+	}
+	if err != nil {
+		t.Fatalf("bpfstor test: %v (want exit 0)", err)
+	}
+	b, err := os.ReadFile(junit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc junitDoc
+	if err := xml.Unmarshal(b, &doc); err != nil || len(doc.Suites) != 1 {
+		t.Fatalf("JUnit (%v):\n%s", err, b)
+	}
+	allowed := map[string]bool{}
+	for _, n := range mayskip {
+		allowed[n] = true
+	}
+	// A group's case (e.g. "verifier") is the class of its subtests'.
+	groups := map[string]bool{}
+	for _, c := range doc.Suites[0].Cases {
+		groups[strings.TrimPrefix(strings.ReplaceAll(c.Classname, ".", "/"), "bpfstor-ktest/")] = true
+	}
+	leaves := 0
+	for _, c := range doc.Suites[0].Cases {
+		full := strings.TrimPrefix(strings.ReplaceAll(c.Classname, ".", "/")+"/"+c.Name, "bpfstor-ktest/")
+		if c.Failure != nil {
+			t.Errorf("%s failed", full)
+		}
+		if groups[full] {
+			continue
+		}
+		leaves++
+		if c.Skipped != nil && !allowed[full] {
+			t.Errorf("%s skipped here", full)
+		}
+		if c.Skipped == nil && allowed[full] {
+			t.Errorf("%s ran where it should have skipped", full)
+		}
+	}
+	if leaves < 30 || doc.Failures != 0 || doc.Errors != 0 {
+		t.Errorf("%d tests, %d failures, %d errors", leaves, doc.Failures, doc.Errors)
+	}
+}
