@@ -321,11 +321,12 @@ func checkKTests(t *testing.T, res *results.Result, dir string, mayskip ...strin
 	}
 }
 
+// TestKernelFeatureSelftests runs the quick in-guest tests through the
+// command a kernel developer runs, `bpfstor test`, on the default kernel.
 func TestKernelFeatureSelftests(t *testing.T) {
 	needSeries(t)
-	res, dir := runSpec(t, ktestSpec("e2e-ktest", "", "default"))
 	// one controller: the multipath test has nothing to fail over to
-	checkKTests(t, res, dir, "multipath/failover", "multipath/path-error")
+	runKTestCLI(t, []string{"multipath/failover", "multipath/path-error"})
 }
 
 // TestKernelFeatureSelftestsThreadedIRQ runs the quick in-guest tests with
@@ -412,8 +413,8 @@ ops = 5
 	}
 }
 
-// TestKernelFeatureSelftestsDebug runs the same in-guest tests on the debug
-// kernel (KASAN, lockdep, DEBUG_ATOMIC_SLEEP, fault injection, NVMe
+// TestKernelFeatureSelftestsDebug runs the same in-guest tests (through
+// `bpfstor test`) on the debug kernel (KASAN, lockdep, DEBUG_ATOMIC_SLEEP, fault injection, NVMe
 // multipath) with the data disk shared by two controllers: the console
 // scanner fails the run on any splat, and the multipath failover test runs.
 func TestKernelFeatureSelftestsDebug(t *testing.T) {
@@ -421,14 +422,9 @@ func TestKernelFeatureSelftestsDebug(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the debug kernel")
 	}
-	// acpi=noirq: under KASAN and TCG, ACPI's _PRT method takes its 30 s
-	// loop timeout for every PCI device enabled (7 NVMe controllers here),
-	// long enough for an RCU stall; the devices use MSI-X anyway.
-	res, dir := runSpec(t, ktestSpec("e2e-ktest-debug", "nvme_paths = 2\ncmdline = [\"acpi=noirq\"]", "debug"))
-	checkKTests(t, res, dir)
-	if res.Meta.KernelVariant != "debug" {
-		t.Errorf("variant %q", res.Meta.KernelVariant)
-	}
+	// bpfstor test gives the debug kernel two NVMe paths and acpi=noirq
+	// (runner.TestSpec); every test must run.
+	runKTestCLI(t, nil, "--variant", "debug", "--require-all")
 }
 
 // TestBTreeLookups runs B+-tree point lookups (images/agent/workload/btree.go,

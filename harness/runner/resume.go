@@ -87,6 +87,7 @@ var specInputs = map[string]string{
 	"Workloads[].Op":          "hashed",
 	"Workloads[].Span":        "hashed",
 	"Workloads[].TraceLayers": "hashed",
+	"Workloads[].Tests":       "hashed",
 }
 
 // Hash is the point's input hash.

@@ -112,6 +112,9 @@ type Workload struct {
 	// chain, its driver-mode points run their chains again and split the
 	// driver-resubmitted hops (proto.Hops.Split).
 	TraceLayers bool `toml:"trace_layers"`
+	// Tests (ktest) is a regular expression selecting the in-guest tests
+	// to run by full name, as go test's -run ("verifier/"); "" runs all.
+	Tests string `toml:"tests"`
 }
 
 // IntList is an integer or a list of integers.
@@ -181,7 +184,7 @@ func (w Workload) Expand() []proto.Workload {
 								out = append(out, proto.Workload{
 									Kind: w.Kind, BlockSize: w.BlockSize, Ops: w.Ops, Warmup: w.Warmup,
 									Threads: t, Depth: d, Mode: m, Batch: b, Dist: ds, Op: op, Span: sp,
-									TraceLayers: w.TraceLayers,
+									TraceLayers: w.TraceLayers, Tests: w.Tests,
 								})
 							}
 						}
@@ -458,6 +461,13 @@ func (s *Spec) Validate(text string) error {
 			return m == workload.ModeDriver || m == workload.ModeDriverPoll
 		}) {
 			bad("trace_layers", "on a chain it splits the hops the NVMe driver resubmits: add mode %q or %q", workload.ModeDriver, workload.ModeDriverPoll)
+		}
+		if w.Tests != "" {
+			if !k.Uses(workload.FieldTests) {
+				bad("tests", "tests selects in-guest tests: it is for %s workloads only", workload.Or(workload.KindsWhere(func(k workload.Kind) bool { return k.Uses(workload.FieldTests) })))
+			} else if _, err := regexp.Compile(w.Tests); err != nil {
+				bad("tests", "%q is not a regular expression: %v", w.Tests, err)
+			}
 		}
 		if k.Uses(workload.FieldBlockSize) {
 			if w.BlockSize < 512 || w.BlockSize%512 != 0 || w.BlockSize > 1<<20 {

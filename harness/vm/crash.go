@@ -3,6 +3,8 @@ package vm
 import (
 	"regexp"
 	"strings"
+
+	"github.com/bpfstor/bpfstor/harness/proto"
 )
 
 // Crash is a kernel crash or splat seen on the console.
@@ -138,35 +140,33 @@ type Report struct {
 // name without spaces (go test's t.Name(): "TestChain/driver/hop-limit").
 // Write them to /dev/kmsg, so that they are ordered with the kernel's own
 // messages; lines written to the console by user space are read too.
+// They are defined in harness/proto, which the guest binaries share.
 const (
-	TestMarker = "bpfstor-test: "
-	TestStart  = TestMarker + "start "
-	TestEnd    = TestMarker + "end "
+	TestMarker = proto.TestMarker
+	TestStart  = proto.TestStart
+	TestEnd    = proto.TestEnd
 )
 
 // StartMarker and EndMarker are the lines a test prints around itself.
-func StartMarker(name string) string { return TestStart + name }
+func StartMarker(name string) string { return proto.StartMarker(name) }
 
 // EndMarker: see StartMarker.
-func EndMarker(name string) string { return TestEnd + name }
+func EndMarker(name string) string { return proto.EndMarker(name) }
 
-// marker parses a console line as a test marker: start or end and the
-// test's name.
-func marker(line string) (start bool, name string, ok bool) {
+// Marker parses a console line as a test marker: start or end, the test's
+// name and what follows it (an end marker's result).
+func Marker(line string) (start bool, name, rest string, ok bool) {
 	msg, isKernel := kernelMessage(line)
 	if !isKernel {
-		msg = strings.Trim(line, "\r\n")
+		msg = line
 	}
-	rest, found := strings.CutPrefix(msg, TestMarker)
-	if !found {
-		return false, "", false
-	}
-	verb, rest, _ := strings.Cut(rest, " ")
-	name, _, _ = strings.Cut(rest, " ")
-	if name == "" || (verb != "start" && verb != "end") {
-		return false, "", false
-	}
-	return verb == "start", name, true
+	return proto.ParseMarker(msg)
+}
+
+// marker is Marker without the rest.
+func marker(line string) (start bool, name string, ok bool) {
+	start, name, _, ok = Marker(line)
+	return start, name, ok
 }
 
 // endRE matches the last line of a report: "---[ end trace ... ]---",

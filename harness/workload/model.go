@@ -54,6 +54,7 @@ const (
 	FieldOp          = "op"
 	FieldSpan        = "span"
 	FieldTraceLayers = "trace_layers"
+	FieldTests       = "tests"
 )
 
 // Data image kinds a workload kind can need (Kind.Data).
@@ -172,7 +173,7 @@ var Kinds = []Kind{
 		NeedsOps: true, Data: DataBTree, Chained: true,
 		Modes: []Mode{modePread, modeSyscall, modeDriver, modeDriverPoll, modeURing, modeURingKernel, modeURingDriver}},
 	{Name: KindKTest, Doc: "in-guest tests of the kernel feature", HostTools: []string{"fio"}, // they run fio beside chains
-		NeedsTestDisks: true},
+		Fields: []string{FieldTests}, NeedsTestDisks: true},
 	{Name: KindSleep, Doc: "does nothing for ops milliseconds (harness tests)"},
 	{Name: KindCrash, Doc: "provokes a kernel crash (harness tests)"},
 	{Name: KindFailIO, Doc: "opens a device that does not exist (harness tests)"},

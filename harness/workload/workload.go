@@ -34,6 +34,9 @@ type Workload struct {
 	// BPF kprobes on the read path (bpf/progs/layers.c) and put the
 	// per-layer split in the point's Layers (one thread only).
 	TraceLayers bool `json:"trace_layers,omitempty"`
+	// Tests selects a ktest point's in-guest tests by full name (a
+	// regular expression, go test's -run; "" runs all).
+	Tests string `json:"tests,omitempty"`
 }
 
 // Param is one field of a Workload that tells workloads apart, as text.
@@ -66,5 +69,6 @@ func (w Workload) Params() []Param {
 	add(w.Op != "", "op", "", w.Op, true)
 	add(w.Span > 0, "span", "s", itoa(w.Span), true)
 	add(w.TraceLayers, "trace_layers", "", "", false)
+	add(w.Tests != "", "tests", "", w.Tests, false)
 	return ps
 }

@@ -13,7 +13,11 @@ package selftest
 import (
 	"errors"
 	"fmt"
+	"regexp"
+	"strings"
 	"time"
+
+	"github.com/bpfstor/bpfstor/harness/proto"
 )
 
 // Options configures Run.
@@ -27,6 +31,29 @@ type Options struct {
 	// OnResult, if set, receives each Result as soon as it is known, in
 	// the order Run returns them.
 	OnResult func(Result)
+	// Filter, if set, selects the tests to run by their full name (go
+	// test's -run, unanchored: "verifier/" runs every verifier test); the
+	// others are neither run nor reported.
+	Filter *regexp.Regexp
+	// Mark, if set, receives a line before each test (proto.StartMarker)
+	// and after it (proto.EndMarker, then its result: pass, fail, skip);
+	// bpfstor-ktest writes them to /dev/kmsg, so that the host can tell
+	// which test a kernel report on the console belongs to.
+	Mark func(line string)
+}
+
+// selected returns the tests of ts that filter selects (all when nil).
+func selected(ts []test, filter *regexp.Regexp) []test {
+	if filter == nil {
+		return ts
+	}
+	var out []test
+	for _, t := range ts {
+		if filter.MatchString(t.name) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // Result is the outcome of one test.
@@ -63,6 +90,15 @@ func Run(opts Options, logf func(format string, args ...any)) []Result {
 			opts.OnResult(r)
 		}
 	}
+	mark := opts.Mark
+	if mark == nil {
+		mark = func(string) {}
+	}
+	ts := selected(tests(), opts.Filter)
+	if len(ts) == 0 {
+		add(Result{Name: "setup", Message: fmt.Sprintf("selftest: no test matches -run %q", opts.Filter)})
+		return results
+	}
 	if opts.Serial != "" {
 		dev, err := waitDisk(opts.Serial, 30*time.Second)
 		if err != nil {
@@ -78,11 +114,12 @@ func Run(opts Options, logf func(format string, args ...any)) []Result {
 	}
 	defer e.close()
 	hung := ""
-	for _, t := range tests() {
+	for _, t := range ts {
 		if hung != "" {
 			add(Result{Name: t.name, Message: "not run: " + hung + " did not finish"})
 			continue
 		}
+		mark(proto.StartMarker(t.name))
 		start := time.Now()
 		msg, err := runOne(t, e)
 		if errors.Is(err, errHung) {
@@ -99,6 +136,7 @@ func Run(opts Options, logf func(format string, args ...any)) []Result {
 		default:
 			r.Pass = true
 		}
+		mark(proto.EndMarker(t.name) + " " + strings.ToLower(status(r)))
 		logf("%s %s (%v) %s", status(r), r.Name, r.Elapsed.Round(time.Millisecond), firstLine(r.Message))
 		add(r)
 	}

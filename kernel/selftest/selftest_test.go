@@ -2,6 +2,8 @@ package selftest
 
 import (
 	"errors"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -65,5 +67,41 @@ func TestRunOneBounds(t *testing.T) {
 		if tc.want == "" && (err != nil || msg != "fine") {
 			t.Errorf("%s: %q, %v", tc.name, msg, err)
 		}
+	}
+}
+
+func TestSelected(t *testing.T) {
+	ts := []test{{name: "verifier/accepts-chain"}, {name: "verifier/rejects/oob"}, {name: "chain/sizes"}, {name: "safety/hop-limit"}}
+	for _, tc := range []struct {
+		filter string
+		want   []string
+	}{
+		{"", []string{"verifier/accepts-chain", "verifier/rejects/oob", "chain/sizes", "safety/hop-limit"}},
+		{"verifier/", []string{"verifier/accepts-chain", "verifier/rejects/oob"}},
+		{"^chain/|hop", []string{"chain/sizes", "safety/hop-limit"}},
+		{"nothing", nil},
+	} {
+		var re *regexp.Regexp
+		if tc.filter != "" {
+			re = regexp.MustCompile(tc.filter)
+		}
+		var got []string
+		for _, s := range selected(ts, re) {
+			got = append(got, s.name)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("selected(%q) = %q, want %q", tc.filter, got, tc.want)
+		}
+	}
+}
+
+func TestRunNoMatch(t *testing.T) {
+	var marks []string
+	rs := Run(Options{Device: "/nonexistent", Filter: regexp.MustCompile("^no-such-test$"), Mark: func(l string) { marks = append(marks, l) }}, nil)
+	if len(rs) != 1 || rs[0].Pass || rs[0].Name != "setup" || !strings.Contains(rs[0].Message, "no test matches") {
+		t.Fatalf("Run with a filter matching nothing: %+v", rs)
+	}
+	if len(marks) != 0 {
+		t.Errorf("markers without a test: %q", marks)
 	}
 }

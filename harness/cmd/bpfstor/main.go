@@ -37,7 +37,7 @@ func main() {
 	a := app()
 	if err := a.RunContext(ctx, reorderArgs(a, os.Args)); err != nil {
 		fmt.Fprintf(os.Stderr, "bpfstor: %s\n", oneLine(err))
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }
 
@@ -57,7 +57,7 @@ func app() *cli.App {
 			&cli.StringFlag{Name: "accel", Usage: "force the accelerator: kvm or tcg (default: the spec's, auto = probe KVM)"},
 		},
 		Commands: []*cli.Command{
-			doctorCmd(), kernelCmd(), imageCmd(), vmCmd(), runCmd(), reportCmd(), compareCmd(),
+			doctorCmd(), kernelCmd(), imageCmd(), vmCmd(), runCmd(), testCmd(), reportCmd(), compareCmd(),
 		},
 	}
 }

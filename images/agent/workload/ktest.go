@@ -32,6 +32,9 @@ func runKTestBinary(env *Env, bin string, ps proto.PointSpec, p *proto.Point) er
 	if ps.Workload.Ops == 0 {
 		args = append(args, "-quick")
 	}
+	if ps.Workload.Tests != "" {
+		args = append(args, "-run", ps.Workload.Tests)
+	}
 	cmd := exec.Command(bin, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

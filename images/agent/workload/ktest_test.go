@@ -55,3 +55,19 @@ echo '{"test":{"name":"b","skip":true,"message":"no disk","elapsed_ns":1}}'
 		t.Errorf("missing binary: %v", err)
 	}
 }
+
+// A ktest point's tests filter reaches bpfstor-ktest as -run.
+func TestRunKTestFilter(t *testing.T) {
+	env := &Env{Job: &proto.Job{Seed: 3}}
+	ps := proto.PointSpec{Rep: 1, Workload: proto.Workload{Kind: proto.KindKTest, Tests: "verifier/"}}
+	bin := fakeKTest(t, `case "$*" in *"-quick -run verifier/") ;; *) echo "bad args: $*" >&2; exit 3;; esac
+echo '{"test":{"name":"verifier/a","pass":true}}'
+`)
+	var p proto.Point
+	if err := runKTestBinary(env, bin, ps, &p); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Tests) != 1 || p.Tests[0].Name != "verifier/a" {
+		t.Errorf("tests %+v", p.Tests)
+	}
+}
