@@ -47,10 +47,9 @@ func TestSpecName(variant string) string { return "test-" + variant }
 // quick in-guest tests) in a VM shaped as the e2e tests shape it; the
 // debug variant gets two controllers on the data disk for the multipath
 // tests. printk.devkmsg=on keeps the kernel from rate-limiting the test
-// markers written to /dev/kmsg, and loglevel=5 (after vm.BaseCmdline's
-// loglevel=4, so it wins) lets warning-level messages onto the console:
-// the markers (default_message_loglevel 4) and the kernel's own WARNING
-// and lockdep reports (pr_warn), which loglevel=4 keeps off it.
+// markers written to /dev/kmsg (default_message_loglevel 4, shown by
+// vm.BaseCmdline's loglevel=5 as the kernel's WARNING and lockdep reports
+// are).
 func TestSpec(o TestOptions) (string, error) {
 	if o.Run != "" {
 		if _, err := regexp.Compile(o.Run); err != nil {
@@ -64,7 +63,7 @@ func TestSpec(o TestOptions) (string, error) {
 	if timeout < 0 {
 		return "", fmt.Errorf("--timeout %v: want a positive duration (e.g. 20m)", timeout)
 	}
-	cmdline := []string{"printk.devkmsg=on", "loglevel=5"}
+	cmdline := []string{"printk.devkmsg=on"}
 	vmExtra := ""
 	switch o.Variant {
 	case "default", "":

@@ -27,9 +27,9 @@ func TestTestSpec(t *testing.T) {
 		tests   string
 		timeout time.Duration
 	}{
-		{TestOptions{}, 0, []string{"printk.devkmsg=on", "loglevel=5"}, "", DefaultTestTimeout},
-		{TestOptions{Variant: "debug", Run: `verifier/|^chain/\w+`, Timeout: time.Hour}, 2, []string{"printk.devkmsg=on", "loglevel=5", "acpi=noirq"}, `verifier/|^chain/\w+`, time.Hour},
-		{TestOptions{Variant: "default", Run: `it's`}, 0, []string{"printk.devkmsg=on", "loglevel=5"}, `it's`, DefaultTestTimeout},
+		{TestOptions{}, 0, []string{"printk.devkmsg=on"}, "", DefaultTestTimeout},
+		{TestOptions{Variant: "debug", Run: `verifier/|^chain/\w+`, Timeout: time.Hour}, 2, []string{"printk.devkmsg=on", "acpi=noirq"}, `verifier/|^chain/\w+`, time.Hour},
+		{TestOptions{Variant: "default", Run: `it's`}, 0, []string{"printk.devkmsg=on"}, `it's`, DefaultTestTimeout},
 	} {
 		text, err := TestSpec(tc.opt)
 		if err != nil {

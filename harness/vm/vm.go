@@ -93,5 +93,7 @@ type Instance interface {
 // reboot on panic (QEMU runs with -no-reboot, so a panic ends the VM), and
 // 4-level paging (TCG's -cpu max offers LA57; with it a KASAN kernel was
 // seen to report a wild access in early boot, before any bpfstor code ran),
-// and printk timestamps, which the crash scanner anchors on (crash.go).
-var BaseCmdline = []string{"console=ttyS0", "clocksource=tsc", "tsc=reliable", "panic=-1", "rdinit=/init", "quiet", "loglevel=4", "no5lvl", "printk.time=1"}
+// printk timestamps, which the crash scanner anchors on (crash.go), and
+// console loglevel 5, so that warning-level reports (every WARNING, lockdep,
+// hung tasks) reach the console and the scanner, not only errors.
+var BaseCmdline = []string{"console=ttyS0", "clocksource=tsc", "tsc=reliable", "panic=-1", "rdinit=/init", "quiet", "loglevel=5", "no5lvl", "printk.time=1"}
