@@ -8,12 +8,16 @@
 //     pci_nvme_irq_msix), paired only when one command is in flight on the
 //     queue. It includes the completion's posting and interrupt raise, and
 //     it cannot see polled queues, which raise no interrupt.
-//   - Service: per command, paired by queue and command id, the doorbell
-//     write that submitted it to the device's completion of it
-//     (pci_nvme_io_cmd, pci_nvme_enqueue_req_completion). It holds for any
-//     number of commands in flight and for polled queues alike; it leaves
-//     out the CQE's posting (a 500 ns virtual-clock timer in QEMU) and the
-//     interrupt.
+//   - Service: per command, paired by queue and command id, the queue's
+//     latest doorbell write before the device fetched it
+//     (pci_nvme_io_cmd) to the device's completion of it
+//     (pci_nvme_enqueue_req_completion). Exact with one command in flight
+//     on the queue; with more, approximate: with shadow doorbells (NVMe's
+//     doorbell buffer, which Linux uses on QEMU) the driver adds commands
+//     without a doorbell write while the device is busy, and their
+//     submission is not in the trace. It holds for polled queues alike;
+//     it leaves out the CQE's posting (a 500 ns virtual-clock timer in
+//     QEMU) and the interrupt.
 package nvmetrace
 
 import (
@@ -82,31 +86,17 @@ var lineRE = regexp.MustCompile(`^\d+@(\d+)\.(\d{6}):(?:` +
 
 // sq is what Parse keeps of one submission queue.
 type sq struct {
-	// doorbells not yet matched to fetched commands, each with how many
-	// commands it added (new tail minus old, across a wrap with the
-	// queue's size inferred: see Parse).
-	rung     []doorbell
-	tail     int
-	maxTail  int
-	haveTail bool
-	last     int64 // the doorbell the latest fetched command came with
+	// last is the queue's latest doorbell write: a fetched command's
+	// submission. With shadow doorbells (NVMe's doorbell buffer, which
+	// Linux uses when QEMU offers it) the driver rings the MMIO doorbell
+	// only when the device may be idle, and the device fetches what the
+	// shadow tail says: the new tail in the trace does not count the
+	// commands. So a command is timed from the latest doorbell before its
+	// fetch: exact with one command in flight, and never drifting.
+	last     int64
 	inflight map[int]int64
 	service  *hist.Histogram
 	irqs     int64
-}
-
-// ceilPow2 is the smallest power of two at least n (n >= 1).
-func ceilPow2(n int) int {
-	p := 1
-	for p < n {
-		p <<= 1
-	}
-	return p
-}
-
-type doorbell struct {
-	t    int64
-	cmds int
 }
 
 // Parse reads a trace. I/O queue q (q > 0) is paired with MSI-X vector q,
@@ -158,23 +148,8 @@ func ParseSplit(r io.Reader, bounds []time.Time) (*Result, []*hist.Histogram, er
 			if id == 0 {
 				continue
 			}
-			tail, _ := strconv.Atoi(m[4])
 			q := queue(id)
-			n := 1
-			switch {
-			case q.haveTail && tail > q.tail:
-				n = tail - q.tail
-			case q.haveTail && tail < q.tail:
-				// Wrapped: the queue's size is not in the trace. Linux
-				// sizes I/O queues in powers of two (io_queue_depth 1024
-				// against QEMU's 2048 entries), and every slot below the
-				// size is used in turn, so the size is the power of two
-				// above the highest tail seen.
-				n = tail + ceilPow2(max(q.maxTail, q.tail)+1) - q.tail
-			}
-			q.tail, q.haveTail = tail, true
-			q.maxTail = max(q.maxTail, tail)
-			q.rung = append(q.rung, doorbell{t, n})
+			q.last = t
 			if _, busy := pending[id]; busy {
 				if pending[id] >= 0 {
 					res.Ambiguous++
@@ -206,12 +181,6 @@ func ParseSplit(r io.Reader, bounds []time.Time) (*Result, []*hist.Histogram, er
 				continue
 			}
 			q := queue(id)
-			if len(q.rung) > 0 {
-				q.last = q.rung[0].t
-				if q.rung[0].cmds--; q.rung[0].cmds <= 0 {
-					q.rung = q.rung[1:]
-				}
-			}
 			if q.last >= 0 {
 				q.inflight[cid] = q.last
 			}
@@ -242,7 +211,7 @@ func ParseSplit(r io.Reader, bounds []time.Time) (*Result, []*hist.Histogram, er
 		return nil, nil, fmt.Errorf("nvmetrace: %w", err)
 	}
 	res.Summary = res.Latency.Summarize()
-	res.Note = "QEMU trace, 1 µs resolution; tracing itself slows QEMU a little. latency: doorbell write to MSI-X raise, one command in flight; service: doorbell write to the device's completion, every command"
+	res.Note = "QEMU trace, 1 µs resolution; tracing itself slows QEMU a little. latency: doorbell write to MSI-X raise, one command in flight; service: the queue's latest doorbell write before the command's fetch to its completion, every command (exact with one command in flight on the queue; with more, the doorbell a command was added without, shadow doorbells, is not in the trace)"
 	if res.Service.Count() == 0 {
 		res.Service = nil
 		return res, windows, nil

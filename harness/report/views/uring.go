@@ -77,9 +77,10 @@ func URingSection(w io.Writer, a *analysis.Analysis) {
 			"a mode meets when it stays below it is its own (the CPU, or a doorbell per command), not the device's.")
 		fmt.Fprintln(w, "\n\"at the device\" (runs with trace_nvme) is the share of the lookups in flight (batch × threads) whose "+
 			"command the emulated device held, by Little's law: device commands/s × the point's mean service time from QEMU's "+
-			"trace (doorbell to completion, the commands completed while the point ran, its warm-up included) ÷ lookups in "+
-			"flight. Near 100 % the device is the ceiling; the rest of the time a lookup waits on software (its completion, "+
-			"the program, the next submission).")
+			"trace (the queue's latest doorbell before a command's fetch to its completion, the commands completed while the "+
+			"point ran, its warm-up included) ÷ lookups in flight. Near 100 % the device is the ceiling; the rest of the time "+
+			"a lookup waits on software (its completion, the program, the next submission). Exact at batch 1; beyond it "+
+			"approximate, since with shadow doorbells the driver adds commands to a busy queue without a doorbell write.")
 		fmt.Fprintln(w, "\n\"limited by\" reads the busy CPUs: at least 90 % of the guest's CPUs busy is the guest CPU, at most "+
 			"half of one CPU busy per thread is waiting on the device (under TCG the emulated device's work runs on the same "+
 			"host CPUs, so a device limit here is QEMU's, not a drive's); anything between is said as mixed.")
