@@ -300,8 +300,14 @@ func (s *Sweep) Baseline(l *Line) *Line {
 	if l.Mode == BaselineMode || l.Mode == "" {
 		return nil
 	}
+	return s.Sibling(l, BaselineMode)
+}
+
+// Sibling returns the line (or reference line) of the sweep with l's
+// workload in mode instead of l's, nil if there is none.
+func (s *Sweep) Sibling(l *Line, mode string) *Line {
 	want := l.Base
-	want.Mode = BaselineMode
+	want.Mode = mode
 	for _, ls := range [][]*Line{s.Lines, s.Refs} {
 		for _, o := range ls {
 			if o.Base == want {

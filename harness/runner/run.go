@@ -158,15 +158,15 @@ func Run(ctx context.Context, e *Env, s *spec.Spec, opt Options) (*results.Resul
 	}
 	e.logf("run: %s: %d point(s) on %s, %d vCPU, results in %s", s.Name, len(todo), accel, s.VM.CPUs, dir)
 	interference := host.StartInterference()
-	// One boot measures points: each point gets the host's steal since the
-	// previous one (or the boot); a point measured again replaces the
-	// first measurement.
 	// Each boot's points in arrival order, and the host's clock at the
 	// boot and at each arrival: point i's commands in the QEMU trace are
 	// those completed between arrivals i-1 and i (a second boot's trace
 	// replaces the first's).
 	var traced []*results.Point
 	var arrivals []time.Time
+	// One boot measures points: each point gets the host's steal since the
+	// previous one (or the boot); a point measured again replaces the
+	// first measurement.
 	boot := func(points []proto.PointSpec, again bool) (*guest.Outcome, error) {
 		job := &proto.Job{Name: s.Name, Device: GuestDevice, Seed: int64(data.Seed), RunSeed: s.Run.Seed, Points: points}
 		bar := newProgress(e.progress(), len(points), s.Name)

@@ -93,13 +93,7 @@ func peakCommands(s *analysis.Sweep) float64 {
 	peak := 0.0
 	for _, l := range s.Lines {
 		for _, p := range l.Points {
-			var vs []float64
-			for _, q := range p.G.Points {
-				if q.Counters != nil && q.Counters.WindowNs > 0 {
-					vs = append(vs, cmdsPerSec(q))
-				}
-			}
-			if len(vs) > 0 {
+			if vs := countedValues(p.G, cmdsPerSec); len(vs) > 0 {
 				peak = max(peak, stats.SpreadOf(vs).Median)
 			}
 		}
@@ -117,14 +111,11 @@ func hasPeered(s *analysis.Sweep) bool {
 	return false
 }
 
-// peerAt is the group of the line of mode peer with l's workload at x.
+// peerAt is the group of the sweep's line of mode peer with l's workload
+// at x.
 func peerAt(s *analysis.Sweep, l *analysis.Line, peer string, x int) (analysis.Group, bool) {
-	want := l.Base
-	want.Mode = peer
-	for _, o := range s.Lines {
-		if o.Base == want {
-			return o.At(x)
-		}
+	if o := s.Sibling(l, peer); o != nil {
+		return o.At(x)
 	}
 	return analysis.Group{}, false
 }
@@ -140,9 +131,9 @@ func cpuUsPerLookup(p *results.Point) float64 {
 	return float64(p.Counters.BusyNs) / 1e3 / float64(max(p.Ops, 1))
 }
 
-// counted formats the spread of f over the group's points that have
-// counters, "—" when none has.
-func counted(g analysis.Group, f func(*results.Point) float64, format string) string {
+// countedValues is f over the group's points that have counters, NaNs
+// (f has no value for the point) left out.
+func countedValues(g analysis.Group, f func(*results.Point) float64) []float64 {
 	var vs []float64
 	for _, p := range g.Points {
 		if p.Counters != nil && p.Counters.WindowNs > 0 {
@@ -151,6 +142,12 @@ func counted(g analysis.Group, f func(*results.Point) float64, format string) st
 			}
 		}
 	}
+	return vs
+}
+
+// counted formats the spread of countedValues, "—" when there are none.
+func counted(g analysis.Group, f func(*results.Point) float64, format string) string {
+	vs := countedValues(g, f)
 	if len(vs) == 0 {
 		return "—"
 	}
@@ -161,20 +158,15 @@ func counted(g analysis.Group, f func(*results.Point) float64, format string) st
 // limitedBy is what the group's busy CPUs say limited it (see the note
 // under URingSection's table).
 func limitedBy(g analysis.Group) string {
-	var vs []float64
-	cpus := 0
-	for _, p := range g.Points {
-		if c := p.Counters; c != nil && c.WindowNs > 0 {
-			vs = append(vs, busyCPUs(p))
-			cpus = c.CPUs
-		}
-	}
-	if len(vs) == 0 || cpus == 0 {
+	vs := countedValues(g, busyCPUs)
+	cpuCounts := countedValues(g, func(p *results.Point) float64 { return float64(p.Counters.CPUs) })
+	if len(vs) == 0 || cpuCounts[len(cpuCounts)-1] == 0 {
 		return "—"
 	}
+	cpus := cpuCounts[len(cpuCounts)-1]
 	busy := stats.SpreadOf(vs).Median
 	switch {
-	case busy >= 0.9*float64(cpus):
+	case busy >= 0.9*cpus:
 		return "guest CPU"
 	case busy <= 0.5*float64(g.Threads()):
 		return "device"
