@@ -18,3 +18,4 @@ package objs
 //go:generate go tool bpf2go -target bpfel -type btree_scan_scratch -output-stem btree_scan BTreeScan ../progs/btree_scan.c -- -Wall -I../include
 //go:generate go tool bpf2go -target bpfel -output-stem layers Layers ../progs/layers.c -- -Wall -I../include
 //go:generate go tool bpf2go -target bpfel -output-stem hop_layers HopLayers ../progs/hop_layers.c -- -Wall -I../include
+//go:generate go tool bpf2go -target bpfel -type walk_scratch -output-stem walk Walk ../progs/walk.c -- -Wall -I../include

@@ -14,7 +14,7 @@ import (
 func TestSpecSetsStorageType(t *testing.T) {
 	storage := map[string]SpecLoader{
 		"chain": objs.LoadChain, "chain_bad": objs.LoadChainBad, "verifier_ok": objs.LoadVerifierOk,
-		"btree": objs.LoadBTree, "btree_scan": objs.LoadBTreeScan,
+		"btree": objs.LoadBTree, "btree_scan": objs.LoadBTreeScan, "walk": objs.LoadWalk,
 	}
 	for name, load := range storage {
 		raw, err := load()
@@ -54,7 +54,7 @@ func TestSpecSetsStorageType(t *testing.T) {
 	for name, load := range storage {
 		spec, _ := load()
 		for mn := range spec.Maps {
-			if mn != objs.ChainMapChainStats && mn != objs.ChainBadMapProgs {
+			if mn != objs.ChainMapChainStats && mn != objs.ChainBadMapProgs && mn != objs.WalkMapWalkSeen {
 				t.Errorf("%s: unexpected map %s", name, mn)
 			}
 		}

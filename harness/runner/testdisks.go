@@ -33,6 +33,7 @@ func (e *Env) addTestDisks(cfg *vm.Config) error {
 	for _, d := range disks {
 		cfg.Disks = append(cfg.Disks, vm.Disk{
 			Path: d.Path, Serial: testdisk.Serial(d.Role), BlockSize: d.BlockSize, IOPS: d.IOPS, BlkDebug: d.BlkDebug,
+			Snapshot: d.Ext4,
 		})
 	}
 	cfg.Append = append(cfg.Append, fmt.Sprintf("nvme_core.io_timeout=%d", testdisk.IOTimeout))

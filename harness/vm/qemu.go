@@ -239,13 +239,16 @@ func diskArgs(i int, d Disk) ([]string, error) {
 	}
 	id := fmt.Sprintf("nvm%d", i)
 	ro := "on"
-	if d.Writable {
+	if d.Writable || d.Snapshot {
 		ro = "off"
 	}
 	drive := fmt.Sprintf("file=%s,if=none,id=%s,format=raw,cache=%s,read-only=%s", d.Path, id, cache, ro)
 	if d.BlkDebug != "" {
 		drive = fmt.Sprintf("driver=raw,if=none,id=%s,cache=%s,read-only=%s,file.driver=blkdebug,file.config=%s,"+
 			"file.image.driver=file,file.image.filename=%s", id, cache, ro, d.BlkDebug, d.Path)
+	}
+	if d.Snapshot {
+		drive += ",snapshot=on"
 	}
 	if d.IOPS > 0 {
 		drive += fmt.Sprintf(",throttling.iops-total=%d", d.IOPS)

@@ -29,6 +29,7 @@ func TestArgs(t *testing.T) {
 		{"kvm", func(c *Config) { c.Accel = "kvm"; c.CPUs = 2; c.MemoryMB = 1024 }, []string{"-accel kvm -cpu host", "-smp 2", "-m 1024"}, ""},
 		{"cache none", func(c *Config) { c.Disks[0].Cache = "none" }, []string{"cache=none"}, ""},
 		{"writable", func(c *Config) { c.Disks[0].Writable = true }, []string{"cache=writeback,read-only=off"}, ""},
+		{"snapshot", func(c *Config) { c.Disks[0].Snapshot = true }, []string{"cache=writeback,read-only=off,snapshot=on"}, ""},
 		{"append", func(c *Config) { c.Append = []string{"nokaslr"} }, []string{"no5lvl printk.time=1 nokaslr"}, ""},
 		{"bios path", func(c *Config) { c.BIOS = "/fw/bios.bin" }, []string{"-bios /fw/bios.bin"}, ""},
 		{"bad accel", func(c *Config) { c.Accel = "hvf" }, nil, "unknown accelerator"},

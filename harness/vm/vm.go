@@ -20,6 +20,9 @@ type Disk struct {
 	// data images are cached inputs that no run may change, and QEMU then
 	// takes only a shared lock, so concurrent runs can use one image.
 	Writable bool
+	// Snapshot lets the guest write while the image stays as it is: the
+	// writes go to a temporary overlay that QEMU drops when it exits.
+	Snapshot bool
 	// Serial is the controller's serial number, by which the guest finds
 	// the disk (default bpfstor<index>).
 	Serial string

@@ -34,6 +34,9 @@ type Options struct {
 	Time int64
 	// BlockSize is the file system block size (4096 if 0).
 	BlockSize int
+	// Features are mkfs.ext4 -O features beside the defaults
+	// ("inline_data", "^has_journal", ...).
+	Features []string
 }
 
 // Defaults are the options bpfstor's data images use.
@@ -85,8 +88,12 @@ func Build(ctx context.Context, dst, src string, o Options) error {
 		return fmt.Errorf("ext4img: %w", err)
 	}
 	env := append(os.Environ(), "E2FSPROGS_FAKE_TIME="+strconv.FormatInt(o.Time, 10))
-	if err := run(ctx, env, nil, "mkfs.ext4", "-q", "-F", "-b", strconv.Itoa(o.BlockSize), "-m", "0", "-U", o.UUID,
-		"-E", "hash_seed="+o.HashSeed+",root_owner=0:0,nodiscard", "-d", src, dst); err != nil {
+	args := []string{"-q", "-F", "-b", strconv.Itoa(o.BlockSize), "-m", "0", "-U", o.UUID,
+		"-E", "hash_seed=" + o.HashSeed + ",root_owner=0:0,nodiscard", "-d", src}
+	if len(o.Features) > 0 {
+		args = append(args, "-O", strings.Join(o.Features, ","))
+	}
+	if err := run(ctx, env, nil, "mkfs.ext4", append(args, dst)...); err != nil {
 		return err
 	}
 	// Every inode mkfs made from the source, and the two it made itself.

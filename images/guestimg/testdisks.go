@@ -2,11 +2,14 @@ package guestimg
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
 
+	"github.com/bpfstor/bpfstor/bpf/storfn"
+	"github.com/bpfstor/bpfstor/images/ext4img"
 	"github.com/bpfstor/bpfstor/images/pattern"
 	"github.com/bpfstor/bpfstor/internal/fsutil"
 	"github.com/bpfstor/bpfstor/kernel/selftest/testdisk"
@@ -21,7 +24,7 @@ type TestDisk struct {
 }
 
 // testDiskVersion changes when the images' layout does.
-const testDiskVersion = 1
+const testDiskVersion = 2
 
 // BuildTestDisks builds (or finds in cacheDir) the images of
 // testdisk.Disks: pattern data, an MBR on the partitioned one, and the
@@ -34,7 +37,11 @@ func BuildTestDisks(cacheDir string) ([]TestDisk, error) {
 	var out []TestDisk
 	for i, d := range testdisk.Disks {
 		td := TestDisk{Disk: d, Path: filepath.Join(dir, d.Role+".img")}
-		if err := buildTestDisk(td.Path, d, uint64(1000+i)); err != nil {
+		seed := d.Seed
+		if seed == 0 {
+			seed = uint64(1000 + i)
+		}
+		if err := buildTestDisk(td.Path, d, seed); err != nil {
 			return nil, fmt.Errorf("image build: test disk %s: %w", d.Role, err)
 		}
 		if d.FailReads {
@@ -57,6 +64,9 @@ func BlkDebugRule(sector int64) string {
 func buildTestDisk(path string, d testdisk.Disk, seed uint64) error {
 	if fsutil.CheckSeal(path) == nil {
 		return nil
+	}
+	if d.Ext4 {
+		return buildExt4Disk(path, d)
 	}
 	// Missing, damaged or unsealed: written again (a few MiB, in memory, so
 	// that the seal covers the MBR too).
@@ -84,4 +94,42 @@ func MBR(start, sectors uint32) []byte {
 	binary.LittleEndian.PutUint32(e[12:], sectors)
 	b[510], b[511] = 0x55, 0xaa
 	return b
+}
+
+// buildExt4Disk writes the ext4 test disk: testdisk's files in the root
+// directory of a file system with inline data (for InlineFile).
+func buildExt4Disk(path string, d testdisk.Disk) error {
+	src, err := os.MkdirTemp(filepath.Dir(path), "ext4-src-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(src)
+	var tree bytes.Buffer
+	if err := pattern.Write(&tree, uint64(testdisk.TreeMB<<20/pattern.BlockSize), testdisk.TreeSeed); err != nil {
+		return err
+	}
+	victim := make([]byte, testdisk.VictimMB<<20)
+	storfn.FillWalk(victim, storfn.WalkMagicVictim, 0, 0, 0, 0)
+	for name, b := range map[string][]byte{
+		testdisk.TreeFile:   tree.Bytes(),
+		testdisk.VictimFile: victim,
+		testdisk.InlineFile: []byte("small enough to live in the inode\n"),
+	} {
+		if err := os.WriteFile(filepath.Join(src, name), b, 0o644); err != nil {
+			return err
+		}
+	}
+	o := ext4img.Defaults
+	o.SizeMB = d.SizeMB
+	o.Features = []string{"inline_data"}
+	tmp := path + ".tmp"
+	defer os.Remove(tmp)
+	if err := ext4img.Build(context.Background(), tmp, src, o); err != nil {
+		return err
+	}
+	img, err := os.ReadFile(tmp)
+	if err != nil {
+		return err
+	}
+	return fsutil.WriteSealed(path, img)
 }

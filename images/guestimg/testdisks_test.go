@@ -3,9 +3,12 @@ package guestimg
 import (
 	"encoding/binary"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/bpfstor/bpfstor/bpf/storfn"
 	"github.com/bpfstor/bpfstor/internal/fsutil"
 	"github.com/bpfstor/bpfstor/kernel/selftest/testdisk"
 )
@@ -88,5 +91,45 @@ func TestTestDisksSealed(t *testing.T) {
 	}
 	if fi, _ := os.Stat(p); fi.Size() != int64(disks[0].SizeMB)<<20 {
 		t.Errorf("damaged %s not rebuilt: %d bytes", disks[0].Role, fi.Size())
+	}
+}
+
+// The ext4 test disk's tree file holds the twin disk's bytes, and its
+// victim file a victim header in every unit.
+func TestExt4TestDisk(t *testing.T) {
+	disks, err := BuildTestDisks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := map[string]string{}
+	for _, d := range disks {
+		paths[d.Role] = d.Path
+	}
+	dump := func(name string) []byte {
+		out := filepath.Join(t.TempDir(), name)
+		if b, err := exec.Command("debugfs", "-R", "dump /"+name+" "+out, paths[testdisk.Ext4]).CombinedOutput(); err != nil {
+			t.Fatalf("debugfs: %v: %s", err, b)
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	twin, err := os.ReadFile(paths[testdisk.Twin])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tree := dump(testdisk.TreeFile); len(tree) != testdisk.TreeMB<<20 || string(tree) != string(twin) {
+		t.Errorf("tree file (%d bytes) is not the twin disk's %d bytes", len(tree), len(twin))
+	}
+	victim := dump(testdisk.VictimFile)
+	for off := 0; off < len(victim); off += storfn.WalkUnit {
+		if h := storfn.ReadWalkHdr(victim[off:]); h.Magic != storfn.WalkMagicVictim {
+			t.Fatalf("victim unit at %d: header %+v", off, h)
+		}
+	}
+	if len(victim) != testdisk.VictimMB<<20 {
+		t.Errorf("victim file: %d bytes", len(victim))
 	}
 }

@@ -19,6 +19,12 @@ type Disk struct {
 	FailReads bool
 	// Partitioned disks carry an MBR with one partition at PartStart.
 	Partitioned bool
+	// Seed is the pattern data's seed (0: one of the disk's own).
+	Seed uint64
+	// Ext4 disks hold an ext4 file system with the Ext4Files instead of
+	// pattern data; the guest may write to them (its writes are dropped
+	// when the machine stops).
+	Ext4 bool
 }
 
 // Roles.
@@ -28,6 +34,8 @@ const (
 	Slow    = "slow" // throttled: long chains, signals, timeouts
 	LBA4K   = "4k"   // 4 KiB logical blocks
 	Hotplug = "rm"   // removed from the PCI bus and rescanned under chains
+	Ext4    = "ext4" // an ext4 file system: chains on files
+	Twin    = "twin" // raw pattern data, the same bytes as Ext4's TreeFile
 )
 
 // Disks are the extra disks, in the order they are attached (after the
@@ -38,7 +46,26 @@ var Disks = []Disk{
 	{Role: Slow, SizeMB: 4, IOPS: SlowIOPS},
 	{Role: LBA4K, SizeMB: 4, BlockSize: 4096},
 	{Role: Hotplug, SizeMB: 4},
+	{Role: Ext4, SizeMB: 64, Ext4: true},
+	{Role: Twin, SizeMB: TreeMB, Seed: TreeSeed},
 }
+
+// The files of the Ext4 disk, in its root directory.
+const (
+	// TreeFile holds TreeMB MiB of pattern data of seed TreeSeed, as the
+	// Twin disk does.
+	TreeFile = "tree"
+	// VictimFile's every 512-byte unit carries a victim header
+	// (kernel/selftest's walk layout): no chain on another file may
+	// ever read one.
+	VictimFile = "victim"
+	// InlineFile is small enough to be stored in its inode (the file
+	// system has the inline_data feature).
+	InlineFile = "inline"
+	TreeMB     = 4
+	TreeSeed   = 4242
+	VictimMB   = 4
+)
 
 const (
 	// FailSector is the 512 B sector whose reads fail on the EIO disk.
