@@ -24,16 +24,21 @@ const chainOnFileErr = "on a file: ENOTBLK: this kernel cannot chain on files (i
 // result must record the file system; the chain modes either work as well
 // or fail their point with the one line that says the kernel cannot chain
 // on files, the run kept as partial.
+//
+// The same spec on the raw device reads, mode for mode, the same blocks
+// and finds the same keys: the lookups on the file are those on the
+// device.
 func TestExt4Lookups(t *testing.T) {
 	const ops = 300
-	res, dir := runSpec(t, fmt.Sprintf(`name = "e2e-ext4"
-[vm]
+	const tree = `[vm]
 accel = "tcg"
 [data]
 kind = "btree"
 keys = 3000
 fanout = 31
-fs = "ext4"
+`
+	res, dir := runSpec(t, fmt.Sprintf(`name = "e2e-ext4"
+`+tree+`fs = "ext4"
 [[workload]]
 kind = "btree"
 ops = %d
@@ -105,5 +110,37 @@ ops = %d
 	}
 	if res.Status != want {
 		t.Errorf("status %s (%s) with %d chain point(s) refused, want %s", res.Status, res.Reason, refused, want)
+	}
+
+	raw, rawDir := runSpec(t, fmt.Sprintf(`name = "e2e-ext4-raw"
+`+tree+`[[workload]]
+kind = "btree"
+ops = %d
+warmup = 30
+mode = "pread"
+[[workload]]
+kind = "btree"
+ops = %d
+warmup = 30
+mode = "uring"
+batch = 4
+`, ops, ops))
+	if raw.Status != results.StatusOK || raw.Meta.DataFS != proto.FSRaw || len(raw.Points) != 2 {
+		t.Fatalf("raw run: status %s (%s), data fs %q, %d points (console: %s)", raw.Status, raw.Reason, raw.Meta.DataFS, len(raw.Points), filepath.Join(rawDir, "console.log"))
+	}
+	if raw.Meta.DataImage == res.Meta.DataImage {
+		t.Errorf("raw and ext4 runs used the same data image %s", raw.Meta.DataImage)
+	}
+	for _, r := range raw.Points {
+		for _, f := range res.Points {
+			if f.Workload.Mode != r.Workload.Mode {
+				continue
+			}
+			rb, fb := btreeOf(r), btreeOf(f)
+			if hopsOf(r).Hops != hopsOf(f).Hops || rb.Found != fb.Found || rb.NotFound != fb.NotFound || r.Checked != f.Checked || r.Wrong+f.Wrong != 0 {
+				t.Errorf("%s: raw device read %d blocks, found %d, not found %d, checked %d; the file %d, %d, %d, %d",
+					r.Workload.Mode, hopsOf(r).Hops, rb.Found, rb.NotFound, r.Checked, hopsOf(f).Hops, fb.Found, fb.NotFound, f.Checked)
+			}
+		}
 	}
 }
