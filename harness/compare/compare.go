@@ -152,11 +152,21 @@ func differs(a, b *results.Result) []string {
 	chk("host CPU", ma.HostCPU, mb.HostCPU)
 	chk("guest clocksource", ma.GuestClocksource, mb.GuestClocksource)
 	chk("spec", ma.SpecSHA256, mb.SpecSHA256)
+	// File vs raw device (data.fs): the same workloads through a file system.
+	chk("data file system", fsName(ma.DataFS), fsName(mb.DataFS))
 	// Runs under different steal measured different machines.
 	if ma.HostSteal != nil && mb.HostSteal != nil && math.Abs(*ma.HostSteal-*mb.HostSteal) > cell.StealWarn {
 		out = append(out, fmt.Sprintf("hypervisor steal %.1f %% → %.1f %% of the host's CPU time", 100**ma.HostSteal, 100**mb.HostSteal))
 	}
 	return out
+}
+
+// fsName names a run's data file system (results.Meta.DataFS).
+func fsName(fs string) string {
+	if fs == proto.FSRaw {
+		return "none (raw device)"
+	}
+	return fs
 }
 
 func (c Change) format(v float64) string {

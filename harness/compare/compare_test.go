@@ -52,6 +52,7 @@ func TestCompare(t *testing.T) {
 		reps(7, 5, "driver", 8, 30*time.Microsecond), // only in b
 	)
 	b.Meta.PatchSeriesHash = "0therpatchseries"
+	b.Meta.DataFS = proto.FSExt4
 	lo, hi := 0.01, 0.097
 	a.Meta.HostSteal, b.Meta.HostSteal = &lo, &hi
 
@@ -94,6 +95,7 @@ func TestCompare(t *testing.T) {
 		"after Holm's correction for 8 tests",
 		"+7.2 µs (+6.9 µs … +7.7 µs)", // the Hodges–Lehmann shift of p50
 		"differs: patch series p47c4e5e71e5 → 0therpatchs",
+		"differs: data file system none (raw device) → ext4",
 		"differs: hypervisor steal 1.0 % → 9.7 % of the host's CPU time",
 		"exact (permutation distribution",
 		"smallest possible p is 0.10",

@@ -83,7 +83,31 @@ type Job struct {
 	Points  []PointSpec `json:"points"`
 	// Files are extra paths in the initramfs the workloads may use, by role.
 	Files map[string]string `json:"files,omitempty"`
+	// FS is the file system on Device ("" FSRaw: none, the image is the
+	// device; FSExt4: ext4 holding the image as DataFile), the spec's
+	// data.fs. The agent mounts it read-only at DataMount before any point.
+	FS string `json:"fs,omitempty"`
 }
+
+// Data file systems (Job.FS, spec data.fs): how the data disk holds the
+// data image.
+const (
+	// FSRaw: the data image is the disk itself.
+	FSRaw = ""
+	// FSExt4: the disk is an ext4 file system whose root holds the data
+	// image as the regular file DataFile.
+	FSExt4 = "ext4"
+)
+
+// FSNames are the data file systems, as the spec spells them.
+var FSNames = []string{FSRaw, FSExt4}
+
+// DataFile is the data image's name in the root of a data file system
+// (FSExt4): the host puts it there, the agent opens DataMount/DataFile.
+const DataFile = "btree.img"
+
+// DataMount is where the agent mounts a data file system (read-only).
+const DataMount = "/mnt/data"
 
 // Workload kinds: aliases of the workload package's, which describes them
 // (workload.Kinds).

@@ -129,7 +129,7 @@ func conditions(w io.Writer, r *results.Result) {
 	if m.HostOtherCPUs != nil {
 		row("other host CPU use", fmt.Sprintf("%.2f CPUs on average while the VM ran (host busy time minus bpfstor's and its VM's)", *m.HostOtherCPUs))
 	}
-	row("data", fmt.Sprintf("%s %s (seed %d)", cell.OrDash(m.DataKind), cell.OrDash(filepath.Base(m.DataImage)), m.DataSeed))
+	row("data", fmt.Sprintf("%s %s%s (seed %d)", cell.OrDash(m.DataKind), cell.OrDash(filepath.Base(m.DataImage)), dataFS(m.DataFS), m.DataSeed))
 	row("repetitions, seed", fmt.Sprintf("%d, %d", m.Repetitions, m.Seed))
 	row("bpfstor", cell.OrDash(m.BpfstorRev))
 	if m.HostSteal != nil {
@@ -410,4 +410,14 @@ func loadWarning(m results.Meta) string {
 			m.HostLoadStart[0], m.HostLoadEnd[0], m.HostCPUs)
 	}
 	return ""
+}
+
+// dataFS says, after the data image's name, how the guest's disk held the
+// data (results.Meta.DataFS): nothing for the raw device (every result
+// before data.fs, rendered as committed).
+func dataFS(fs string) string {
+	if fs == proto.FSRaw {
+		return ""
+	}
+	return fmt.Sprintf(", on %s as the file /%s", fs, proto.DataFile)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bpfstor/bpfstor/harness/internal/fixture"
+	"github.com/bpfstor/bpfstor/harness/proto"
 	"github.com/bpfstor/bpfstor/harness/results"
 )
 
@@ -209,5 +210,26 @@ func TestWriteFailedRun(t *testing.T) {
 	csv, err := os.ReadFile(filepath.Join(dir, CSVFile))
 	if err != nil || strings.Count(string(csv), "\n") != 1 {
 		t.Errorf("results.csv of an empty run: %q, %v", csv, err)
+	}
+}
+
+// The data row names the file system when the data was a file on one
+// (results.Meta.DataFS), and stays as it was for the raw device.
+func TestWriteDataFS(t *testing.T) {
+	for _, tt := range []struct {
+		fs, want, not string
+	}{
+		{proto.FSRaw, "| data | btree data-1234.img (seed 7) |", "as the file"},
+		{proto.FSExt4, "| data | btree data-1234.img, on ext4 as the file /" + proto.DataFile + " (seed 7) |", "data-1234.img (seed 7)"},
+	} {
+		t.Run("fs="+tt.fs, func(t *testing.T) {
+			r := fixture.KVRun()
+			r.Meta.DataFS = tt.fs
+			dir := t.TempDir()
+			if err := Write(dir, r); err != nil {
+				t.Fatal(err)
+			}
+			fixture.CheckFile(t, filepath.Join(dir, MarkdownFile), []string{tt.want}, []string{tt.not})
+		})
 	}
 }

@@ -73,7 +73,11 @@ type Meta struct {
 	InitramfsHash string `json:"initramfs_hash"`
 	DataImage     string `json:"data_image"`
 	DataKind      string `json:"data_kind"`
-	DataSeed      uint64 `json:"data_seed"`
+	// DataFS is the file system holding the data image as a file
+	// (proto.FSExt4); "" (omitted: every result before it) is the raw
+	// device.
+	DataFS   string `json:"data_fs,omitempty"`
+	DataSeed uint64 `json:"data_seed"`
 
 	HostName      string     `json:"host_name"`
 	HostKernel    string     `json:"host_kernel"`

@@ -54,7 +54,7 @@ func fixture() *Result {
 	kt := &proto.Point{ID: "ktest/rep0", Workload: proto.Workload{Kind: proto.KindKTest}, Status: proto.StatusFailed, Error: "1 of 2 failed",
 		Tests: []proto.TestResult{{Name: "a", Pass: true, ElapsedNs: 5}, {Name: "b", Message: "no", ElapsedNs: 6}}}
 	r := &Result{Schema: Schema, Name: "golden", Status: StatusPartial, Reason: "1 of 6 points failed, 0 missing", Expected: 6,
-		Meta: Meta{Spec: "golden.toml", KernelRelease: "6.12.0", Accel: "tcg", GuestCPUs: 2, Seed: 1, Repetitions: 2,
+		Meta: Meta{Spec: "golden.toml", KernelRelease: "6.12.0", Accel: "tcg", DataFS: proto.FSExt4, GuestCPUs: 2, Seed: 1, Repetitions: 2,
 			HostOtherCPUs: f64(0.1), HostSteal: f64(0.01), Started: at, Finished: at.Add(time.Minute)},
 		Device: &nvmetrace.Result{Latency: h, Summary: s, Paired: 2},
 	}

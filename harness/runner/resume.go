@@ -70,6 +70,7 @@ var specInputs = map[string]string{
 	"Data.Seed":       "built:DataImage",
 	"Data.Keys":       "built:DataImage",
 	"Data.Fanout":     "built:DataImage",
+	"Data.FS":         "built:DataImage",
 	"Data.Cache":      "hashed",
 	"Run.Repetitions": "exempt: how many points there are; each point hashes its own repetition index",
 	"Run.Seed":        "hashed",

@@ -76,8 +76,14 @@ func Run(ctx context.Context, e *Env, s *spec.Spec, opt Options) (*results.Resul
 	default:
 		data, err = guestimg.BuildPattern(filepath.Join(e.Cache, "images"), s.Data.SizeMB, s.Data.Seed)
 	}
+	if err == nil {
+		data, err = guestimg.WithFS(ctx, data, s.Data.FS)
+	}
 	if err != nil {
 		return nil, "", err
+	}
+	if data.FS != proto.FSRaw {
+		e.logf("image: %s on %s (%d MiB), the data as /%s", filepath.Base(data.Path), data.FS, data.SizeBytes>>20, proto.DataFile)
 	}
 	accel, accelNote := e.ResolveAccel(ctx, s.VM.Accel, k, img)
 	qv, err := host.QEMUVersion(vm.DefaultQEMU)
@@ -98,7 +104,7 @@ func Run(ctx context.Context, e *Env, s *spec.Spec, opt Options) (*results.Resul
 			PatchSeriesHash: k.PatchHash, Patches: k.Patches, FragmentHash: k.FragmentHash, ConfigHash: k.ConfigHash,
 			Toolchain:   k.Toolchain,
 			QEMUVersion: qv, Accel: accel, AccelNote: accelNote,
-			InitramfsHash: img.Hash, DataImage: filepath.Base(data.Path), DataKind: data.Kind, DataSeed: data.Seed,
+			InitramfsHash: img.Hash, DataImage: filepath.Base(data.Path), DataKind: data.Kind, DataFS: data.FS, DataSeed: data.Seed,
 			HostName: host.Name(), HostKernel: host.Kernel(), HostCPU: host.CPUModel(), HostCPUs: host.CPUs(),
 			HostLoadStart: host.LoadAvg(),
 			Seed:          s.Run.Seed, Repetitions: s.Run.Repetitions, BpfstorRev: host.GitRev(e.Repo),
@@ -168,7 +174,7 @@ func Run(ctx context.Context, e *Env, s *spec.Spec, opt Options) (*results.Resul
 	// previous one (or the boot); a point measured again replaces the
 	// first measurement.
 	boot := func(points []proto.PointSpec, again bool) (*guest.Outcome, error) {
-		job := &proto.Job{Name: s.Name, Device: GuestDevice, Seed: int64(data.Seed), RunSeed: s.Run.Seed, Points: points}
+		job := &proto.Job{Name: s.Name, Device: GuestDevice, FS: data.FS, Seed: int64(data.Seed), RunSeed: s.Run.Seed, Points: points}
 		bar := newProgress(e.progress(), len(points), s.Name)
 		defer bar.done()
 		steal := host.NewStealMeter()

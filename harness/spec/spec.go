@@ -70,6 +70,10 @@ type Data struct {
 	// Keys and Fanout shape a btree image (images/btree).
 	Keys   uint64 `toml:"keys"`
 	Fanout int    `toml:"fanout"`
+	// FS is the file system the data disk holds the image in: "" (the
+	// default: none, the image is the raw device) or "ext4" (the image is
+	// the regular file proto.DataFile on an ext4 file system), proto.FSNames.
+	FS string `toml:"fs"`
 }
 
 // Run holds run-wide parameters.
@@ -295,6 +299,19 @@ func quote(names []string) []string {
 	return out
 }
 
+// fsChoices lists proto.FSNames for an error message: "" is the raw device.
+func fsChoices() string {
+	var out []string
+	for _, n := range proto.FSNames {
+		if n == proto.FSRaw {
+			out = append(out, `"" (the raw device, the default)`)
+		} else {
+			out = append(out, fmt.Sprintf("%q", n))
+		}
+	}
+	return strings.Join(out, " or ")
+}
+
 // Validate checks values; errors name file:line where the key is.
 func (s *Spec) Validate(text string) error {
 	at := func(key string) string { return s.File + ":" + lineOf(text, key) }
@@ -339,6 +356,15 @@ func (s *Spec) Validate(text string) error {
 		}
 	default:
 		bad("data.kind", "%q is not a known data image kind (pattern, btree)", s.Data.Kind)
+	}
+	switch s.Data.FS {
+	case proto.FSRaw:
+	case proto.FSExt4:
+		if s.Data.Kind != workload.DataBTree {
+			bad("data.fs", "%q holds a btree image as a file: it needs data.kind = %q, not %q", s.Data.FS, workload.DataBTree, s.Data.Kind)
+		}
+	default:
+		bad("data.fs", "%q is not a data file system (%s)", s.Data.FS, fsChoices())
 	}
 	if s.Data.SizeMB < 1 || s.Data.SizeMB > 64<<10 {
 		bad("data.size_mb", "%d is outside 1..65536", s.Data.SizeMB)

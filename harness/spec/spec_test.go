@@ -310,3 +310,45 @@ threads = 99
 		t.Errorf("err = %v, want at line 5", err)
 	}
 }
+
+// data.fs: "" (the raw device) by default, "ext4" for a btree image as a
+// file; anything else is an error on its line naming the allowed values.
+func TestDataFS(t *testing.T) {
+	const head = "name = \"f\"\n[data]\nkind = \"btree\"\nkeys = 3000\n"
+	const wl = "[[workload]]\nkind = \"btree\"\nops = 10\nmode = [\"pread\", \"syscall\"]\n"
+	tests := []struct {
+		name, data, want, err string
+	}{
+		{"default is the raw device", "", "", ""},
+		{"raw spelled out", "fs = \"\"\n", "", ""},
+		{"ext4", "fs = \"ext4\"\n", "ext4", ""},
+		{"unknown", "fs = \"xfs\"\n", "", `f.toml:5: data.fs: "xfs" is not a data file system ("" (the raw device, the default) or "ext4")`},
+		{"case matters", "fs = \"EXT4\"\n", "", `data.fs: "EXT4" is not a data file system`},
+		{"not a string", "fs = 4\n", "", "f.toml:5"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Parse("f.toml", head+tt.data+wl)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want containing %q", err, tt.err)
+				}
+				if strings.Contains(err.Error(), "\n") {
+					t.Errorf("error is more than one line: %q", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Data.FS != tt.want {
+				t.Errorf("data.fs = %q, want %q", s.Data.FS, tt.want)
+			}
+		})
+	}
+	// ext4 holds a btree image: a pattern image on it is an error naming why.
+	_, err := Parse("p.toml", "name = \"p\"\n[data]\nfs = \"ext4\"\n[[workload]]\nkind = \"pread\"\nops = 1\n")
+	if want := `p.toml:3: data.fs: "ext4" holds a btree image as a file: it needs data.kind = "btree", not "pattern"`; err == nil || err.Error() != want {
+		t.Errorf("ext4 on a pattern image: err = %v, want %q", err, want)
+	}
+}

@@ -54,15 +54,31 @@ func run() error {
 	if m.Type != proto.TypeJob || m.Job == nil {
 		return fmt.Errorf("expected a job, got %q", m.Type)
 	}
+	// The data on a file system (data.fs) is mounted before any point and
+	// unmounted after the last; without it no point can run, and the
+	// host is told why.
+	data, unmount, err := workload.MountData(m.Job)
+	if err != nil {
+		_ = conn.Send(&proto.Message{Type: proto.TypeError, Text: err.Error()})
+		return err
+	}
 	env := &workload.Env{
 		Job:  m.Job,
+		Data: data,
 		Logf: func(format string, args ...any) { logf(conn, format, args...) },
+	}
+	if m.Job.FS != proto.FSRaw {
+		env.Logf("data: %s on %s, mounted read-only at %s: the workloads read %s", m.Job.Device, m.Job.FS, proto.DataMount, data)
 	}
 	for _, ps := range m.Job.Points {
 		p := workload.RunPoint(env, ps)
 		if err := conn.Send(&proto.Message{Type: proto.TypePoint, Point: p}); err != nil {
+			unmount()
 			return err
 		}
+	}
+	if err := unmount(); err != nil {
+		env.Logf("%v", err)
 	}
 	unix.Sync()
 	return conn.Send(&proto.Message{Type: proto.TypeDone})

@@ -96,11 +96,16 @@ func Build(ctx context.Context, dst, src string, o Options) error {
 	if err := run(ctx, env, nil, "mkfs.ext4", append(args, dst)...); err != nil {
 		return err
 	}
-	// Every inode mkfs made from the source, and the two it made itself.
+	// Every inode mkfs made from the source, and the two it made itself:
+	// its times, and its owner (mkfs copies the source's, which is the
+	// building user's) root's.
 	var cmds strings.Builder
 	for _, p := range append([]string{"/lost+found"}, paths...) {
 		for _, field := range []string{"atime", "ctime", "mtime", "crtime"} {
 			fmt.Fprintf(&cmds, "set_inode_field %s %s @%d\n", quote(p), field, o.Time)
+		}
+		for _, field := range []string{"uid", "gid"} {
+			fmt.Fprintf(&cmds, "set_inode_field %s %s 0\n", quote(p), field)
 		}
 	}
 	return run(ctx, env, strings.NewReader(cmds.String()), "debugfs", "-w", "-f", "-", dst)

@@ -225,10 +225,16 @@ func Build(ctx context.Context, o Options) (*Initramfs, error) {
 // Data is a built NVMe backing image.
 type Data struct {
 	Path string
-	// Kind is "pattern" (or "btree" once trees are built).
-	Kind      string
+	// Kind is "pattern" or "btree": the data the workloads read.
+	Kind string
+	// FS is the file system holding the data as proto.DataFile
+	// (proto.FSExt4), or proto.FSRaw: the image is the data (WithFS).
+	FS string
+	// SizeBytes is the image's size.
 	SizeBytes int64
 	Seed      uint64
+	// FileBytes is the size of the data file on a file system (FS set).
+	FileBytes int64
 }
 
 // CheckData checks that path can back an emulated NVMe namespace: a

@@ -271,6 +271,7 @@ func imageCmd() *cli.Command {
 				&cli.IntFlag{Name: "data-size-mb", Value: 64, Usage: "size of the NVMe data image"},
 				&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "data image seed"},
 				&cli.StringFlag{Name: "btree", Usage: "also build a B+-tree image: keys=N,fanout=F,seed=S"},
+				&cli.StringFlag{Name: "fs", Usage: "with --btree, also the tree as the file /" + proto.DataFile + " on this file system (ext4), as a spec's data.fs"},
 			},
 			Action: func(c *cli.Context) error {
 				e, err := env(c)
@@ -300,6 +301,15 @@ func imageCmd() *cli.Command {
 						return err
 					}
 					fmt.Printf("btree image %s (%s) in %v\n", d.Path, info, time.Since(start).Round(time.Millisecond))
+					if fs := c.String("fs"); fs != "" {
+						start = time.Now()
+						if d, err = guestimg.WithFS(c.Context, d, fs); err != nil {
+							return err
+						}
+						fmt.Printf("%s image %s (%d MiB, the tree as /%s) in %v\n", d.FS, d.Path, d.SizeBytes>>20, proto.DataFile, time.Since(start).Round(time.Millisecond))
+					}
+				} else if c.String("fs") != "" {
+					return fmt.Errorf("image build: --fs %s holds a B+-tree image: give --btree keys=N too", c.String("fs"))
 				}
 				return nil
 			},

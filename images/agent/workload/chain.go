@@ -97,7 +97,7 @@ func runChain(env *Env, ps proto.PointSpec, p *proto.Point) error {
 			}
 		}
 	}
-	f, err := os.OpenFile(env.Job.Device, os.O_RDONLY|unix.O_DIRECT, 0)
+	f, err := os.OpenFile(env.dataPath(), os.O_RDONLY|unix.O_DIRECT, 0)
 	if err != nil {
 		return fmt.Errorf("chain: %w", err)
 	}
@@ -105,7 +105,7 @@ func runChain(env *Env, ps proto.PointSpec, p *proto.Point) error {
 	fd := int(f.Fd())
 	size, err := deviceSize(fd)
 	if err != nil {
-		return fmt.Errorf("chain: size of %s: %w", env.Job.Device, err)
+		return fmt.Errorf("chain: size of %s: %w", env.dataPath(), err)
 	}
 	nblk := size / uint64(bs)
 	imageSeed := uint64(env.Job.Seed)

@@ -16,7 +16,11 @@ import (
 
 // Env is what every workload may use.
 type Env struct {
-	Job  *proto.Job
+	Job *proto.Job
+	// Data is where the workloads read the data image (MountData): the
+	// data file on the job's data file system, or "" for the job's device
+	// itself. Device counters always read the device (Job.Device).
+	Data string
 	Logf func(format string, args ...any)
 }
 
