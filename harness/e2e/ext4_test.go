@@ -12,44 +12,38 @@ import (
 	"github.com/bpfstor/bpfstor/images/guestimg"
 )
 
-// chainOnFileErr is the one line a chain mode's point fails with when the
-// kernel cannot chain on files (images/agent/workload.chainOnFile).
-const chainOnFileErr = "on a file: ENOTBLK: this kernel cannot chain on files (issue 14's patches)"
-
-// TestExt4Lookups runs B+-tree lookups with the tree as a file on ext4
-// (data.fs = "ext4"): the guest mounts the data disk read-only and every
-// workload reads /btree.img with O_DIRECT. The syscall-level modes (pread,
-// io_uring chained from user space, fio) must work with every answer
-// checked and right, the device counters still counting the disk, and the
-// result must record the file system; the chain modes either work as well
-// or fail their point with the one line that says the kernel cannot chain
-// on files, the run kept as partial.
-//
-// The same spec on the raw device reads, mode for mode, the same blocks
-// and finds the same keys: the lookups on the file are those on the
-// device.
+// TestExt4Lookups runs B+-tree lookups in one run on the raw data disk and
+// on the tree as a file on ext4 (data.fs = "ext4", on = ["device",
+// "file"]): the VM has both disks, the guest mounts the ext4 one read-only
+// and the file points read /btree.img with O_DIRECT. Every mode must work
+// on both, every answer checked and right; on the file the kernel modes
+// chain through the file's extents (kernel patches 14-16), the driver
+// resubmitting hops; mode for mode, the file points read the same blocks
+// and find the same keys as the device points; the counters of the file
+// points count the ext4 disk; the result records the file system.
 func TestExt4Lookups(t *testing.T) {
 	const ops = 300
-	const tree = `[vm]
+	res, dir := runSpec(t, fmt.Sprintf(`name = "e2e-ext4"
+[vm]
 accel = "tcg"
 [data]
 kind = "btree"
 keys = 3000
 fanout = 31
-`
-	res, dir := runSpec(t, fmt.Sprintf(`name = "e2e-ext4"
-`+tree+`fs = "ext4"
+fs = "ext4"
 [[workload]]
 kind = "btree"
 ops = %d
 warmup = 30
 mode = ["pread", "syscall", "driver"]
+on = ["device", "file"]
 [[workload]]
 kind = "btree"
 ops = %d
 warmup = 30
-mode = ["uring", "uring-kernel"]
+mode = ["uring", "uring-kernel", "uring-driver"]
 batch = 4
+on = ["device", "file"]
 [[workload]]
 kind = "fio"
 ops = %d
@@ -60,24 +54,13 @@ ops = %d
 	if m := res.Meta; m.DataFS != proto.FSExt4 || m.DataKind != "btree" || !strings.HasSuffix(m.DataImage, guestimg.Ext4Suffix) {
 		t.Errorf("result records data %s %s on %q, want a btree %s image on ext4", m.DataKind, m.DataImage, m.DataFS, guestimg.Ext4Suffix)
 	}
-	if len(res.Points) != 6 {
-		t.Fatalf("%d points, want 6 (pread, syscall, driver, uring, uring-kernel, fio); status %s: %s (console: %s)",
+	if len(res.Points) != 13 || res.Status != results.StatusOK {
+		t.Fatalf("%d points, want 13 (6 modes x device and file, fio); status %s: %s (console: %s)",
 			len(res.Points), res.Status, res.Reason, filepath.Join(dir, "console.log"))
 	}
-	refused := 0
+	byMode := map[string][2]*results.Point{} // [device, file]
 	for _, p := range res.Points {
 		w := p.Workload
-		chain := w.Kind == proto.KindBTree && w.Mode != "pread" && w.Mode != "uring"
-		// TODO(issue 14's kernel patches: file extent translation): once
-		// chains on files land, require the checked run only (drop the
-		// ENOTBLK branch) and compare the kernel modes' blocks with pread's.
-		if chain && p.Status == proto.StatusFailed {
-			refused++
-			if !strings.HasSuffix(p.Error, chainOnFileErr) || strings.Contains(p.Error, "\n") {
-				t.Errorf("%s: failed with %q, want the one line ending %q", p.ID, p.Error, chainOnFileErr)
-			}
-			continue
-		}
 		if p.Status != proto.StatusOK || p.Ops != ops || p.Wrong != 0 {
 			t.Errorf("%s: status %s ops %d checked %d wrong %d %s", p.ID, p.Status, p.Ops, p.Checked, p.Wrong, p.Error)
 			continue
@@ -95,52 +78,33 @@ ops = %d
 		if bt.Depth != 3 || bt.Found <= 0 || bt.NotFound <= 0 {
 			t.Errorf("%s: tree depth %d, found %d, not found %d: want depth 3 and both", p.ID, bt.Depth, bt.Found, bt.NotFound)
 		}
-		// The counters read the disk under the file system: at least every
-		// read of the lookups reached it (ext4 may add its own).
-		hops := hopsOf(p).Hops
-		if c := p.Counters; c == nil || c.Commands+c.BlockMerged < hops || c.WindowNs <= 0 {
-			t.Errorf("%s: counters %+v for %d reads of the file", p.ID, c, hops)
-		} else if c.Commands+c.BlockMerged != hops {
-			t.Logf("%s: %d commands + %d merged for %d reads of the file", p.ID, c.Commands, c.BlockMerged, hops)
+		// The counters read the disk the point read: at least every read
+		// of the lookups reached it (ext4 may add its own).
+		hops := hopsOf(p)
+		if c := p.Counters; c == nil || c.Commands+c.BlockMerged < hops.Hops-hops.DriverHops || c.WindowNs <= 0 {
+			t.Errorf("%s: counters %+v for %d reads (%d by the driver)", p.ID, c, hops.Hops, hops.DriverHops)
 		}
+		if strings.Contains(w.Mode, "driver") && hops.DriverHops == 0 {
+			t.Errorf("%s: the driver resubmitted none of %d hops", p.ID, hops.Hops)
+		}
+		pair := byMode[w.Mode]
+		if w.On == "file" {
+			pair[1] = p
+		} else {
+			pair[0] = p
+		}
+		byMode[w.Mode] = pair
 	}
-	want := results.StatusOK
-	if refused > 0 {
-		want = results.StatusPartial
-	}
-	if res.Status != want {
-		t.Errorf("status %s (%s) with %d chain point(s) refused, want %s", res.Status, res.Reason, refused, want)
-	}
-
-	raw, rawDir := runSpec(t, fmt.Sprintf(`name = "e2e-ext4-raw"
-`+tree+`[[workload]]
-kind = "btree"
-ops = %d
-warmup = 30
-mode = "pread"
-[[workload]]
-kind = "btree"
-ops = %d
-warmup = 30
-mode = "uring"
-batch = 4
-`, ops, ops))
-	if raw.Status != results.StatusOK || raw.Meta.DataFS != proto.FSRaw || len(raw.Points) != 2 {
-		t.Fatalf("raw run: status %s (%s), data fs %q, %d points (console: %s)", raw.Status, raw.Reason, raw.Meta.DataFS, len(raw.Points), filepath.Join(rawDir, "console.log"))
-	}
-	if raw.Meta.DataImage == res.Meta.DataImage {
-		t.Errorf("raw and ext4 runs used the same data image %s", raw.Meta.DataImage)
-	}
-	for _, r := range raw.Points {
-		for _, f := range res.Points {
-			if f.Workload.Mode != r.Workload.Mode {
-				continue
-			}
-			rb, fb := btreeOf(r), btreeOf(f)
-			if hopsOf(r).Hops != hopsOf(f).Hops || rb.Found != fb.Found || rb.NotFound != fb.NotFound || r.Checked != f.Checked || r.Wrong+f.Wrong != 0 {
-				t.Errorf("%s: raw device read %d blocks, found %d, not found %d, checked %d; the file %d, %d, %d, %d",
-					r.Workload.Mode, hopsOf(r).Hops, rb.Found, rb.NotFound, r.Checked, hopsOf(f).Hops, fb.Found, fb.NotFound, f.Checked)
-			}
+	for mode, pair := range byMode {
+		r, f := pair[0], pair[1]
+		if r == nil || f == nil {
+			t.Errorf("%s: device point %v, file point %v", mode, r != nil, f != nil)
+			continue
+		}
+		rb, fb := btreeOf(r), btreeOf(f)
+		if hopsOf(r).Hops != hopsOf(f).Hops || rb.Found != fb.Found || rb.NotFound != fb.NotFound || r.Checked != f.Checked {
+			t.Errorf("%s: the device read %d blocks, found %d, not found %d, checked %d; the file %d, %d, %d, %d",
+				mode, hopsOf(r).Hops, rb.Found, rb.NotFound, r.Checked, hopsOf(f).Hops, fb.Found, fb.NotFound, f.Checked)
 		}
 	}
 }

@@ -83,9 +83,10 @@ type Job struct {
 	Points  []PointSpec `json:"points"`
 	// Files are extra paths in the initramfs the workloads may use, by role.
 	Files map[string]string `json:"files,omitempty"`
-	// FS is the file system on Device ("" FSRaw: none, the image is the
-	// device; FSExt4: ext4 holding the image as DataFile), the spec's
-	// data.fs. The agent mounts it read-only at DataMount before any point.
+	// FS is the data file system ("" FSRaw: none; FSExt4: ext4 holding
+	// the image as DataFile), the spec's data.fs, on the disk with serial
+	// FSSerial beside Device. The agent mounts it read-only at DataMount
+	// before any point; points with Workload.On = "file" read the file.
 	FS string `json:"fs,omitempty"`
 }
 
@@ -108,6 +109,11 @@ const DataFile = "btree.img"
 
 // DataMount is where the agent mounts a data file system (read-only).
 const DataMount = "/mnt/data"
+
+// FSSerial is the NVMe serial of the disk holding the data file system,
+// which the VM has beside the raw data disk (Job.Device); the agent finds
+// it by this serial.
+const FSSerial = "bpfstor-fs"
 
 // Workload kinds: aliases of the workload package's, which describes them
 // (workload.Kinds).

@@ -12,7 +12,7 @@ import (
 func TestParamsCoverWorkload(t *testing.T) {
 	notIdentity := map[string]bool{"Kind": true, "Ops": true, "Warmup": true}
 	set := Workload{Kind: "btree", BlockSize: 512, Ops: 1, Warmup: 1, Threads: 2, Depth: 3, Mode: "driver",
-		Batch: 4, Dist: "zipf", Op: "range", Span: 8, TraceLayers: true, Tests: "verifier/"}
+		Batch: 4, Dist: "zipf", Op: "range", Span: 8, On: "file", TraceLayers: true, Tests: "verifier/"}
 	names := map[string]bool{}
 	for _, p := range set.Params() {
 		names[p.Name] = true

@@ -87,6 +87,7 @@ var specInputs = map[string]string{
 	"Workloads[].Dist":        "hashed",
 	"Workloads[].Op":          "hashed",
 	"Workloads[].Span":        "hashed",
+	"Workloads[].On":          "hashed",
 	"Workloads[].TraceLayers": "hashed",
 	"Workloads[].Tests":       "hashed",
 }

@@ -76,6 +76,10 @@ func Run(ctx context.Context, e *Env, s *spec.Spec, opt Options) (*results.Resul
 	default:
 		data, err = guestimg.BuildPattern(filepath.Join(e.Cache, "images"), s.Data.SizeMB, s.Data.Seed)
 	}
+	// With a data file system the VM has the raw image as its data disk
+	// and the file system holding it as a second disk (proto.FSSerial):
+	// a workload's "on" picks the one it reads, so one run measures both.
+	raw := data
 	if err == nil {
 		data, err = guestimg.WithFS(ctx, data, s.Data.FS)
 	}
@@ -150,8 +154,11 @@ func Run(ctx context.Context, e *Env, s *spec.Spec, opt Options) (*results.Resul
 	}
 	cfg := vm.Config{
 		Kernel: k.BzImage, Initramfs: img.Path, CPUs: s.VM.CPUs, MemoryMB: s.VM.MemoryMB, Accel: accel,
-		Disks: []vm.Disk{{Path: data.Path, Cache: s.Data.Cache, Paths: s.VM.NVMePaths}}, Dir: dir,
+		Disks: []vm.Disk{{Path: raw.Path, Cache: s.Data.Cache, Paths: s.VM.NVMePaths}}, Dir: dir,
 		Append: append([]string(nil), s.VM.Cmdline...),
+	}
+	if data.FS != proto.FSRaw {
+		cfg.Disks = append(cfg.Disks, vm.Disk{Path: data.Path, Cache: s.Data.Cache, Serial: proto.FSSerial})
 	}
 	if needsTestDisks(todo) {
 		if err := e.addTestDisks(&cfg); err != nil {

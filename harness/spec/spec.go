@@ -111,6 +111,9 @@ type Workload struct {
 	Dist      StrList `toml:"dist"`
 	Op        StrList `toml:"op"`
 	Span      IntList `toml:"span"`
+	// On is where the workload reads the data: "device" or "file" (the
+	// data image as a file on data.fs; the default when data.fs is set).
+	On StrList `toml:"on"`
 	// TraceLayers (pread, one thread) runs the reads again with BPF
 	// kprobes on the read path and reports the per-layer split; on a
 	// chain, its driver-mode points run their chains again and split the
@@ -184,12 +187,17 @@ func (w Workload) Expand() []proto.Workload {
 				for _, ds := range orZero(w.Dist) {
 					for _, op := range orZero(w.Op) {
 						for _, sp := range orZero(w.Span) {
-							for _, m := range orZero(w.Mode) {
-								out = append(out, proto.Workload{
-									Kind: w.Kind, BlockSize: w.BlockSize, Ops: w.Ops, Warmup: w.Warmup,
-									Threads: t, Depth: d, Mode: m, Batch: b, Dist: ds, Op: op, Span: sp,
-									TraceLayers: w.TraceLayers, Tests: w.Tests,
-								})
+							for _, on := range orZero(w.On) {
+								if on == workload.OnDevice {
+									on = "" // the workload's identity as before data.fs
+								}
+								for _, m := range orZero(w.Mode) {
+									out = append(out, proto.Workload{
+										Kind: w.Kind, BlockSize: w.BlockSize, Ops: w.Ops, Warmup: w.Warmup,
+										Threads: t, Depth: d, Mode: m, Batch: b, Dist: ds, Op: op, Span: sp, On: on,
+										TraceLayers: w.TraceLayers, Tests: w.Tests,
+									})
+								}
 							}
 						}
 					}
@@ -267,6 +275,11 @@ func (s *Spec) Defaults() {
 		}
 		if k, ok := workload.Lookup(w.Kind); ok && w.BlockSize == 0 {
 			w.BlockSize = k.DefaultBlockSize
+		}
+		// with a data file system the workloads read the file unless
+		// they say otherwise
+		if k, ok := workload.Lookup(w.Kind); ok && k.Uses(workload.FieldOn) && s.Data.FS != proto.FSRaw && len(w.On) == 0 {
+			w.On = StrList{workload.OnFile}
 		}
 	}
 }
@@ -396,8 +409,9 @@ func (s *Spec) Validate(text string) error {
 		set := map[string]bool{
 			workload.FieldDepth: len(w.Depth) > 0, workload.FieldMode: len(w.Mode) > 0, workload.FieldBatch: len(w.Batch) > 0,
 			workload.FieldDist: len(w.Dist) > 0, workload.FieldOp: len(w.Op) > 0, workload.FieldSpan: len(w.Span) > 0,
+			workload.FieldOn: len(w.On) > 0,
 		}
-		for _, f := range []string{workload.FieldDepth, workload.FieldMode, workload.FieldBatch, workload.FieldDist, workload.FieldOp, workload.FieldSpan} {
+		for _, f := range []string{workload.FieldDepth, workload.FieldMode, workload.FieldBatch, workload.FieldDist, workload.FieldOp, workload.FieldSpan, workload.FieldOn} {
 			if set[f] && !k.Uses(f) {
 				bad(f, "%s is for %s workloads only", f, workload.Or(workload.KindsWhere(func(k workload.Kind) bool { return k.Uses(f) })))
 			}
@@ -423,8 +437,8 @@ func (s *Spec) Validate(text string) error {
 				}
 			}
 		}
-		strs := map[string][]string{workload.FieldDist: w.Dist, workload.FieldOp: w.Op}
-		for _, f := range []string{workload.FieldDist, workload.FieldOp} {
+		strs := map[string][]string{workload.FieldDist: w.Dist, workload.FieldOp: w.Op, workload.FieldOn: w.On}
+		for _, f := range []string{workload.FieldDist, workload.FieldOp, workload.FieldOn} {
 			if !k.Uses(f) {
 				continue
 			}
@@ -433,6 +447,9 @@ func (s *Spec) Validate(text string) error {
 					bad(f, "%v", err)
 				}
 			}
+		}
+		if slices.Contains(w.On, workload.OnFile) && s.Data.FS == proto.FSRaw {
+			bad(workload.FieldOn, "%q reads the data image as a file on data.fs: set data.fs = %q", workload.OnFile, proto.FSExt4)
 		}
 		var batched []string // the modes in the list that need batch
 		for _, m := range w.Mode {

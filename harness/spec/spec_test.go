@@ -352,3 +352,44 @@ func TestDataFS(t *testing.T) {
 		t.Errorf("ext4 on a pattern image: err = %v, want %q", err, want)
 	}
 }
+
+func TestWorkloadOn(t *testing.T) {
+	const head = "name = \"f\"\n[data]\nkind = \"btree\"\nkeys = 3000\n"
+	const wl = "[[workload]]\nkind = \"btree\"\nops = 10\nmode = \"pread\"\n"
+	tests := []struct {
+		name, data, on string
+		want           []string // the points' On
+		err            string
+	}{
+		{"raw: the device", "", "", []string{""}, ""},
+		{"ext4: the file by default", "fs = \"ext4\"\n", "", []string{"file"}, ""},
+		{"ext4: both, device first", "fs = \"ext4\"\n", "on = [\"device\", \"file\"]\n", []string{"", "file"}, ""},
+		{"ext4: the device only", "fs = \"ext4\"\n", "on = \"device\"\n", []string{""}, ""},
+		{"a file without data.fs", "", "on = \"file\"\n", nil, `on: "file" reads the data image as a file on data.fs: set data.fs = "ext4"`},
+		{"unknown", "fs = \"ext4\"\n", "on = \"disk\"\n", nil, `on: "disk" is not device or file`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Parse("f.toml", head+tt.data+wl+tt.on)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) || strings.Contains(err.Error(), "\n") {
+					t.Fatalf("err = %v, want one line containing %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, p := range s.Points() {
+				if p.Rep == 0 {
+					got = append(got, p.Workload.On)
+				}
+			}
+			slices.Sort(got) // the run order is shuffled
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("points on %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

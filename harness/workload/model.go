@@ -53,6 +53,7 @@ const (
 	FieldDist        = "dist"
 	FieldOp          = "op"
 	FieldSpan        = "span"
+	FieldOn          = "on"
 	FieldTraceLayers = "trace_layers"
 	FieldTests       = "tests"
 )
@@ -169,7 +170,7 @@ var Kinds = []Kind{
 		DefaultBlockSize: 512, MaxBlockSize: 4096, NeedsOps: true, Data: DataPattern, Chained: true,
 		Modes: []Mode{modePread, modeSyscall, modeDriver, modeDriverPoll}},
 	{Name: KindBTree, Doc: "B+-tree lookups and range queries on a btree data image", Title: "B+-tree lookup",
-		Fields: []string{FieldMode, FieldBatch, FieldDist, FieldOp, FieldSpan}, Required: []string{FieldMode},
+		Fields: []string{FieldMode, FieldBatch, FieldDist, FieldOp, FieldSpan, FieldOn}, Required: []string{FieldMode},
 		NeedsOps: true, Data: DataBTree, Chained: true,
 		Modes: []Mode{modePread, modeSyscall, modeDriver, modeDriverPoll, modeURing, modeURingKernel, modeURingDriver}},
 	{Name: KindKTest, Doc: "in-guest tests of the kernel feature", HostTools: []string{"fio"}, // they run fio beside chains
@@ -332,7 +333,17 @@ var Ranges = map[string]IntRange{
 var Values = map[string][]string{
 	FieldDist: {"uniform", "zipf"},
 	FieldOp:   {OpLookup, OpRange, OpSum},
+	FieldOn:   {OnDevice, OnFile},
 }
+
+// Where a workload reads the data (spec on, proto.Workload.On): the data
+// disk itself, or, with data.fs, the data image as a file on that file
+// system, which the VM has as a second disk beside the raw one, so that
+// one run measures both.
+const (
+	OnDevice = "device"
+	OnFile   = "file"
+)
 
 // CheckValue returns an error naming the allowed values when v is not one
 // of the field's.

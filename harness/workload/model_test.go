@@ -8,7 +8,7 @@ import (
 )
 
 func TestKindsTable(t *testing.T) {
-	fields := []string{FieldBlockSize, FieldThreads, FieldDepth, FieldMode, FieldBatch, FieldDist, FieldOp, FieldSpan, FieldTraceLayers, FieldTests}
+	fields := []string{FieldBlockSize, FieldThreads, FieldDepth, FieldMode, FieldBatch, FieldDist, FieldOp, FieldSpan, FieldOn, FieldTraceLayers, FieldTests}
 	seen := map[string]bool{}
 	for _, k := range Kinds {
 		if seen[k.Name] || k.Name == "" || k.Doc == "" {

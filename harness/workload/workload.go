@@ -30,6 +30,10 @@ type Workload struct {
 	Op string `json:"op,omitempty"`
 	// Span is the number of keys a range or sum query covers.
 	Span int `json:"span,omitempty"`
+	// On is where the point reads the data: "" the data disk itself
+	// (OnDevice), or OnFile, the data image as a file on the run's data
+	// file system (proto.Job.FS).
+	On string `json:"on,omitempty"`
 	// TraceLayers makes a pread point run its reads a second time with
 	// BPF kprobes on the read path (bpf/progs/layers.c) and put the
 	// per-layer split in the point's Layers (one thread only).
@@ -68,6 +72,7 @@ func (w Workload) Params() []Param {
 	add(w.Dist != "", "dist", "", w.Dist, true)
 	add(w.Op != "", "op", "", w.Op, true)
 	add(w.Span > 0, "span", "s", itoa(w.Span), true)
+	add(w.On != "", "on", "", w.On, true)
 	add(w.TraceLayers, "trace_layers", "", "", false)
 	add(w.Tests != "", "tests", "", w.Tests, false)
 	return ps

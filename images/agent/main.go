@@ -57,18 +57,18 @@ func run() error {
 	// The data on a file system (data.fs) is mounted before any point and
 	// unmounted after the last; without it no point can run, and the
 	// host is told why.
-	data, unmount, err := workload.MountData(m.Job)
+	data, dataDev, unmount, err := workload.MountData(m.Job)
 	if err != nil {
 		_ = conn.Send(&proto.Message{Type: proto.TypeError, Text: err.Error()})
 		return err
 	}
 	env := &workload.Env{
 		Job:  m.Job,
-		Data: data,
+		Data: data, DataDevice: dataDev,
 		Logf: func(format string, args ...any) { logf(conn, format, args...) },
 	}
 	if m.Job.FS != proto.FSRaw {
-		env.Logf("data: %s on %s, mounted read-only at %s: the workloads read %s", m.Job.Device, m.Job.FS, proto.DataMount, data)
+		env.Logf("data: %s on %s, mounted read-only at %s: the workloads on the file read %s, the others %s", dataDev, m.Job.FS, proto.DataMount, data, m.Job.Device)
 	}
 	for _, ps := range m.Job.Points {
 		p := workload.RunPoint(env, ps)

@@ -445,26 +445,26 @@ func openBTreeJob(env *Env, ps proto.PointSpec) (*btreeJob, error) {
 		return nil, fmt.Errorf("dist %q is not uniform or zipf", j.Dist)
 	}
 	var err error
-	if j.rf, err = os.Open(env.dataPath()); err != nil {
+	if j.rf, err = os.Open(env.dataPath(w)); err != nil {
 		return nil, err
 	}
 	if j.Tree, err = btree.Open(j.rf); err != nil {
 		j.Close()
-		return nil, fmt.Errorf("%s: %w", env.dataPath(), err)
+		return nil, fmt.Errorf("%s: %w", env.dataPath(w), err)
 	}
 	j.SB = j.Tree.Superblock()
 	j.Depth = int(j.SB.Depth)
 	j.Root = int64(j.SB.Root) * btree.BlockSize
 	if j.Keys, err = btree.Keys(btree.Params{Keys: j.SB.Keys, Fanout: int(j.SB.Fanout), Seed: j.SB.Seed}); err != nil {
 		j.Close()
-		return nil, fmt.Errorf("keys of %s: %w", env.dataPath(), err)
+		return nil, fmt.Errorf("keys of %s: %w", env.dataPath(w), err)
 	}
 	// The key list must be the tree's: spot-check it with the reference.
 	keys := j.Keys
 	for _, k := range []uint64{keys[0], keys[len(keys)/2], keys[len(keys)-1]} {
 		if _, found, err := j.Tree.Lookup(k); err != nil || !found {
 			j.Close()
-			return nil, fmt.Errorf("generated key %d not found in %s by the reference reader (%v): image and generator disagree", k, env.dataPath(), err)
+			return nil, fmt.Errorf("generated key %d not found in %s by the reference reader (%v): image and generator disagree", k, env.dataPath(w), err)
 		}
 	}
 	j.Absent = btree.AbsentKeys(keys, btreeAbsentKeys, drawRNG(j.Seed, ps.Rep, 0xfffe).Uint64())
@@ -472,12 +472,12 @@ func openBTreeJob(env *Env, ps proto.PointSpec) (*btreeJob, error) {
 		j.Close()
 		return nil, fmt.Errorf("no absent keys for a tree of %d keys", len(keys))
 	}
-	if j.f, err = os.OpenFile(env.dataPath(), os.O_RDONLY|unix.O_DIRECT, 0); err != nil {
+	if j.f, err = os.OpenFile(env.dataPath(w), os.O_RDONLY|unix.O_DIRECT, 0); err != nil {
 		j.Close()
 		return nil, err
 	}
 	j.FD = int(j.f.Fd())
-	if j.Count, err = openWindowCounter(env.Job.Device); err != nil {
+	if j.Count, err = openWindowCounter(env.dataDevice(w)); err != nil {
 		env.logf("btree: no device counters for this point: %v", err)
 	}
 	return j, nil
@@ -567,7 +567,7 @@ func readBlock(fd int, buf []byte) func(off int64) ([]byte, error) {
 // (runBTreeURing). Range and sum queries are runBTreeRange. Latency is per
 // lookup. Every answer is checked (checkLookup).
 //
-// On a data file (Job.FS) every mode reads the file; a kernel that cannot
+// On the data file (Workload.On) every mode reads the file; a kernel that cannot
 // chain on files fails a chain mode's point with one line (chainOnFile).
 func runBTree(env *Env, ps proto.PointSpec, p *proto.Point) error {
 	j, err := openBTreeJob(env, ps)
@@ -575,7 +575,7 @@ func runBTree(env *Env, ps proto.PointSpec, p *proto.Point) error {
 		return fmt.Errorf("btree: %w", err)
 	}
 	defer j.Close()
-	return chainOnFile(env, j.W.Mode, runBTreeMode(env, j, p))
+	return chainOnFile(env, j.W, runBTreeMode(env, j, p))
 }
 
 func runBTreeMode(env *Env, j *btreeJob, p *proto.Point) error {

@@ -97,7 +97,7 @@ func runChain(env *Env, ps proto.PointSpec, p *proto.Point) error {
 			}
 		}
 	}
-	f, err := os.OpenFile(env.dataPath(), os.O_RDONLY|unix.O_DIRECT, 0)
+	f, err := os.OpenFile(env.dataPath(w), os.O_RDONLY|unix.O_DIRECT, 0)
 	if err != nil {
 		return fmt.Errorf("chain: %w", err)
 	}
@@ -105,12 +105,12 @@ func runChain(env *Env, ps proto.PointSpec, p *proto.Point) error {
 	fd := int(f.Fd())
 	size, err := deviceSize(fd)
 	if err != nil {
-		return fmt.Errorf("chain: size of %s: %w", env.dataPath(), err)
+		return fmt.Errorf("chain: size of %s: %w", env.dataPath(w), err)
 	}
 	nblk := size / uint64(bs)
 	imageSeed := uint64(env.Job.Seed)
 	rng := drawRNG(uint64(env.Job.RunSeed), ps.Rep, 1<<15|uint64(w.Depth))
-	cnt, err := openWindowCounter(env.Job.Device)
+	cnt, err := openWindowCounter(env.dataDevice(w))
 	if err != nil {
 		env.logf("chain: no device counters for this point: %v", err)
 	}

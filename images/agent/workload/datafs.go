@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfstor/bpfstor/harness/proto"
+	model "github.com/bpfstor/bpfstor/harness/workload"
 )
 
 // errnoName is an errno that prints as its name (ENOTBLK), for one-line
@@ -35,22 +37,26 @@ func named(err error) error {
 }
 
 // MountData makes the job's data readable as a file where its data file
-// system (proto.Job.FS) holds it: for proto.FSExt4 it mounts the data disk
-// read-only at proto.DataMount and returns the path of the data file on
-// it, with the function that unmounts it; for proto.FSRaw it returns the
-// device itself. The error is one line naming the problem.
-func MountData(job *proto.Job) (path string, unmount func() error, err error) {
+// system (proto.Job.FS) holds it: for proto.FSExt4 it mounts the disk
+// with serial proto.FSSerial read-only at proto.DataMount and returns the
+// path of the data file on it and that disk's device, with the function
+// that unmounts it; for proto.FSRaw it returns "" and the job's device.
+// The error is one line naming the problem.
+func MountData(job *proto.Job) (path, dev string, unmount func() error, err error) {
 	switch job.FS {
 	case proto.FSRaw:
-		return job.Device, func() error { return nil }, nil
+		return "", job.Device, func() error { return nil }, nil
 	case proto.FSExt4:
 	default:
-		return "", nil, fmt.Errorf("data file system %q (data.fs): this agent knows %q", job.FS, proto.FSNames)
+		return "", "", nil, fmt.Errorf("data file system %q (data.fs): this agent knows %q", job.FS, proto.FSNames)
+	}
+	if dev, err = diskBySerial(proto.FSSerial); err != nil {
+		return "", "", nil, err
 	}
 	if err := os.MkdirAll(proto.DataMount, 0o755); err != nil {
-		return "", nil, fmt.Errorf("mount point %s: %w", proto.DataMount, err)
+		return "", "", nil, fmt.Errorf("mount point %s: %w", proto.DataMount, err)
 	}
-	if err := unix.Mount(job.Device, proto.DataMount, job.FS, unix.MS_RDONLY, ""); err != nil {
+	if err := unix.Mount(dev, proto.DataMount, job.FS, unix.MS_RDONLY, ""); err != nil {
 		why := "the data disk cannot be mounted"
 		switch {
 		case errors.Is(err, unix.EINVAL):
@@ -60,7 +66,7 @@ func MountData(job *proto.Job) (path string, unmount func() error, err error) {
 		case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ENXIO):
 			why = "no data disk"
 		}
-		return "", nil, fmt.Errorf("mount %s as %s: %w: %s", job.Device, job.FS, named(err), why)
+		return "", "", nil, fmt.Errorf("mount %s as %s: %w: %s", dev, job.FS, named(err), why)
 	}
 	unmount = func() error {
 		if err := unix.Unmount(proto.DataMount, 0); err != nil {
@@ -78,33 +84,58 @@ func MountData(job *proto.Job) (path string, unmount func() error, err error) {
 	}
 	if err != nil {
 		unmount()
-		return "", nil, err
+		return "", "", nil, err
 	}
-	return path, unmount, nil
+	return path, dev, unmount, nil
 }
 
-// dataPath is where the workloads read the data image: Env.Data, or the
-// job's device when no data file system was mounted (tests).
-func (e *Env) dataPath() string {
-	if e.Data != "" {
+// diskBySerial is the NVMe namespace (/dev/nvmeXnY) whose controller has
+// the serial.
+func diskBySerial(serial string) (string, error) {
+	ents, _ := filepath.Glob("/sys/block/nvme*n*/device/serial")
+	for _, p := range ents {
+		b, err := os.ReadFile(p)
+		if err == nil && strings.TrimSpace(string(b)) == serial {
+			return "/dev/" + filepath.Base(filepath.Dir(filepath.Dir(p))), nil
+		}
+	}
+	return "", fmt.Errorf("no NVMe disk with serial %q: the data file system's disk (data.fs) is missing", serial)
+}
+
+// dataPath is where workload w reads the data image: the data file
+// (Env.Data) if it reads the file (w.On), else the job's device.
+func (e *Env) dataPath(w proto.Workload) string {
+	if e.onFile(w) {
 		return e.Data
 	}
 	return e.Job.Device
 }
 
-// onFile reports whether the data is a file on a file system (Job.FS).
-func (e *Env) onFile() bool { return e.Job.FS != proto.FSRaw }
+// dataDevice is the block device under dataPath(w), whose diskstats
+// count w's commands.
+func (e *Env) dataDevice(w proto.Workload) string {
+	if e.onFile(w) && e.DataDevice != "" {
+		return e.DataDevice
+	}
+	return e.Job.Device
+}
+
+// onFile reports whether w reads the data file on the job's data file
+// system.
+func (e *Env) onFile(w proto.Workload) bool {
+	return w.On == model.OnFile && e.Data != ""
+}
 
 // chainOnFile is the error of a chain on the data file that the kernel
 // refused with ENOTBLK, what a kernel without issue 14's file extent
 // translation returns for anything but a block device; other errors are
 // returned as they are.
-func chainOnFile(env *Env, mode string, err error) error {
-	if err == nil || !env.onFile() || !errors.Is(err, unix.ENOTBLK) {
+func chainOnFile(env *Env, w proto.Workload, err error) error {
+	if err == nil || !env.onFile(w) || !errors.Is(err, unix.ENOTBLK) {
 		return err
 	}
 	call := "chain_read"
-	if uringChainMode(mode) {
+	if uringChainMode(w.Mode) {
 		call = "IORING_OP_CHAIN_READ"
 	}
 	return fmt.Errorf("%s on a file: %w: this kernel cannot chain on files (issue 14's patches)", call, errnoName{unix.ENOTBLK})

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfstor/bpfstor/harness/proto"
+	model "github.com/bpfstor/bpfstor/harness/workload"
 	"github.com/bpfstor/bpfstor/images/btree"
 )
 
@@ -18,21 +19,21 @@ func TestChainOnFile(t *testing.T) {
 	enotblk := fmt.Errorf("btree syscall depth 3: key 7: chain_read at 512: %w", unix.ENOTBLK)
 	other := fmt.Errorf("key 7: chain_read at 512: %w", unix.EIO)
 	tests := []struct {
-		name, fs, mode string
+		name, on, mode string
 		err            error
 		want           string
 	}{
-		{"syscall on a file", proto.FSExt4, ModeSyscall, enotblk, "chain_read on a file: ENOTBLK: this kernel cannot chain on files (issue 14's patches)"},
-		{"driver on a file", proto.FSExt4, ModeDriver, enotblk, "chain_read on a file: ENOTBLK: this kernel cannot chain on files (issue 14's patches)"},
-		{"uring-kernel on a file", proto.FSExt4, ModeURingKernel, enotblk, "IORING_OP_CHAIN_READ on a file: ENOTBLK: this kernel cannot chain on files (issue 14's patches)"},
-		{"another error on a file", proto.FSExt4, ModeDriver, other, other.Error()},
-		{"ENOTBLK on the raw device", proto.FSRaw, ModeDriver, enotblk, enotblk.Error()},
-		{"no error", proto.FSExt4, ModeDriver, nil, ""},
+		{"syscall on a file", model.OnFile, ModeSyscall, enotblk, "chain_read on a file: ENOTBLK: this kernel cannot chain on files (issue 14's patches)"},
+		{"driver on a file", model.OnFile, ModeDriver, enotblk, "chain_read on a file: ENOTBLK: this kernel cannot chain on files (issue 14's patches)"},
+		{"uring-kernel on a file", model.OnFile, ModeURingKernel, enotblk, "IORING_OP_CHAIN_READ on a file: ENOTBLK: this kernel cannot chain on files (issue 14's patches)"},
+		{"another error on a file", model.OnFile, ModeDriver, other, other.Error()},
+		{"ENOTBLK on the raw device", "", ModeDriver, enotblk, enotblk.Error()},
+		{"no error", model.OnFile, ModeDriver, nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env := &Env{Job: &proto.Job{Device: "/dev/nvme0n1", FS: tt.fs}}
-			err := chainOnFile(env, tt.mode, tt.err)
+			env := &Env{Job: &proto.Job{Device: "/dev/nvme0n1", FS: proto.FSExt4}, Data: "/mnt/data/btree.img"}
+			err := chainOnFile(env, proto.Workload{Kind: proto.KindBTree, Mode: tt.mode, On: tt.on}, tt.err)
 			got := ""
 			if err != nil {
 				got = err.Error()
@@ -48,11 +49,11 @@ func TestChainOnFile(t *testing.T) {
 }
 
 func TestMountDataRawAndUnknown(t *testing.T) {
-	path, unmount, err := MountData(&proto.Job{Device: "/dev/nvme0n1"})
-	if err != nil || path != "/dev/nvme0n1" || unmount() != nil {
-		t.Errorf("raw: %q, %v: want the device itself", path, err)
+	path, dev, unmount, err := MountData(&proto.Job{Device: "/dev/nvme0n1"})
+	if err != nil || path != "" || dev != "/dev/nvme0n1" || unmount() != nil {
+		t.Errorf("raw: %q on %q, %v: want no file, the device itself", path, dev, err)
 	}
-	if _, _, err := MountData(&proto.Job{Device: "/dev/nvme0n1", FS: "xfs"}); err == nil || err.Error() != `data file system "xfs" (data.fs): this agent knows ["" "ext4"]` {
+	if _, _, _, err := MountData(&proto.Job{Device: "/dev/nvme0n1", FS: "xfs"}); err == nil || err.Error() != `data file system "xfs" (data.fs): this agent knows ["" "ext4"]` {
 		t.Errorf("xfs: %v", err)
 	}
 }
@@ -63,8 +64,8 @@ func TestBTreeOnDataFile(t *testing.T) {
 	tree := btreeFile(t, btree.Params{Keys: 3000, Fanout: 31, Seed: 3})
 	env := &Env{Job: &proto.Job{Device: "/dev/bpfstor-no-such-disk", FS: proto.FSExt4, Seed: 3}, Data: tree, Logf: t.Logf}
 	for _, w := range []proto.Workload{
-		{Kind: proto.KindBTree, Ops: 200, Warmup: 10, Threads: 1, Mode: ModePread},
-		{Kind: proto.KindBTree, Ops: 200, Warmup: 10, Threads: 1, Mode: ModeURing, Batch: 4},
+		{Kind: proto.KindBTree, Ops: 200, Warmup: 10, Threads: 1, Mode: ModePread, On: model.OnFile},
+		{Kind: proto.KindBTree, Ops: 200, Warmup: 10, Threads: 1, Mode: ModeURing, Batch: 4, On: model.OnFile},
 	} {
 		t.Run(w.Mode, func(t *testing.T) {
 			if w.Mode == ModeURing && !uringWorks(t, tree) {

@@ -95,7 +95,7 @@ func parseFio(out []byte, p *proto.Point) error {
 // runFio runs Debian's fio on the same device as an external check of the
 // pread workload's numbers. fio does not check data, so Checked stays 0.
 func runFio(env *Env, ps proto.PointSpec, p *proto.Point) error {
-	args := fioArgs(env.dataPath(), ps.Workload, env.Job.RunSeed+int64(ps.Rep))
+	args := fioArgs(env.dataPath(ps.Workload), ps.Workload, env.Job.RunSeed+int64(ps.Rep))
 	out, err := exec.Command(FioPath, args...).Output()
 	if err != nil {
 		msg := err.Error()

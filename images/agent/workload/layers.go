@@ -277,7 +277,7 @@ func (lp *layerProbes) close() {
 // primeBlocks reads, untimed and unchecked, every block the point's
 // reads will read.
 func primeBlocks(env *Env, ps proto.PointSpec) error {
-	d, err := openRaw(env.dataPath(), ps.Workload.BlockSize)
+	d, err := openRaw(env.dataPath(ps.Workload), ps.Workload.BlockSize)
 	if err != nil {
 		return err
 	}
@@ -302,7 +302,7 @@ func primeBlocks(env *Env, ps proto.PointSpec) error {
 // checks every block it reads (p.Checked, p.Wrong).
 func traceLayers(env *Env, ps proto.PointSpec, p *proto.Point) (*layerRun, error) {
 	w := ps.Workload
-	d, err := openRaw(env.dataPath(), w.BlockSize)
+	d, err := openRaw(env.dataPath(ps.Workload), w.BlockSize)
 	if err != nil {
 		return nil, err
 	}

@@ -162,7 +162,7 @@ func (th *preadThread) close() { unix.Munmap(th.mem[:cap(th.mem)]) }
 func runPread(env *Env, ps proto.PointSpec, p *proto.Point) error {
 	w := ps.Workload
 	threads := max(w.Threads, 1)
-	d, err := openRaw(env.dataPath(), w.BlockSize)
+	d, err := openRaw(env.dataPath(w), w.BlockSize)
 	if err != nil {
 		return fmt.Errorf("pread: %w", err)
 	}

@@ -17,11 +17,12 @@ import (
 // Env is what every workload may use.
 type Env struct {
 	Job *proto.Job
-	// Data is where the workloads read the data image (MountData): the
-	// data file on the job's data file system, or "" for the job's device
-	// itself. Device counters always read the device (Job.Device).
-	Data string
-	Logf func(format string, args ...any)
+	// Data is the data image as a file on the job's data file system
+	// (MountData), which the workloads on the file read, and DataDevice
+	// the disk holding it, whose diskstats count their commands; both ""
+	// without a data file system.
+	Data, DataDevice string
+	Logf             func(format string, args ...any)
 }
 
 // logf logs through Logf, when set.
