@@ -73,6 +73,7 @@ func Markdown(w io.Writer, r *results.Result, a *analysis.Analysis, figs []figur
 	fidelityMD(w, a.Groups)
 	measured(w, r, a)
 	views.URingSection(w, a)
+	views.FileSection(w, a)
 	views.KVSection(w, a)
 	views.PapersSection(w, a)
 
