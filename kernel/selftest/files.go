@@ -36,6 +36,8 @@ const (
 	racePeriod = 64 << 10
 	// chainsPerFile is the chain threads racing with each change.
 	chainsPerFile = 4
+	// moveSize is the range the move-ext race moves, again and again.
+	moveSize = 64 << 10
 )
 
 // Ioctls and flags x/sys/unix lacks.
@@ -489,7 +491,12 @@ type raceFile struct {
 	f      *os.File
 	// change changes the file once (i counts the changes).
 	change func(rf *raceFile, i int64) error
-	ops    atomic.Int64
+	// long chains (hundreds of hops) that stay in the file's first
+	// moveSize bytes, the range the change moves, are always in flight
+	// across a change: a read through a mapping the change made stale
+	// is all but certain (the move-ext race)
+	long bool
+	ops  atomic.Int64
 }
 
 // raceTally counts how the chains on one race file ended.
@@ -517,7 +524,7 @@ func testFileRaces(e *env) (string, error) {
 		{name: "race-overwrite", change: raceOverwrite},
 		{name: "race-punch", change: racePunch},
 		{name: "race-collapse", period: racePeriod, change: raceCollapse},
-		{name: "race-move-ext", change: fe.raceMoveExt},
+		{name: "race-move-ext", change: fe.raceMoveExt, long: true},
 	}
 	for i, rf := range files {
 		rf.id = uint64(20 + i)
@@ -526,6 +533,11 @@ func testFileRaces(e *env) (string, error) {
 		}
 		defer rf.f.Close()
 	}
+	restore, err := setInt(storfn.SysctlMaxHops, storfn.HardMaxHops)
+	if err != nil {
+		return "", err
+	}
+	defer restore()
 	before, err := fe.seen()
 	if err != nil {
 		return "", err
@@ -601,7 +613,7 @@ func testFileRaces(e *env) (string, error) {
 	fmt.Fprintf(&b, "%v, %d threads of chains per file, %d victim files written: programs saw %d blocks, none foreign or stale;", raceTime, chainsPerFile, victims.Load(), after[storfn.WalkSeen]-before[storfn.WalkSeen])
 	for i, rf := range files {
 		t := &tallies[i]
-		fmt.Fprintf(&b, " %s: %d changes, chains ok %d (final block zeros %d) / ERANGE %d / ENODATA %d / ESTALE %d, driver %d of %d later hops;",
+		fmt.Fprintf(&b, " %s: %d changes, chains ok %d (final block zeros %d) / ERANGE %d / ENODATA %d / ESTALE %d, driver %d of %d later hops of the completed;",
 			strings.TrimPrefix(rf.name, "race-"), rf.ops.Load(), t.ok.Load(), t.zero.Load(), t.erange.Load(), t.enodata.Load(), t.estale.Load(), t.driver.Load(), t.hops.Load())
 		if t.ok.Load() == 0 {
 			return "", fmt.Errorf("%s: no chain completed in %v (%s)", rf.name, raceTime, b.String())
@@ -625,17 +637,26 @@ func (fe *fsEnv) raceChains(rf *raceFile, t *raceTally, stop chan struct{}, thre
 		default:
 		}
 		fl := levels[(n+thread)%len(levels)]
-		depth := uint32(1 + fe.intn(16))
+		depth := uint32(1 + fe.intn(32))
+		if rf.long {
+			depth = uint32(256 + fe.intn(storfn.HardMaxHops-256+1))
+		}
 		start := int64(fe.intn(raceFileSize/512)) * 512
 		s := storfn.WalkScratch{File: rf.id, Period: uint64(rf.period), Stride: 512 * uint64(1+fe.intn(16)), Limit: raceFileSize, Depth: depth}
-		buf, out, st, err := fe.walkChain(int(f.Fd()), start, 512, s, fl)
-		if fl == storfn.FlagDriver && st.Hops > 1 {
-			t.hops.Add(int64(st.Hops - 1))
-			t.driver.Add(int64(st.DriverHops))
+		if rf.long {
+			start = int64(fe.intn(moveSize/512)) * 512
+			s.Stride, s.Limit = 512, moveSize
 		}
+		buf, out, st, err := fe.walkChain(int(f.Fd()), start, 512, s, fl)
 		switch {
 		case err == nil:
 			t.ok.Add(1)
+			// (a chain that ended with ESTALE may have had its last
+			// block resubmitted but never run: completed chains only)
+			if fl == storfn.FlagDriver && st.Hops > 1 {
+				t.hops.Add(int64(st.Hops - 1))
+				t.driver.Add(int64(st.DriverHops))
+			}
 		case errors.Is(err, unix.ERANGE):
 			t.erange.Add(1)
 			continue
@@ -722,12 +743,14 @@ func raceCollapse(rf *raceFile, i int64) error {
 	return writeWalk(rf.f, rf.id, raceFileSize-racePeriod, racePeriod, rf.period, i)
 }
 
-// raceMoveExt moves 64 KiB of the file onto a donor file's blocks
-// (EXT4_IOC_MOVE_EXT, as e4defrag does) and deletes the donor, which
-// now holds the file's old blocks.
+// raceMoveExt moves the file's first 64 KiB onto a donor file's blocks
+// (EXT4_IOC_MOVE_EXT, as e4defrag does), overwrites the donor, which
+// now holds the file's old blocks, with victim units, and deletes it: a
+// chain that read one of those blocks through its old mapping after the
+// move (no generation check) would see a victim block, not a stale one
+// of its own file, so this race is the one a missing check fails.
 func (fe *fsEnv) raceMoveExt(rf *raceFile, i int64) error {
-	const n = 64 << 10
-	off := (i * 3 % (raceFileSize / n)) * n
+	const n, off = moveSize, 0
 	name := fe.path(fmt.Sprintf("donor-%d", i))
 	donor, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC|unix.O_DIRECT, 0o644)
 	if err != nil {
@@ -744,6 +767,15 @@ func (fe *fsEnv) raceMoveExt(rf *raceFile, i int64) error {
 	}
 	if m.MovedLen != m.Len {
 		return fmt.Errorf("EXT4_IOC_MOVE_EXT moved %d of %d blocks", m.MovedLen, m.Len)
+	}
+	buf, err := unix.Mmap(-1, 0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return err
+	}
+	defer unix.Munmap(buf)
+	storfn.FillWalk(buf, storfn.WalkMagicVictim, 0, 0, 0, 0)
+	if _, err := unix.Pwrite(int(donor.Fd()), buf, off); err != nil {
+		return fmt.Errorf("overwrite the donor: %w", err)
 	}
 	return nil
 }
