@@ -73,6 +73,12 @@ func (e *env) intn(n int) int {
 	return e.rng.IntN(n)
 }
 
+// pageBuf maps n bytes of anonymous, page-aligned memory, as O_DIRECT
+// needs; unix.Munmap frees it.
+func pageBuf(n int) ([]byte, error) {
+	return unix.Mmap(-1, 0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+}
+
 // reader does O_DIRECT preads through a page-aligned buffer.
 type reader struct {
 	fd  int
@@ -80,7 +86,7 @@ type reader struct {
 }
 
 func newReader(fd int) (*reader, error) {
-	b, err := unix.Mmap(-1, 0, storfn.BlockMax, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	b, err := pageBuf(storfn.BlockMax)
 	if err != nil {
 		return nil, err
 	}

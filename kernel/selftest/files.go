@@ -163,7 +163,7 @@ func (fe *fsEnv) writeWalkFile(name string, id uint64, size, period int64) (*os.
 // O_DIRECT (f must be open so), through an aligned buffer.
 func writeWalk(f *os.File, id uint64, off, n, period, ver int64) error {
 	const chunk = 64 << 10
-	buf, err := unix.Mmap(-1, 0, chunk, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	buf, err := pageBuf(chunk)
 	if err != nil {
 		return err
 	}
@@ -768,7 +768,7 @@ func (fe *fsEnv) raceMoveExt(rf *raceFile, i int64) error {
 	if m.MovedLen != m.Len {
 		return fmt.Errorf("EXT4_IOC_MOVE_EXT moved %d of %d blocks", m.MovedLen, m.Len)
 	}
-	buf, err := unix.Mmap(-1, 0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	buf, err := pageBuf(n)
 	if err != nil {
 		return err
 	}
@@ -784,7 +784,7 @@ func (fe *fsEnv) raceMoveExt(rf *raceFile, i int64) error {
 // blocks the racers free are soon another file's.
 func (fe *fsEnv) writeVictims(stop chan struct{}, count *atomic.Int64) error {
 	const size = 256 << 10
-	buf, err := unix.Mmap(-1, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	buf, err := pageBuf(size)
 	if err != nil {
 		return err
 	}

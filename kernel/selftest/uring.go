@@ -55,7 +55,7 @@ func newUringChainsFlags(n int, flags uint32) (*uringChains, error) {
 	}
 	u := &uringChains{ring: r, n: n}
 	mm := func(size int) ([]byte, error) {
-		return unix.Mmap(-1, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+		return pageBuf(size)
 	}
 	if u.bufs, err = mm(n * storfn.BlockMax); err == nil {
 		u.meta, err = mm(n * uringMeta)
